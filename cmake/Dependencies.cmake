@@ -1,0 +1,24 @@
+# Every dependency is a Debian 12 package, found once here and wrapped in a target.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(tomlplusplus REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json REQUIRED)
+
+# Serial HDF5, chosen explicitly: with libhdf5-openmpi-dev also installed FindHDF5 can mix the two.
+set(HDF5_PREFER_PARALLEL FALSE)
+set(HDF5_NO_FIND_PACKAGE_CONFIG_FILE TRUE)
+find_package(HDF5 REQUIRED COMPONENTS C)
+add_library(ketaplast_hdf5 INTERFACE)
+target_include_directories(ketaplast_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(ketaplast_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+target_compile_definitions(ketaplast_hdf5 INTERFACE ${HDF5_DEFINITIONS} ${HDF5_C_DEFINITIONS})
+
+# Random123 (Philox) is header-only: /usr/include/Random123.
+find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
+add_library(ketaplast_random123 INTERFACE)
+target_include_directories(ketaplast_random123 SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR})
+
+if(KETAPLAST_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+endif()

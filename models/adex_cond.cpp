@@ -1,0 +1,136 @@
+#include "models/adex_cond.hpp"
+
+#include "core/fastmath.hpp"
+#include "core/simd.hpp"
+
+#include <algorithm>
+
+#include <cmath>
+
+namespace ketaplast {
+
+ParamSchema AdexCond::schema() {
+    const double inf = std::numeric_limits<double>::infinity();
+    return {
+        {"C_pF", 281.0, 0.0, inf, false, true, "membrane capacitance (Brette & Gerstner 2005, RS)"},
+        {"g_leak_nS", 30.0, 0.0, inf, false, true, "leak conductance"},
+        {"E_leak_mV", -70.6, -200.0, 100.0, true, true, "leak reversal potential"},
+        {"V_T_mV", -50.4, -200.0, 100.0, true, true, "exponential threshold"},
+        {"Delta_T_mV", 2.0, 0.0, 50.0, false, true, "slope factor"},
+        {"a_nS", 4.0, -1e3, 1e3, true, true, "subthreshold adaptation"},
+        {"b_pA", 80.5, 0.0, 1e5, true, true, "spike-triggered adaptation increment"},
+        {"tau_w_ms", 144.0, 0.0, inf, false, true, "adaptation time constant"},
+        {"V_reset_mV", -70.6, -200.0, 100.0, true, true, "reset potential"},
+        {"V_peak_mV", -40.4, -200.0, 100.0, true, true, "spike detection (cut) potential, V_T + 5 Delta_T"},
+        {"t_ref_ms", 0.0, 0.0, 1000.0, true, true, "refractory period (B&G 2005: none)"},
+        {"substeps", 4.0, 1.0, 1000.0, true, true, "integration substeps per dt (Heun), integer"},
+    };
+}
+
+AdexCond::AdexCond(const GroupSetup& setup)
+    : size_(setup.size), C_pF_(float(setup.params.get("C_pF"))), g_leak_nS_(float(setup.params.get("g_leak_nS"))),
+      E_leak_mV_(float(setup.params.get("E_leak_mV"))), V_T_mV_(float(setup.params.get("V_T_mV"))),
+      Delta_T_mV_(float(setup.params.get("Delta_T_mV"))), a_nS_(float(setup.params.get("a_nS"))),
+      b_pA_(float(setup.params.get("b_pA"))), tau_w_ms_(float(setup.params.get("tau_w_ms"))),
+      V_reset_mV_(float(setup.params.get("V_reset_mV"))), V_peak_mV_(float(setup.params.get("V_peak_mV"))),
+      dt_ms_(float(setup.dt_ms)),
+      refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
+      substeps_(std::int32_t(std::lround(setup.params.get("substeps")))),
+      V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), w_pA_(setup.size, 0.0f),
+      refractory_left_(setup.size, 0), receptors_(setup.receptors, setup.size, setup.dt_ms, "nS") {}
+
+namespace {
+
+struct AdexConstants {
+    float h, inv_C, inv_tau_w, g_L, E_L, V_T, D_T, inv_D_T, a, b, V_reset, V_peak, I_ext;
+    std::int32_t ref_steps, substeps;
+};
+
+// The per-step loop, compiled once per SIMD level (core/simd.hpp).
+KETAPLAST_HOT_CLONES
+void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const float* const* receptor_input,
+                      float* __restrict V_all, float* __restrict w_all, std::int32_t* __restrict ref_all,
+                      std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spikes) {
+    alignas(64) float g_sum[kUpdateChunk];
+    alignas(64) float gE_sum[kUpdateChunk];
+    alignas(64) std::int32_t fired[kUpdateChunk];
+    const float h = k.h, inv_C = k.inv_C, inv_tau_w = k.inv_tau_w, g_L = k.g_L, E_L = k.E_L, V_T = k.V_T;
+    const float D_T = k.D_T, inv_D_T = k.inv_D_T, a = k.a, b = k.b, V_reset = k.V_reset, V_peak = k.V_peak;
+    const float I_ext = k.I_ext;
+    const std::int32_t ref_steps = k.ref_steps, substeps = k.substeps;
+
+    for (std::uint32_t chunk = begin; chunk < end; chunk += kUpdateChunk) {
+        const std::uint32_t n = std::min(kUpdateChunk, end - chunk);
+        receptors.sum_conductances(chunk, chunk + n, g_sum, gE_sum);
+        float* __restrict V = V_all + chunk;
+        float* __restrict w = w_all + chunk;
+        std::int32_t* __restrict ref = ref_all + chunk;
+
+#pragma omp simd
+        for (std::uint32_t i = 0; i < n; ++i) {
+            float v = V[i], wi = w[i];
+            const float gs = g_sum[i], gEs = gE_sum[i];
+            const bool refractory = ref[i] > 0;
+            bool spike = false;
+            for (std::int32_t s = 0; s < substeps; ++s) {
+                // Exponent capped at V_peak so a diverging upswing cannot overflow before detection.
+                const float v1 = v < V_peak ? v : V_peak;
+                const float dv1 =
+                    (-g_L * (v1 - E_L) + g_L * D_T * exp_approx((v1 - V_T) * inv_D_T) - wi + gEs - gs * v1 + I_ext) *
+                    inv_C;
+                const float dw1 = (a * (v1 - E_L) - wi) * inv_tau_w;
+                float v2 = v1 + h * dv1;
+                v2 = v2 < V_peak ? v2 : V_peak;
+                const float w2 = wi + h * dw1;
+                const float dv2 =
+                    (-g_L * (v2 - E_L) + g_L * D_T * exp_approx((v2 - V_T) * inv_D_T) - w2 + gEs - gs * v2 + I_ext) *
+                    inv_C;
+                const float dw2 = (a * (v2 - E_L) - w2) * inv_tau_w;
+                const float v_next = v1 + 0.5f * h * (dv1 + dv2);
+                wi = wi + 0.5f * h * (dw1 + dw2);
+                const bool crossed = !refractory && !spike && v_next >= V_peak;
+                spike = spike || crossed;
+                // After a spike (or while refractory) V is held at reset for the rest of the step.
+                v = (refractory || spike) ? V_reset : v_next;
+            }
+            wi = spike ? wi + b : wi;
+            V[i] = v;
+            w[i] = wi;
+            ref[i] = spike ? ref_steps : (refractory ? ref[i] - 1 : 0);
+            fired[i] = spike ? 1 : 0;
+        }
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (fired[i]) spikes.push_back(chunk + i);
+    }
+    receptors.decay_and_add(begin, end, receptor_input);
+}
+
+}  // namespace
+
+void AdexCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                      const float* const* receptor_input, std::vector<std::uint32_t>& spikes) {
+    const AdexConstants k{dt_ms_ / float(substeps_), 1.0f / C_pF_, 1.0f / tau_w_ms_, g_leak_nS_, E_leak_mV_,
+                          V_T_mV_, Delta_T_mV_, 1.0f / Delta_T_mV_, a_nS_, b_pA_, V_reset_mV_, V_peak_mV_,
+                          float(ctx.current_pA), refractory_steps_, substeps_};
+    adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), w_pA_.data(), refractory_left_.data(), begin, end, spikes);
+}
+
+std::vector<std::string> AdexCond::state_names() const {
+    std::vector<std::string> names{"V_m_mV", "w_pA"};
+    receptors_.append_state_names(names);
+    return names;
+}
+
+float* AdexCond::state(const std::string& name) {
+    if (name == "V_m_mV") return V_m_mV_.data();
+    if (name == "w_pA") return w_pA_.data();
+    return receptors_.state(name);
+}
+
+std::int64_t AdexCond::find_invalid(std::uint32_t begin, std::uint32_t end) const {
+    for (std::uint32_t i = begin; i < end; ++i)
+        if (!std::isfinite(V_m_mV_[i]) || !std::isfinite(w_pA_[i]) || std::fabs(V_m_mV_[i]) > 1e4f) return i;
+    return -1;
+}
+
+}  // namespace ketaplast

@@ -1,0 +1,43 @@
+// Conductance-based leaky integrate-and-fire neuron (`lif_cond`).
+//
+//   C dV/dt = -g_L (V - E_L) - sum_r g_r (V - E_r) + I_ext
+//   V >= V_th -> spike, V := V_reset, held for t_ref
+//
+// Parameter defaults: Brunel & Wang (2001) pyramidal cell as in SCIENCE.md §1.1 (Brian2
+// examples/frompapers/Brunel_Wang_2001.py): C 0.5 nF, g_L 25 nS, E_L -70, V_th -50, V_reset -55 mV,
+// t_ref 2 ms.
+//
+// Integration (SCIENCE.md §1.3): exponential Euler with the conductances frozen over the step,
+//   g_tot = g_L + sum g_r,  V_inf = (g_L E_L + sum g_r E_r + I_ext) / g_tot,
+//   V(t+dt) = V_inf + (V(t) - V_inf) exp(-dt g_tot / C),
+// exact for constant conductances (so membrane relaxation and the f-I curve are exact, T28).
+#pragma once
+
+#include "core/aligned_array.hpp"
+#include "models/exp_receptors.hpp"
+#include "models/neuron_group.hpp"
+
+namespace ketaplast {
+
+class LifCond final : public NeuronGroup {
+  public:
+    static ParamSchema schema();
+    explicit LifCond(const GroupSetup& setup);
+
+    std::uint32_t size() const override { return size_; }
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
+                std::vector<std::uint32_t>& spikes) override;
+    std::vector<std::string> state_names() const override;
+    float* state(const std::string& name) override;
+    std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override;
+
+  private:
+    std::uint32_t size_;
+    float C_pF_, g_leak_nS_, E_leak_mV_, V_th_mV_, V_reset_mV_, dt_ms_;
+    std::int32_t refractory_steps_;
+    AlignedArray<float> V_m_mV_;
+    AlignedArray<std::int32_t> refractory_left_;  // steps still clamped at V_reset
+    ExpReceptors receptors_;
+};
+
+}  // namespace ketaplast

@@ -1,0 +1,78 @@
+// The interface between the engine and a model: one population's state (structure of arrays)
+// and its update over a range of neurons. The engine calls `update` once per population per step
+// per thread (a virtual call per population, never per neuron); the loop inside is flat and
+// vectorised.
+//
+// Conventions (as in NEST): during step n the state is advanced from t = n dt to (n+1) dt with the
+// synaptic conductances as they were at t; a neuron crossing threshold in step n spikes at
+// (n+1) dt; then the input that arrived for step n (ring-buffer slot n) is added to the synaptic
+// variables, so a spike emitted in step n with delay d steps acts from (n+1+d) dt on: exactly d dt
+// after the spike.
+#pragma once
+
+#include "models/parameters.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+enum class ReceptorKind { conductance, current };
+
+// A synaptic receptor channel of a population: an exponentially decaying conductance (nS) with a
+// reversal potential, or an exponentially decaying current (pA).
+struct ReceptorSpec {
+    std::string name;     // e.g. "AMPA", "GABA_A"
+    double tau_ms = 5.0;  // decay time constant
+    double E_rev_mV = 0;  // reversal potential (conductance receptors only)
+};
+
+// What the engine knows at a step, for all neurons of the population.
+struct StepContext {
+    std::int64_t step = 0;        // integer clock; t = step * dt_ms
+    double dt_ms = 0.1;
+    double current_pA = 0.0;      // injected step current this step (same for all neurons)
+    std::uint64_t seed = 0;       // for stochastic models (counter-based streams)
+    std::uint32_t population = 0; // population index, part of random stream keys
+    std::uint32_t first_gid = 0;  // global id of the population's neuron 0
+};
+
+// Everything a model needs to build its state.
+struct GroupSetup {
+    std::uint32_t size = 0;
+    double dt_ms = 0.1;
+    ParamValues params;
+    std::vector<ReceptorSpec> receptors;
+    // Spike sources: explicit spike steps per neuron (sorted) and a piecewise-constant rate.
+    std::vector<std::vector<std::int64_t>> spike_steps;
+    std::vector<std::pair<std::int64_t, double>> rate_schedule_Hz;  // (first step, rate)
+};
+
+class NeuronGroup {
+  public:
+    virtual ~NeuronGroup() = default;
+
+    virtual std::uint32_t size() const = 0;
+
+    // Advance neurons [begin, end) one step. receptor_input[r][i] is the summed weight arriving at
+    // neuron i (population-local index) on receptor r for this step. Population-local indices of
+    // neurons that spiked are appended to `spikes`, in increasing order.
+    virtual void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                        const float* const* receptor_input, std::vector<std::uint32_t>& spikes) = 0;
+
+    // Named state arrays (units in the name: V_m_mV, g_AMPA_nS, w_pA), for initial values and
+    // state reports. `state` returns nullptr for an unknown name.
+    virtual std::vector<std::string> state_names() const = 0;
+    virtual float* state(const std::string& name) = 0;
+
+    // First neuron in [begin, end) whose state is not finite or has run away, or -1.
+    virtual std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const {
+        (void)begin;
+        (void)end;
+        return -1;
+    }
+};
+
+}  // namespace ketaplast

@@ -1,0 +1,163 @@
+#include "sim/engine.hpp"
+
+#include "core/random.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+namespace ketaplast {
+
+Engine::Engine(const Experiment& experiment, Network& network, int threads)
+    : exp_(experiment), net_(network), threads_(threads) {
+    if (std::size_t(threads_) != net_.blocks.size())
+        throw std::logic_error("engine: thread count must equal the network's worker count");
+}
+
+double Engine::current_at(const PopulationSpec& spec, std::int64_t step) const {
+    const double t_ms = double(step) * exp_.simulation.dt_ms;
+    double current = 0.0;
+    for (const auto& s : spec.current_steps)
+        if (t_ms >= s.start_ms - 1e-9 && t_ms < s.stop_ms - 1e-9) current += s.amplitude_pA;
+    return current;
+}
+
+void Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
+    const std::uint32_t L = net_.ring_length;
+    for (const SpikeRecord& spike : spikes) {
+        for (const SynapseShard& shard : net_.shards[worker]) {
+            Population& pop = net_.populations[shard.population];
+            const std::uint32_t first = shard.source_segments[spike.gid], last = shard.source_segments[spike.gid + 1];
+            for (std::uint32_t s = first; s < last; ++s) {
+                const SynapseSegment& seg = shard.segments[s];
+                const std::size_t slot = std::size_t((spike.step + seg.delay_steps) % L);
+                float* __restrict buffer = pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
+                const std::uint16_t* __restrict target = shard.target.data() + seg.begin;
+                const float* __restrict weight = shard.weight.data() + seg.begin;
+                for (std::uint32_t k = 0; k < seg.count; ++k) buffer[target[k]] += weight[k];
+            }
+        }
+    }
+}
+
+void Engine::run(std::int64_t until, const EngineRecorders& rec,
+                 const std::function<void(std::int64_t, std::int64_t)>& progress) {
+    const std::int64_t D = net_.min_delay_steps;
+    const std::uint32_t L = net_.ring_length;
+    const double dt = exp_.simulation.dt_ms;
+    // Health checks about once per simulated millisecond.
+    const std::int64_t check_every = std::max<std::int64_t>(1, std::llround(1.0 / (dt * double(D))));
+
+    std::vector<std::vector<SpikeRecord>> local(static_cast<std::size_t>(threads_));
+    std::vector<SpikeRecord> global;
+    std::vector<std::string> problems(static_cast<std::size_t>(threads_));
+    bool stop = false;
+    std::int64_t start_step = step_;
+    std::int64_t stopped_at = until;
+    std::uint64_t delivered = 0;
+
+#pragma omp parallel num_threads(threads_) reduction(+ : delivered)
+    {
+        const std::uint32_t w = std::uint32_t(omp_get_thread_num());
+        const Block block = net_.blocks[w];
+        std::vector<std::uint32_t> fired;
+        std::vector<float*> inputs;
+        std::int64_t interval = 0;
+
+        for (std::int64_t start = start_step; start < until; start += D, ++interval) {
+            const std::int64_t stop_step = std::min(start + D, until);
+            for (std::int64_t m = start; m < stop_step; ++m) {
+                if (rec.reports) rec.reports->sample(m, block.begin, block.end);
+                const std::size_t slot = std::size_t(m % L);
+                for (Population& pop : net_.populations) {
+                    const std::uint32_t lo = std::max(block.begin, pop.first_gid);
+                    const std::uint32_t hi = std::min(block.end, pop.first_gid + pop.size);
+                    if (lo >= hi) continue;
+                    const std::uint32_t b = lo - pop.first_gid, e = hi - pop.first_gid;
+                    inputs.clear();
+                    for (auto& ring : pop.ring) inputs.push_back(ring.data() + slot * pop.size);
+
+                    if (const auto& drive = pop.spec->poisson_drive) {
+                        // Summed Poisson input of `inputs` independent trains: one draw per step.
+                        const double lambda = drive->inputs * drive->rate_Hz * dt * 1e-3;
+                        float* in = inputs[drive->receptor_index];
+                        const float wgt = float(drive->weight);
+                        for (std::uint32_t i = b; i < e; ++i) {
+                            RandomStream rng(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index,
+                                             pop.first_gid + i, std::uint64_t(m));
+                            in[i] += float(rng.poisson(lambda)) * wgt;
+                        }
+                    }
+
+                    StepContext ctx;
+                    ctx.step = m;
+                    ctx.dt_ms = dt;
+                    ctx.current_pA = pop.spec->current_steps.empty() ? 0.0 : current_at(*pop.spec, m);
+                    ctx.seed = exp_.simulation.seed;
+                    ctx.population = pop.index;
+                    ctx.first_gid = pop.first_gid;
+                    fired.clear();
+                    pop.group->update(ctx, b, e, inputs.data(), fired);
+                    for (std::uint32_t i : fired) local[w].push_back({m, pop.first_gid + i});
+                    for (float* in : inputs) std::memset(in + b, 0, sizeof(float) * (e - b));
+                }
+            }
+            if (interval % check_every == 0 || stop_step == until) {
+                for (Population& pop : net_.populations) {
+                    const std::uint32_t lo = std::max(block.begin, pop.first_gid);
+                    const std::uint32_t hi = std::min(block.end, pop.first_gid + pop.size);
+                    if (lo >= hi) continue;
+                    const std::int64_t bad = pop.group->find_invalid(lo - pop.first_gid, hi - pop.first_gid);
+                    if (bad >= 0 && problems[w].empty()) {
+                        std::ostringstream msg;
+                        msg << "numerical blow-up in population '" << pop.spec->name << "', neuron " << bad
+                            << " (state not finite or |V| > 10^4 mV) at t = " << double(stop_step) * dt << " ms";
+                        const auto names = pop.group->state_names();
+                        if (!names.empty()) {
+                            msg << " (";
+                            for (std::size_t v = 0; v < names.size(); ++v)
+                                msg << (v ? ", " : "") << names[v] << " = " << pop.group->state(names[v])[bad];
+                            msg << ")";
+                        }
+                        problems[w] = msg.str();
+                    }
+                }
+            }
+#pragma omp barrier
+#pragma omp single
+            {
+                // Merge in (step, gid) order: workers own ascending gid blocks.
+                global.clear();
+                std::vector<std::size_t> cursor(std::size_t(threads_), 0);
+                for (std::int64_t m = start; m < stop_step; ++m)
+                    for (int t = 0; t < threads_; ++t) {
+                        auto& l = local[std::size_t(t)];
+                        auto& c = cursor[std::size_t(t)];
+                        while (c < l.size() && l[c].step == m) global.push_back(l[c++]);
+                    }
+                for (auto& l : local) l.clear();
+                if (rec.spikes) rec.spikes->add(global);
+                if (rec.rates) rec.rates->add(global);
+                if (rec.reports) rec.reports->flush_if_needed(stop_step);
+                for (const auto& p : problems)
+                    if (!p.empty()) {
+                        stop = true;
+                        stopped_at = stop_step;
+                    }
+                if (progress) progress(stop_step, until);
+            }
+            if (stop) break;
+            deliver(w, global);
+            if (w == 0) delivered += global.size();
+        }
+    }
+    spikes_delivered_ += delivered;
+    step_ = stop ? stopped_at : until;
+    for (const auto& p : problems)
+        if (!p.empty()) throw NumericalError(p);
+}
+
+}  // namespace ketaplast

@@ -1,0 +1,67 @@
+// The time loop.
+//
+// Schedule (one OpenMP team; each worker owns a contiguous block of neurons and the synapses onto
+// them; see sim/synapse_store.hpp):
+//
+//   repeat, one exchange interval = min_delay steps at a time:
+//     every worker, for each step of the interval, for each population it owns neurons of:
+//         sample state reports -> add Poisson drive -> model update -> collect spikes -> clear slot
+//     barrier
+//     one thread: merge the workers' spikes in (step, gid) order   [MPI: Allgatherv here]
+//                 record spikes and rates, flush reports, check health, report progress
+//     barrier (end of the single)
+//     every worker: deliver all spikes of the interval into its own neurons' ring buffers
+//
+// Nothing delivered in an interval is read within it: every delay is >= min_delay steps. Sums into a
+// ring slot happen in the same order for any number of workers, so runs are bit-identical for any
+// thread count.
+#pragma once
+
+#include "sim/experiment.hpp"
+#include "sim/network.hpp"
+#include "core/error.hpp"
+#include "sim/recorders.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace ketaplast {
+
+// A numerical blow-up: which population, neuron and time.
+class NumericalError : public RunError {
+  public:
+    using RunError::RunError;
+};
+
+struct EngineRecorders {
+    SpikeRecorder* spikes = nullptr;
+    StateReporter* reports = nullptr;
+    RateRecorder* rates = nullptr;
+};
+
+class Engine {
+  public:
+    Engine(const Experiment& experiment, Network& network, int threads);
+
+    // Advance to step `until` (exclusive). progress(step_done, until) is called from one thread
+    // between intervals. Throws NumericalError after stopping at the first invalid state.
+    void run(std::int64_t until, const EngineRecorders& recorders,
+             const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+
+    std::int64_t step() const { return step_; }
+    int threads() const { return threads_; }
+    std::uint64_t spikes_delivered() const { return spikes_delivered_; }
+
+  private:
+    double current_at(const PopulationSpec& spec, std::int64_t step) const;
+    void deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
+
+    const Experiment& exp_;
+    Network& net_;
+    int threads_;
+    std::int64_t step_ = 0;
+    std::uint64_t spikes_delivered_ = 0;
+};
+
+}  // namespace ketaplast

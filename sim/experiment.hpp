@@ -1,0 +1,101 @@
+// The validated description of one run, lowered from the TOML config (sim/config_loader.cpp).
+// Plain numbers with units in the names; every field has been range-checked.
+#pragma once
+
+#include "core/distribution.hpp"
+#include "models/neuron_group.hpp"
+#include "models/parameters.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+struct SimulationSpec {
+    double dt_ms = 0.1;
+    double duration_ms = 1000.0;
+    std::uint64_t seed = 1;
+    int threads = 0;  // 0: OpenMP default (OMP_NUM_THREADS or all cores)
+};
+
+struct PositionSpec {
+    enum class Layout { grid, random_box, column } layout = Layout::random_box;
+    double origin_um[3] = {0, 0, 0};
+    double extent_um[3] = {100, 100, 100};  // grid / random_box: box size
+    double radius_um = 100;                 // column: cylinder radius around origin (x, y)
+    double depth_um[2] = {0, 100};          // column: z range below origin (cortical depth)
+};
+
+struct PoissonDriveSpec {
+    std::string receptor;
+    std::size_t receptor_index = 0;
+    double rate_Hz = 0;    // rate of each input
+    double inputs = 1;     // number of independent inputs (summed: one Poisson draw per step)
+    double weight = 0;     // nS or pA per input spike
+};
+
+struct CurrentStepSpec {
+    double start_ms = 0, stop_ms = 0, amplitude_pA = 0;
+};
+
+struct PopulationSpec {
+    std::string name;
+    std::uint32_t size = 0;
+    std::string model;
+    ParamValues params;
+    std::vector<ReceptorSpec> receptors;
+    std::map<std::string, Distribution> initial;  // state name -> initial value
+    PositionSpec positions;
+    std::optional<PoissonDriveSpec> poisson_drive;
+    std::vector<CurrentStepSpec> current_steps;
+    std::vector<std::pair<double, double>> rate_schedule;  // (from ms, rate Hz), poisson_source
+    std::vector<std::vector<double>> spike_times_ms;       // spike_times source, per neuron
+};
+
+enum class ConnectionRule { one_to_one, all_to_all, fixed_probability, fixed_indegree, fixed_outdegree };
+
+struct ProjectionSpec {
+    std::string name;
+    std::string source, target;
+    std::size_t source_index = 0, target_index = 0;
+    std::string receptor;
+    std::size_t receptor_index = 0;
+    ConnectionRule rule = ConnectionRule::fixed_probability;
+    double probability = 0.0;
+    std::uint32_t degree = 0;  // in- or out-degree
+    bool autapses = false;
+    bool multapses = false;
+    Distribution weight;    // nS (conductance receptors) or pA (current receptors)
+    Distribution delay_ms;
+};
+
+struct StateReportSpec {
+    std::string population;
+    std::size_t population_index = 0;
+    std::vector<std::string> variables;
+    std::vector<std::uint32_t> neurons;  // population-local ids, sorted
+    double interval_ms = 1.0;
+};
+
+struct RecordingSpec {
+    bool spikes = true;
+    double rate_bin_ms = 1.0;
+    std::vector<StateReportSpec> reports;
+};
+
+struct Experiment {
+    std::string config_path;
+    std::string resolved_toml;  // the config after --set overrides, saved with the outputs
+    std::string output_dir;     // from [output] dir; the CLI's --out overrides
+    SimulationSpec simulation;
+    std::vector<PopulationSpec> populations;
+    std::vector<ProjectionSpec> projections;
+    RecordingSpec recording;
+};
+
+const char* rule_name(ConnectionRule rule);
+
+}  // namespace ketaplast

@@ -1,0 +1,148 @@
+// The `ketaplast` command line: run, validate, info, models.
+// Exit codes: 0 success, 2 bad input (config, arguments, files), 1 failure during the run.
+#include "core/error.hpp"
+#include "models/registry.hpp"
+#include "sim/config_loader.hpp"
+#include "sim/run.hpp"
+#include "sim/version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+using namespace ketaplast;
+
+std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
+    std::vector<Override> out;
+    for (const auto& s : sets) out.push_back(parse_override(s));
+    return out;
+}
+
+int command_run(const std::string& config, const std::string& out, const std::vector<std::string>& sets, int threads,
+                std::optional<std::int64_t> seed) {
+    auto overrides = parse_overrides(sets);
+    if (seed) overrides.push_back({"simulation.seed", std::to_string(*seed)});
+    const Experiment exp = load_experiment(config, overrides);
+    RunOptions options;
+    options.output_dir = out.empty() ? exp.output_dir : out;
+    options.threads = threads;
+    options.progress = true;
+    const RunResult result = run_experiment(exp, options);
+    fmt::print("{}: {} -> {}\n", config, result.status, result.output_dir);
+    return 0;
+}
+
+int command_validate(const std::string& config, const std::vector<std::string>& sets) {
+    const Experiment exp = load_experiment(config, parse_overrides(sets));
+    std::size_t neurons = 0;
+    for (const auto& p : exp.populations) neurons += p.size;
+    fmt::print("{}: valid ({} populations, {} neurons, {} projections, {} ms at dt = {} ms)\n", config,
+               exp.populations.size(), neurons, exp.projections.size(), exp.simulation.duration_ms,
+               exp.simulation.dt_ms);
+    return 0;
+}
+
+int command_info(const std::string& dir) {
+    const std::string path = dir + "/summary.json";
+    std::ifstream in(path);
+    if (!in) throw InputError(path + ": not found (is '" + dir + "' a Ketaplast run directory?)");
+    nlohmann::json s;
+    try {
+        in >> s;
+    } catch (const std::exception& e) {
+        throw InputError(path + ": not valid JSON (" + e.what() + ")");
+    }
+    fmt::print("run        {}\n", dir);
+    fmt::print("config     {}\n", s.value("config", "?"));
+    fmt::print("status     {}\n", s.value("status", "?"));
+    fmt::print("simulated  {} ms at dt = {} ms, seed {}, {} threads\n", s.value("simulated_ms", 0.0),
+               s.value("dt_ms", 0.0), s.value("seed", 0), s.value("threads", 0));
+    fmt::print("\n{:<16} {:<16} {:>10} {:>12} {:>10} {:>14}\n", "population", "model", "neurons", "spikes", "rate Hz",
+               "synapses in");
+    for (auto& [name, p] : s["populations"].items())
+        fmt::print("{:<16} {:<16} {:>10} {:>12} {:>10.3f} {:>14}\n", name, p.value("model", "?"), p.value("size", 0),
+                   p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0), p.value("synapses_in", 0));
+    if (s.contains("timing")) {
+        const auto& t = s["timing"];
+        fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; real-time factor {:.3f}\n",
+                   t.value("build_s", 0.0), t.value("simulate_s", 0.0), t.value("write_s", 0.0),
+                   t.value("total_s", 0.0), t.value("real_time_factor", 0.0));
+    }
+    if (s.contains("memory")) {
+        const auto& m = s["memory"];
+        fmt::print("memory     peak {:.1f} MB; {} synapses, {:.2f} bytes per synapse\n", m.value("peak_rss_MB", 0.0),
+                   m.value("synapse_count", 0), m.value("bytes_per_synapse", 0.0));
+    }
+    fmt::print("\nfiles     ");
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "config.toml", "summary.json"})
+        if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
+    fmt::print("\n");
+    return 0;
+}
+
+int command_models() {
+    for (const auto& m : builtin_models().all()) {
+        fmt::print("{}  ({})\n  {}\n", m.name, m.kind == ModelKind::neuron ? "neuron" : "spike source", m.description);
+        for (const auto& p : m.params)
+            fmt::print("    {:<14} default {:<10g} range {:<22} {}\n", p.key, p.default_value, p.range_text(), p.meaning);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Ketaplast: spiking networks, NMDA-receptor drugs and plasticity"};
+    app.set_version_flag("--version", std::string("ketaplast ") + KETAPLAST_VERSION);
+    app.require_subcommand(1);
+
+    std::string config, out, run_dir;
+    std::vector<std::string> sets;
+    int threads = 0;
+    std::int64_t seed = -1;
+
+    auto* run = app.add_subcommand("run", "run an experiment");
+    run->add_option("config", config, "experiment file (TOML)")->required();
+    run->add_option("--out,-o", out, "output directory (default: [output] dir of the config)");
+    run->add_option("--set", sets, "override a config value: key=value (repeatable), e.g. simulation.duration_ms=500");
+    run->add_option("--threads,-t", threads, "OpenMP threads (default: simulation.threads, else all cores)")
+        ->check(CLI::Range(1, 4096));
+    run->add_option("--seed", seed, "random seed (overrides simulation.seed)")->check(CLI::NonNegativeNumber);
+
+    auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
+    validate->add_option("config", config, "experiment file (TOML)")->required();
+    validate->add_option("--set", sets, "override a config value: key=value (repeatable)");
+
+    auto* info = app.add_subcommand("info", "summarise a run directory");
+    info->add_option("run_dir", run_dir, "output directory of a run")->required();
+
+    auto* models = app.add_subcommand("models", "list the models and their parameters");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+
+    try {
+        if (run->parsed())
+            return command_run(config, out, sets, threads, seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt);
+        if (validate->parsed()) return command_validate(config, sets);
+        if (info->parsed()) return command_info(run_dir);
+        if (models->parsed()) return command_models();
+    } catch (const InputError& e) {
+        std::cerr << "ketaplast: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "ketaplast: run failed: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

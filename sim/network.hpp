@@ -1,0 +1,56 @@
+// The instantiated network: populations with their model state, ring buffers and positions, the
+// partition of neurons over workers, and each worker's synapse shards.
+#pragma once
+
+#include "core/aligned_array.hpp"
+#include "models/registry.hpp"
+#include "sim/experiment.hpp"
+#include "sim/partition.hpp"
+#include "sim/synapse_store.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+struct Population {
+    const PopulationSpec* spec = nullptr;
+    const ModelInfo* model = nullptr;
+    std::uint32_t index = 0;
+    std::uint32_t first_gid = 0;
+    std::uint32_t size = 0;
+    std::unique_ptr<NeuronGroup> group;
+    // Ring buffers, one per receptor: ring_length slots x size neurons, slot = step % ring_length.
+    std::vector<AlignedArray<float>> ring;
+    AlignedArray<float> x_um, y_um, z_um;
+};
+
+struct Network {
+    std::vector<Population> populations;
+    std::uint32_t total_neurons = 0;
+    std::vector<Block> blocks;                       // one per worker
+    std::vector<std::vector<SynapseShard>> shards;   // per worker
+    std::uint32_t min_delay_steps = 1, max_delay_steps = 1;
+    std::uint32_t ring_length = 2;
+    bool has_synapses = false;
+
+    std::uint64_t synapse_count() const;
+    std::uint64_t synapse_bytes() const;
+    std::uint64_t synapses_into(std::uint32_t population) const;
+    // Population of a global id.
+    std::uint32_t population_of(std::uint32_t gid) const;
+};
+
+// Build everything a run needs. `workers` threads each build their own shards in parallel.
+Network build_network(const Experiment& experiment, std::uint32_t workers);
+
+// Expected synapse count and storage bytes before building (for the memory check).
+struct NetworkEstimate {
+    double synapses = 0;
+    double bytes = 0;
+};
+NetworkEstimate estimate_network(const Experiment& experiment);
+
+}  // namespace ketaplast

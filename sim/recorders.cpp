@@ -1,0 +1,195 @@
+#include "sim/recorders.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+namespace ketaplast {
+
+void commit_file(const std::string& dir, const std::string& name) {
+    std::error_code ec;
+    std::filesystem::rename(dir + "/" + name + ".tmp", dir + "/" + name, ec);
+    if (ec) throw RunError("cannot finalise " + dir + "/" + name + ": " + ec.message());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled)
+    : net_(net), dir_(dir), dt_ms_(dt_ms), enabled_(enabled), counts_(net.populations.size(), 0) {
+    if (!enabled_) return;
+    file_ = h5::File::create(dir + "/spikes.h5.tmp");
+    h5::Object spikes = file_.group("spikes");
+    for (const auto& pop : net.populations) {
+        PerPopulation p;
+        p.group = spikes.group(pop.spec->name);
+        p.group.sorting_attribute(2);  // by_time
+        p.timestamps = p.group.appendable("timestamps", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 65536, "ms");
+        p.node_ids = p.group.appendable("node_ids", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 65536);
+        pops_.push_back(std::move(p));
+    }
+}
+
+void SpikeRecorder::add(const std::vector<SpikeRecord>& spikes) {
+    for (const auto& s : spikes) {
+        const std::uint32_t p = net_.population_of(s.gid);
+        ++counts_[p];
+        if (!enabled_) continue;
+        pops_[p].t_buffer.push_back(double(s.step + 1) * dt_ms_);
+        pops_[p].id_buffer.push_back(s.gid - net_.populations[p].first_gid);
+    }
+    if (enabled_) {
+        buffered_ += spikes.size();
+        if (buffered_ >= (1u << 20)) flush();
+    }
+}
+
+void SpikeRecorder::flush() {
+    for (auto& p : pops_) {
+        p.timestamps.append(p.t_buffer);
+        p.node_ids.append(p.id_buffer);
+        p.t_buffer.clear();
+        p.id_buffer.clear();
+    }
+    buffered_ = 0;
+}
+
+void SpikeRecorder::finish() {
+    if (!enabled_ || !file_.valid_file()) return;
+    flush();
+    pops_.clear();
+    file_.close();
+    commit_file(dir_, "spikes.h5");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir, double dt_ms,
+                             std::uint32_t steps_per_exchange)
+    : dir_(dir), dt_ms_(dt_ms) {
+    if (spec.reports.empty()) return;
+    file_ = h5::File::create(dir + "/reports.h5.tmp");
+    h5::Object root = file_.group("report");
+    for (const auto& rs : spec.reports) {
+        const Population& pop = net.populations[rs.population_index];
+        Report r;
+        r.spec = &rs;
+        r.population = pop.index;
+        r.first_gid = pop.first_gid;
+        r.interval_steps = std::max<std::uint32_t>(1, std::uint32_t(std::lround(rs.interval_ms / dt_ms)));
+        for (const auto& v : rs.variables) r.variables.push_back(pop.group->state(v));
+        r.column_of.assign(pop.size, -1);
+        for (std::size_t c = 0; c < rs.neurons.size(); ++c) r.column_of[rs.neurons[c]] = std::int32_t(c);
+        r.width = rs.neurons.size() * rs.variables.size();
+        // Room for a few exchange intervals' rows, and at least ~8 MB so writes are large.
+        const std::size_t per_interval = steps_per_exchange / r.interval_steps + 2;
+        r.capacity_rows = std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
+        r.buffer.assign(r.capacity_rows * r.width, 0.0f);
+
+        r.group = root.group(pop.spec->name);
+        h5::Object mapping = r.group.group("mapping");
+        std::vector<std::uint64_t> node_ids(rs.neurons.begin(), rs.neurons.end()), index_pointers;
+        std::vector<std::uint32_t> element_ids;
+        for (std::size_t c = 0; c <= rs.neurons.size(); ++c) index_pointers.push_back(c * rs.variables.size());
+        for (std::size_t c = 0; c < rs.neurons.size(); ++c)
+            for (std::size_t v = 0; v < rs.variables.size(); ++v) element_ids.push_back(std::uint32_t(v));
+        mapping.write("node_ids", node_ids);
+        mapping.write("index_pointers", index_pointers);
+        mapping.write("element_ids", element_ids);
+        mapping.write_strings("element_names", rs.variables);
+        std::string units;
+        for (const auto& v : rs.variables) {
+            const std::string unit = v.substr(v.rfind('_') + 1);
+            units = units.empty() || units == unit ? unit : "mixed (see mapping/element_names)";
+        }
+        r.data = r.group.appendable("data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
+                                    std::max<std::size_t>(1, (1u << 20) / (4 * std::max<std::size_t>(1, r.width))), units);
+        reports_.push_back(std::move(r));
+    }
+}
+
+void StateReporter::sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end) {
+    for (auto& r : reports_) {
+        if (step % r.interval_steps != 0) continue;
+        const std::int64_t row = step / r.interval_steps - r.first_buffered_row;
+        const std::uint32_t lo = std::max(gid_begin, r.first_gid) - r.first_gid;
+        const std::uint32_t hi = std::min<std::uint32_t>(gid_end, r.first_gid + std::uint32_t(r.column_of.size()));
+        if (hi <= r.first_gid) continue;
+        const std::size_t n_vars = r.variables.size();
+        float* out = r.buffer.data() + std::size_t(row) * r.width;
+        for (std::uint32_t i = lo; i < hi - r.first_gid; ++i) {
+            const std::int32_t c = r.column_of[i];
+            if (c < 0) continue;
+            for (std::size_t v = 0; v < n_vars; ++v) out[std::size_t(c) * n_vars + v] = r.variables[v][i];
+        }
+    }
+}
+
+void StateReporter::write_rows(Report& r, std::int64_t rows) {
+    if (rows <= 0) return;
+    r.data.append_raw(r.buffer.data(), std::size_t(rows) * r.width);
+    r.first_buffered_row += rows;
+}
+
+void StateReporter::flush_if_needed(std::int64_t next_step) {
+    for (auto& r : reports_) {
+        // Rows sampled so far: steps 0..next_step-1 with step % interval == 0.
+        const std::int64_t sampled = (next_step + r.interval_steps - 1) / r.interval_steps;
+        const std::int64_t pending = sampled - r.first_buffered_row;
+        if (pending + std::int64_t(r.capacity_rows / 2) >= std::int64_t(r.capacity_rows)) write_rows(r, pending);
+    }
+}
+
+void StateReporter::finish(std::int64_t end_step) {
+    if (reports_.empty()) return;
+    for (auto& r : reports_) {
+        const std::int64_t sampled = (end_step + r.interval_steps - 1) / r.interval_steps;
+        write_rows(r, sampled - r.first_buffered_row);
+        h5::Object mapping = r.group.open_group("mapping");
+        const double dt = r.interval_steps * dt_ms_;
+        mapping.write("time", std::vector<double>{0.0, double(sampled) * dt, dt}, "ms");
+    }
+    reports_.clear();
+    file_.close();
+    commit_file(dir_, "reports.h5");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps)
+    : net_(net), bin_ms_(bin_ms), dt_ms_(dt_ms),
+      steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))) {
+    const std::size_t bins = std::size_t((total_steps + steps_per_bin_ - 1) / steps_per_bin_);
+    counts_.assign(net.populations.size(), std::vector<std::uint32_t>(bins, 0));
+}
+
+void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
+    for (const auto& s : spikes) {
+        const std::uint32_t p = net_.population_of(s.gid);
+        const std::size_t bin = std::size_t(s.step / steps_per_bin_);
+        if (bin < counts_[p].size()) ++counts_[p][bin];
+    }
+}
+
+void RateRecorder::write(const std::string& dir, std::int64_t steps_done) const {
+    const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
+    h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
+    std::vector<double> time_ms;
+    for (std::size_t b = 0; b < bins; ++b) time_ms.push_back(double(b) * double(steps_per_bin_) * dt_ms_);
+    file.write("time_ms", time_ms, "ms");
+    file.attribute("bin_ms", double(steps_per_bin_) * dt_ms_);
+    h5::Object rates = file.group("population_rate_Hz");
+    for (std::size_t p = 0; p < counts_.size(); ++p) {
+        std::vector<float> rate(bins);
+        for (std::size_t b = 0; b < bins; ++b) {
+            const std::int64_t steps_in_bin = std::min<std::int64_t>(steps_per_bin_, steps_done - std::int64_t(b) * steps_per_bin_);
+            rate[b] = float(counts_[p][b] / (double(net_.populations[p].size) * steps_in_bin * dt_ms_ * 1e-3));
+        }
+        rates.write(net_.populations[p].spec->name, rate, "Hz");
+    }
+    file.close();
+    commit_file(dir, "timeseries.h5");
+}
+
+}  // namespace ketaplast

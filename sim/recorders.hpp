@@ -1,0 +1,102 @@
+// What a run records, outside the models (DESIGN.md: recording is not the models' business).
+//
+// - SpikeRecorder: every spike, per population, to spikes.h5 in SONATA layout
+//   (/spikes/<population>/{timestamps [ms], node_ids}, `sorting` = by_time).
+// - StateReporter: chosen state variables of chosen neurons every k steps, to reports.h5 in SONATA
+//   report layout (/report/<population>/data, mapping/{node_ids, index_pointers, element_ids, time}).
+//   A neuron's variables are its elements (element_ids 0..V-1, named in mapping/element_names).
+// - RateRecorder: population rates in bins, to timeseries.h5.
+// Files are written under "<name>.tmp" and renamed when complete, so no reader sees a half file.
+#pragma once
+
+#include "sim/experiment.hpp"
+#include "sim/hdf5_file.hpp"
+#include "sim/network.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+struct SpikeRecord {
+    std::int64_t step;  // the spike happened at the end of this step: t = (step + 1) dt
+    std::uint32_t gid;
+};
+
+class SpikeRecorder {
+  public:
+    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled);
+    void add(const std::vector<SpikeRecord>& spikes);  // in time order
+    void finish();                                     // flush, close, rename
+    std::uint64_t count(std::size_t population) const { return counts_[population]; }
+
+  private:
+    void flush();
+    const Network& net_;
+    std::string dir_;
+    double dt_ms_;
+    bool enabled_;
+    h5::File file_;
+    struct PerPopulation {
+        h5::Object group;
+        h5::AppendableDataset timestamps, node_ids;
+        std::vector<double> t_buffer;
+        std::vector<std::uint64_t> id_buffer;
+    };
+    std::vector<PerPopulation> pops_;
+    std::vector<std::uint64_t> counts_;
+    std::size_t buffered_ = 0;
+};
+
+class StateReporter {
+  public:
+    StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir, double dt_ms,
+                  std::uint32_t steps_per_exchange);
+    bool empty() const { return reports_.empty(); }
+    // Called by each worker for its own neurons [gid_begin, gid_end) before the update of `step`.
+    void sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end);
+    // Called by one thread between exchange intervals: writes full buffers.
+    void flush_if_needed(std::int64_t next_step);
+    void finish(std::int64_t end_step);
+
+  private:
+    struct Report {
+        const StateReportSpec* spec;
+        std::uint32_t population, first_gid;
+        std::uint32_t interval_steps;
+        std::vector<const float*> variables;
+        std::vector<std::int32_t> column_of;  // population-local id -> node column, or -1
+        std::size_t width;                    // nodes x variables
+        std::vector<float> buffer;            // rows x width
+        std::size_t capacity_rows;
+        std::int64_t first_buffered_row = 0;  // row index (step / interval) of buffer row 0
+        std::int64_t rows_sampled = 0;
+        h5::Object group;
+        h5::AppendableDataset data;
+    };
+    void write_rows(Report& r, std::int64_t rows);
+    std::vector<Report> reports_;
+    std::string dir_;
+    double dt_ms_;
+    h5::File file_;
+};
+
+class RateRecorder {
+  public:
+    RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps);
+    void add(const std::vector<SpikeRecord>& spikes);
+    // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>.
+    void write(const std::string& dir, std::int64_t steps_done) const;
+
+  private:
+    const Network& net_;
+    double bin_ms_, dt_ms_;
+    std::int64_t steps_per_bin_;
+    std::vector<std::vector<std::uint32_t>> counts_;  // per population, per bin
+};
+
+// "<dir>/<name>.tmp" -> "<dir>/<name>"
+void commit_file(const std::string& dir, const std::string& name);
+
+}  // namespace ketaplast

@@ -1,0 +1,79 @@
+#include "core/random.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+using namespace ketaplast;
+
+TEST_CASE("streams are pure functions of their keys", "[random]") {
+    RandomStream a(42, RandomPurpose::connect_source, 3, 17, 5), b(42, RandomPurpose::connect_source, 3, 17, 5);
+    for (int i = 0; i < 100; ++i) REQUIRE(a.next_u32() == b.next_u32());
+    RandomStream c(42, RandomPurpose::connect_source, 3, 18, 5), d(42, RandomPurpose::connect_weight, 3, 17, 5),
+        e(43, RandomPurpose::connect_source, 3, 17, 5);
+    RandomStream a2(42, RandomPurpose::connect_source, 3, 17, 5);
+    const auto first = a2.next_u32();
+    CHECK(c.next_u32() != first);
+    CHECK(d.next_u32() != first);
+    CHECK(e.next_u32() != first);
+}
+
+namespace {
+struct Moments {
+    double mean = 0, var = 0;
+};
+template <typename Draw>
+Moments moments(int n, Draw draw) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; ++i) {
+        const double x = draw(i);
+        s += x;
+        s2 += x * x;
+    }
+    Moments m;
+    m.mean = s / n;
+    m.var = s2 / n - m.mean * m.mean;
+    return m;
+}
+}  // namespace
+
+TEST_CASE("distributions have the right moments", "[random]") {
+    // n = 200000 draws: the standard error of a mean is sd/sqrt(n) ~ 0.0022 sd; tolerances are
+    // 5 standard errors, so a correct generator fails with probability < 1e-6.
+    const int n = 200000;
+    const double se = 1.0 / std::sqrt(double(n));
+    RandomStream rng(7, RandomPurpose::initial_state, 0, 0);
+    auto u = moments(n, [&](int) { return rng.uniform(); });
+    CHECK(u.mean == Approx(0.5).margin(5 * se * std::sqrt(1.0 / 12)));
+    CHECK(u.var == Approx(1.0 / 12).margin(0.002));
+    auto z = moments(n, [&](int) { return rng.normal(); });
+    CHECK(z.mean == Approx(0.0).margin(5 * se));
+    CHECK(z.var == Approx(1.0).margin(0.015));
+    for (double lambda : {0.3, 1.6, 4.0, 12.0, 80.0}) {
+        auto p = moments(n, [&](int) { return double(rng.poisson(lambda)); });
+        INFO("lambda = " << lambda);
+        CHECK(p.mean == Approx(lambda).margin(5 * se * std::sqrt(lambda)));
+        CHECK(p.var == Approx(lambda).epsilon(0.03));
+    }
+    auto k = moments(n, [&](int) { return double(rng.below(10)); });
+    CHECK(k.mean == Approx(4.5).margin(5 * se * std::sqrt(8.25)));
+}
+
+TEST_CASE("Poisson probabilities match the pmf", "[random]") {
+    // P(k) for lambda = 12 (PTRS branch) against the exact pmf; each bin within 5 binomial SEs.
+    const int n = 400000;
+    const double lambda = 12.0;
+    std::vector<int> hist(40, 0);
+    RandomStream rng(11, RandomPurpose::poisson_drive, 0, 0);
+    for (int i = 0; i < n; ++i) {
+        const auto k = rng.poisson(lambda);
+        if (k < hist.size()) ++hist[k];
+    }
+    for (int k = 2; k < 25; ++k) {
+        const double p = std::exp(-lambda + k * std::log(lambda) - std::lgamma(k + 1.0));
+        const double se = std::sqrt(p * (1 - p) / n);
+        INFO("k = " << k);
+        CHECK(double(hist[std::size_t(k)]) / n == Approx(p).margin(5 * se));
+    }
+}
