@@ -71,7 +71,7 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
             float v = V[i], wi = w[i];
             const float gs = g_sum[i], gEs = gE_sum[i];
             const bool refractory = ref[i] > 0;
-            bool spike = false;
+            bool held = refractory, spike = false;
             for (std::int32_t s = 0; s < substeps; ++s) {
                 // Exponent capped at V_peak so a diverging upswing cannot overflow before detection.
                 const float v1 = v < V_peak ? v : V_peak;
@@ -88,12 +88,14 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
                 const float dw2 = (a * (v2 - E_L) - w2) * inv_tau_w;
                 const float v_next = v1 + 0.5f * h * (dv1 + dv2);
                 wi = wi + 0.5f * h * (dw1 + dw2);
-                const bool crossed = !refractory && !spike && v_next >= V_peak;
+                // A crossing resets V and increments w at once, and integration goes on from the reset
+                // in the remaining substeps (sub-step accuracy); with t_ref > 0, V is held instead.
+                const bool crossed = !held && v_next >= V_peak;
                 spike = spike || crossed;
-                // After a spike (or while refractory) V is held at reset for the rest of the step.
-                v = (refractory || spike) ? V_reset : v_next;
+                wi = crossed ? wi + b : wi;
+                v = (held || crossed) ? V_reset : v_next;
+                held = held || (crossed && ref_steps > 0);
             }
-            wi = spike ? wi + b : wi;
             V[i] = v;
             w[i] = wi;
             ref[i] = spike ? ref_steps : (refractory ? ref[i] - 1 : 0);
