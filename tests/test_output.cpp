@@ -1,1 +1,110 @@
+// The layout of every output file, read back: SONATA spikes and reports as libsonata reads them
+// (STYLE.md: `sorting` an HDF5 enum, `units` attributes, index_pointers N+1), timeseries.h5,
+// summary.json, the resolved config, and no temporary files left.
+#include "sim/config_loader.hpp"
+#include "sim/hdf5_file.hpp"
+#include "sim/run.hpp"
+#include "test_support.hpp"
+
 #include <catch2/catch.hpp>
+#include <hdf5.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace ketaplast;
+using namespace ketaplast::test;
+
+namespace {
+
+std::string enum_name_of_sorting(hid_t group) {
+    hid_t attr = H5Aopen(group, "sorting", H5P_DEFAULT);
+    REQUIRE(attr >= 0);
+    hid_t type = H5Aget_type(attr);
+    REQUIRE(H5Tget_class(type) == H5T_ENUM);
+    std::uint8_t value = 255;
+    H5Aread(attr, type, &value);
+    char name[32] = {0};
+    H5Tenum_nameof(type, &value, name, sizeof name);
+    H5Tclose(type);
+    H5Aclose(attr);
+    return name;
+}
+
+}  // namespace
+
+TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][integration]") {
+    TempDir dir("output");
+    Experiment exp = load_experiment(source_path("configs/single_neuron.toml"));
+    run_experiment(exp, {dir.path(), 2, false});
+
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"})
+        CHECK(std::filesystem::exists(dir.file(name)));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        CHECK(entry.path().extension() != ".tmp");
+
+    // spikes.h5: /spikes/<population>/{timestamps, node_ids}, sorting = by_time, units ms.
+    h5::File spikes = h5::File::open_read(dir.file("spikes.h5"));
+    h5::Object input = spikes.open_group("spikes").open_group("excitatory_input");
+    CHECK(enum_name_of_sorting(input.id()) == "by_time");
+    CHECK(input.read_string_attribute_of("timestamps", "units") == "ms");
+    const auto times = input.read_doubles("timestamps");
+    const auto ids = input.read_u64("node_ids");
+    CHECK(times == std::vector<double>{20, 30, 40, 50, 60, 120, 160});
+    CHECK(ids == std::vector<std::uint64_t>(7, 0));
+    const auto neuron_times = spikes.open_group("spikes").open_group("neuron").read_doubles("timestamps");
+    CHECK(std::is_sorted(neuron_times.begin(), neuron_times.end()));
+    CHECK(!neuron_times.empty());  // the burst makes the neuron fire
+
+    // reports.h5: /report/<population>/data (times x elements) and mapping.
+    h5::File reports = h5::File::open_read(dir.file("reports.h5"));
+    h5::Object report = reports.open_group("report").open_group("neuron");
+    h5::Object mapping = report.open_group("mapping");
+    CHECK(mapping.read_u64("node_ids") == std::vector<std::uint64_t>{0});
+    CHECK(mapping.read_u64("index_pointers") == std::vector<std::uint64_t>{0, 3});  // N + 1 entries
+    CHECK(mapping.read_u64("element_ids") == std::vector<std::uint64_t>{0, 1, 2});
+    const auto time = mapping.read_doubles("time");
+    REQUIRE(time.size() == 3);
+    CHECK(time[0] == 0.0);
+    CHECK(time[1] == Approx(200.0));
+    CHECK(time[2] == Approx(0.1));
+    CHECK(mapping.read_string_attribute_of("time", "units") == "ms");
+    CHECK_THAT(report.read_string_attribute_of("data", "units"), Catch::Contains("mixed"));
+    const auto data = report.read_doubles("data");
+    REQUIRE(data.size() == 2000 * 3);
+    CHECK(data[0] == Approx(-70.0));  // V starts at E_leak
+    // The AMPA conductance jumps by 60 nS when the first input spike arrives (20 ms + 1 ms delay).
+    CHECK(data[3 * 210 + 1] == Approx(60.0));
+    CHECK(data[3 * 209 + 1] == 0.0);
+
+    // timeseries.h5: population rates in bins.
+    h5::File ts = h5::File::open_read(dir.file("timeseries.h5"));
+    CHECK(ts.read_doubles("time_ms").size() == 200);
+    const auto input_rate = ts.open_group("population_rate_Hz").read_doubles("excitatory_input");
+    double spikes_from_rate = 0;
+    for (double r : input_rate) spikes_from_rate += r * 1e-3;  // 1 ms bins, one neuron
+    CHECK(spikes_from_rate == Approx(7.0));
+
+    // summary.json and the resolved config.
+    const auto summary = nlohmann::json::parse(read_file(dir.file("summary.json")));
+    CHECK(summary["status"] == "completed");
+    CHECK(summary["populations"]["excitatory_input"]["spike_count"] == 7);
+    CHECK(summary["populations"]["excitatory_input"]["mean_rate_Hz"].get<double>() == Approx(35.0));
+    CHECK(summary["threads"] == 2);
+    CHECK(summary["timing"]["real_time_factor"].get<double>() > 0.0);
+    CHECK(summary["memory"]["peak_rss_MB"].get<double>() > 0.0);
+    const Experiment again = load_experiment(dir.file("config.toml"));
+    CHECK(again.populations.size() == exp.populations.size());
+    CHECK(again.projections[0].weight.value == exp.projections[0].weight.value);
+}
+
+TEST_CASE("overrides are saved in the resolved config", "[output]") {
+    TempDir dir("resolved");
+    Experiment exp = load_experiment(source_path("configs/single_neuron.toml"),
+                                     {{"simulation.duration_ms", "50"}, {"populations.neuron.params.C_pF", "250.0"}});
+    run_experiment(exp, {dir.path(), 1, false});
+    const Experiment saved = load_experiment(dir.file("config.toml"));
+    CHECK(saved.simulation.duration_ms == 50.0);
+    CHECK(saved.populations[0].params.get("C_pF") == 250.0);
+}
