@@ -16,7 +16,6 @@
 
 namespace ketaplast {
 
-#pragma omp declare simd
 inline float exp_approx(float x) {
     // Clamp so that 2^n stays a normal float: exp(-87) ~ 1.6e-38, exp(88) ~ 1.65e38.
     x = x < -87.0f ? -87.0f : x;

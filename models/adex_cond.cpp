@@ -65,16 +65,20 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
         float* __restrict V = V_all + chunk;
         float* __restrict w = w_all + chunk;
         std::int32_t* __restrict ref = ref_all + chunk;
+        alignas(64) std::int32_t held[kUpdateChunk];
 
 #pragma omp simd
         for (std::uint32_t i = 0; i < n; ++i) {
-            float v = V[i], wi = w[i];
-            const float gs = g_sum[i], gEs = gE_sum[i];
-            const bool refractory = ref[i] > 0;
-            bool held = refractory, spike = false;
-            for (std::int32_t s = 0; s < substeps; ++s) {
+            held[i] = ref[i] > 0 ? 1 : 0;
+            fired[i] = 0;
+        }
+        // Substeps outside, neurons inside: each inner loop is flat and vectorises.
+        for (std::int32_t s = 0; s < substeps; ++s) {
+#pragma omp simd
+            for (std::uint32_t i = 0; i < n; ++i) {
+                const float gs = g_sum[i], gEs = gE_sum[i], wi = w[i];
                 // Exponent capped at V_peak so a diverging upswing cannot overflow before detection.
-                const float v1 = v < V_peak ? v : V_peak;
+                const float v1 = V[i] < V_peak ? V[i] : V_peak;
                 const float dv1 =
                     (-g_L * (v1 - E_L) + g_L * D_T * exp_approx((v1 - V_T) * inv_D_T) - wi + gEs - gs * v1 + I_ext) *
                     inv_C;
@@ -87,20 +91,19 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
                     inv_C;
                 const float dw2 = (a * (v2 - E_L) - w2) * inv_tau_w;
                 const float v_next = v1 + 0.5f * h * (dv1 + dv2);
-                wi = wi + 0.5f * h * (dw1 + dw2);
+                const float w_next = wi + 0.5f * h * (dw1 + dw2);
                 // A crossing resets V and increments w at once, and integration goes on from the reset
                 // in the remaining substeps (sub-step accuracy); with t_ref > 0, V is held instead.
-                const bool crossed = !held && v_next >= V_peak;
-                spike = spike || crossed;
-                wi = crossed ? wi + b : wi;
-                v = (held || crossed) ? V_reset : v_next;
-                held = held || (crossed && ref_steps > 0);
+                const bool crossed = !held[i] && v_next >= V_peak;
+                fired[i] = (fired[i] || crossed) ? 1 : 0;
+                w[i] = crossed ? w_next + b : w_next;
+                V[i] = (held[i] || crossed) ? V_reset : v_next;
+                held[i] = (held[i] || (crossed && ref_steps > 0)) ? 1 : 0;
             }
-            V[i] = v;
-            w[i] = wi;
-            ref[i] = spike ? ref_steps : (refractory ? ref[i] - 1 : 0);
-            fired[i] = spike ? 1 : 0;
         }
+#pragma omp simd
+        for (std::uint32_t i = 0; i < n; ++i)
+            ref[i] = fired[i] ? ref_steps : (ref[i] > 0 ? ref[i] - 1 : 0);
         for (std::uint32_t i = 0; i < n; ++i)
             if (fired[i]) spikes.push_back(chunk + i);
     }

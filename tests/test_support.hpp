@@ -1,6 +1,8 @@
 // Helpers shared by the tests: temporary directories, running the CLI, reading run outputs.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
