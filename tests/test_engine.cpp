@@ -26,8 +26,6 @@ Spikes read_spikes(const std::string& dir, const std::string& population) {
     return {g.read_u64("node_ids"), g.read_doubles("timestamps")};
 }
 
-std::string coba_with(const std::string& sets) { return sets; }
-
 }  // namespace
 
 TEST_CASE("a spike arrives exactly one delay after it was emitted", "[engine]") {
