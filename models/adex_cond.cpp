@@ -37,7 +37,7 @@ AdexCond::AdexCond(const GroupSetup& setup)
       refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
       substeps_(std::int32_t(std::lround(setup.params.get("substeps")))),
       V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), w_pA_(setup.size, 0.0f),
-      refractory_left_(setup.size, 0), receptors_(setup.receptors, setup.size, setup.dt_ms, "nS") {}
+      refractory_left_(setup.size, 0), receptors_(setup.receptors, setup.size, setup.dt_ms, ReceptorKind::conductance) {}
 
 namespace {
 

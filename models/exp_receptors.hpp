@@ -17,8 +17,10 @@ namespace ketaplast {
 class ExpReceptors {
   public:
     ExpReceptors() = default;
-    ExpReceptors(const std::vector<ReceptorSpec>& specs, std::uint32_t size, double dt_ms, const char* unit)
-        : specs_(specs), unit_(unit) {
+    // Conductance receptors: state names g_<name>_nS; current receptors: I_<name>_pA.
+    ExpReceptors(const std::vector<ReceptorSpec>& specs, std::uint32_t size, double dt_ms, ReceptorKind kind)
+        : specs_(specs), prefix_(kind == ReceptorKind::conductance ? "g_" : "I_"),
+          unit_(kind == ReceptorKind::conductance ? "nS" : "pA") {
         for (const auto& spec : specs) {
             g_.emplace_back(size, 0.0f);
             decay_.push_back(static_cast<float>(std::exp(-dt_ms / spec.tau_ms)));
@@ -71,17 +73,17 @@ class ExpReceptors {
     }
 
     void append_state_names(std::vector<std::string>& names) const {
-        for (const auto& spec : specs_) names.push_back("g_" + spec.name + "_" + unit_);
+        for (const auto& spec : specs_) names.push_back(prefix_ + spec.name + "_" + unit_);
     }
     float* state(const std::string& name) {
         for (std::size_t r = 0; r < specs_.size(); ++r)
-            if (name == "g_" + specs_[r].name + "_" + unit_) return g_[r].data();
+            if (name == prefix_ + specs_[r].name + "_" + unit_) return g_[r].data();
         return nullptr;
     }
 
   private:
     std::vector<ReceptorSpec> specs_;
-    std::string unit_;
+    std::string prefix_, unit_;
     std::vector<AlignedArray<float>> g_;
     std::vector<float> decay_;
     std::vector<float> E_rev_mV_;

@@ -27,7 +27,7 @@ LifCond::LifCond(const GroupSetup& setup)
       V_reset_mV_(float(setup.params.get("V_reset_mV"))), dt_ms_(float(setup.dt_ms)),
       refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
       V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), refractory_left_(setup.size, 0),
-      receptors_(setup.receptors, setup.size, setup.dt_ms, "nS") {}
+      receptors_(setup.receptors, setup.size, setup.dt_ms, ReceptorKind::conductance) {}
 
 namespace {
 

@@ -2,6 +2,7 @@
 
 #include "models/adex_cond.hpp"
 #include "models/lif_cond.hpp"
+#include "models/lif_curr_exp.hpp"
 #include "models/spike_sources.hpp"
 
 namespace ketaplast {
@@ -19,6 +20,10 @@ ModelRegistry make_builtin_models() {
                   ReceptorKind::conductance, LifCond::schema(), factory<LifCond>()});
     registry.add({"adex_cond", "adaptive exponential integrate-and-fire, conductance synapses (Brette & Gerstner 2005)",
                   ModelKind::neuron, ReceptorKind::conductance, AdexCond::schema(), factory<AdexCond>()});
+    registry.add({"lif_curr_exp",
+                  "current-based leaky integrate-and-fire, exponential currents, exact integration (Rotter & Diesmann "
+                  "1999; Potjans & Diesmann 2014)",
+                  ModelKind::neuron, ReceptorKind::current, LifCurrExp::schema(), factory<LifCurrExp>()});
     registry.add({"poisson_source", "independent Poisson spike trains, constant or scheduled rate", ModelKind::source,
                   ReceptorKind::conductance, PoissonSource::schema(), factory<PoissonSource>()});
     registry.add({"spike_times", "explicit spike times per neuron (inline list or file)", ModelKind::source,
