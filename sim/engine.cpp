@@ -25,8 +25,9 @@ double Engine::current_at(const PopulationSpec& spec, std::int64_t step) const {
     return current;
 }
 
-void Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
+std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
     const std::uint32_t L = net_.ring_length;
+    std::uint64_t events = 0;
     for (const SpikeRecord& spike : spikes) {
         for (const SynapseShard& shard : net_.shards[worker]) {
             Population& pop = net_.populations[shard.population];
@@ -38,9 +39,11 @@ void Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spike
                 const std::uint16_t* __restrict target = shard.target.data() + seg.begin;
                 const float* __restrict weight = shard.weight.data() + seg.begin;
                 for (std::uint32_t k = 0; k < seg.count; ++k) buffer[target[k]] += weight[k];
+                events += seg.count;
             }
         }
     }
+    return events;
 }
 
 void Engine::run(std::int64_t until, const EngineRecorders& rec,
@@ -57,9 +60,9 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     bool stop = false;
     std::int64_t start_step = step_;
     std::int64_t stopped_at = until;
-    std::uint64_t delivered = 0;
+    std::uint64_t exchanged = 0, events = 0;
 
-#pragma omp parallel num_threads(threads_) reduction(+ : delivered)
+#pragma omp parallel num_threads(threads_) reduction(+ : exchanged, events)
     {
         const std::uint32_t w = std::uint32_t(omp_get_thread_num());
         const Block block = net_.blocks[w];
@@ -150,11 +153,12 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                 if (progress) progress(stop_step, until);
             }
             if (stop) break;
-            deliver(w, global);
-            if (w == 0) delivered += global.size();
+            events += deliver(w, global);
+            if (w == 0) exchanged += global.size();
         }
     }
-    spikes_delivered_ += delivered;
+    spikes_exchanged_ += exchanged;
+    synaptic_events_ += events;
     step_ = stop ? stopped_at : until;
     for (const auto& p : problems)
         if (!p.empty()) throw NumericalError(p);

@@ -51,17 +51,19 @@ class Engine {
 
     std::int64_t step() const { return step_; }
     int threads() const { return threads_; }
-    std::uint64_t spikes_delivered() const { return spikes_delivered_; }
+    std::uint64_t spikes_exchanged() const { return spikes_exchanged_; }   // spikes of all populations
+    std::uint64_t synaptic_events() const { return synaptic_events_; }     // spike x synapse deliveries
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
-    void deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
+    std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
 
     const Experiment& exp_;
     Network& net_;
     int threads_;
     std::int64_t step_ = 0;
-    std::uint64_t spikes_delivered_ = 0;
+    std::uint64_t spikes_exchanged_ = 0;
+    std::uint64_t synaptic_events_ = 0;
 };
 
 }  // namespace ketaplast

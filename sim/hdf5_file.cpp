@@ -128,8 +128,8 @@ void Object::write_matrix(const std::string& name, const std::vector<float>& v, 
 }
 
 AppendableDataset Object::appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,
-                                     std::size_t chunk_rows, const std::string& units) {
-    const int rank = row_width > 1 ? 2 : 1;
+                                     std::size_t chunk_rows, const std::string& units, bool two_d) {
+    const int rank = (two_d || row_width > 1) ? 2 : 1;
     const hsize_t dims[2] = {0, row_width}, maxdims[2] = {H5S_UNLIMITED, row_width};
     const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows), std::max<hsize_t>(1, row_width)};
     Handle space(check(H5Screate_simple(rank, dims, maxdims), file_, "dataspace"), H5Sclose);
@@ -139,13 +139,13 @@ AppendableDataset Object::appendable(const std::string& name, hid_t file_type, h
                       "create dataset " + join_path(path_, name)),
                 H5Dclose);
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
-    return AppendableDataset(std::move(dset), mem_type, row_width, file_ + ":" + join_path(path_, name));
+    return AppendableDataset(std::move(dset), mem_type, row_width, rank, file_ + ":" + join_path(path_, name));
 }
 
 void AppendableDataset::append_raw(const void* data, std::size_t count) {
     if (count == 0) return;
     const hsize_t new_rows = count / row_width_;
-    const int rank = row_width_ > 1 ? 2 : 1;
+    const int rank = rank_;
     const hsize_t size[2] = {rows_ + new_rows, row_width_};
     if (H5Dset_extent(dataset_.id(), size) < 0) throw RunError("HDF5: cannot extend " + name_);
     Handle file_space(H5Dget_space(dataset_.id()), H5Sclose);

@@ -47,8 +47,8 @@ class Object;
 class AppendableDataset {
   public:
     AppendableDataset() = default;
-    AppendableDataset(Handle dataset, hid_t mem_type, std::size_t row_width, std::string name)
-        : dataset_(std::move(dataset)), mem_type_(mem_type), row_width_(row_width), name_(std::move(name)) {}
+    AppendableDataset(Handle dataset, hid_t mem_type, std::size_t row_width, int rank, std::string name)
+        : dataset_(std::move(dataset)), mem_type_(mem_type), row_width_(row_width), rank_(rank), name_(std::move(name)) {}
     template <typename T>
     void append(const std::vector<T>& values) {
         append_raw(values.data(), values.size());
@@ -61,6 +61,7 @@ class AppendableDataset {
     Handle dataset_;
     hid_t mem_type_ = -1;
     std::size_t row_width_ = 1;
+    int rank_ = 1;
     std::uint64_t rows_ = 0;
     std::string name_;
 };
@@ -87,8 +88,9 @@ class Object {
     void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
                       const std::string& units = "");
 
+    // rank 2 (rows x row_width) when two_d, else rank 1 (row_width must be 1).
     AppendableDataset appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,
-                                 std::size_t chunk_rows, const std::string& units = "");
+                                 std::size_t chunk_rows, const std::string& units = "", bool two_d = false);
 
     void attribute(const std::string& name, const std::string& value);
     void attribute(const std::string& name, double value);

@@ -19,7 +19,7 @@ namespace ketaplast {
 
 namespace {
 
-void place_positions(Population& pop) {
+void place_positions(Population& pop, std::uint64_t seed) {
     const PositionSpec& p = pop.spec->positions;
     const std::uint32_t n = pop.size;
     pop.x_um.resize(n);
@@ -38,7 +38,7 @@ void place_positions(Population& pop) {
         return;
     }
     for (std::uint32_t i = 0; i < n; ++i) {
-        RandomStream rng(0x5eedULL ^ pop.index, RandomPurpose::position, pop.index, i);
+        RandomStream rng(seed, RandomPurpose::position, pop.index, i);
         if (p.layout == PositionSpec::Layout::random_box) {
             pop.x_um[i] = float(p.origin_um[0] + rng.uniform() * p.extent_um[0]);
             pop.y_um[i] = float(p.origin_um[1] + rng.uniform() * p.extent_um[1]);
@@ -52,15 +52,22 @@ void place_positions(Population& pop) {
     }
 }
 
+// FNV-1a: a stable 32-bit hash (std::hash differs between standard libraries).
+std::uint32_t stable_hash(const std::string& text) {
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : text) h = (h ^ c) * 16777619u;
+    return h;
+}
+
 void set_initial_state(Population& pop, std::uint64_t seed) {
-    std::uint32_t var_index = 0;
     for (const auto& name : pop.group->state_names()) {
-        ++var_index;
         const auto it = pop.spec->initial.find(name);
         if (it == pop.spec->initial.end()) continue;
         float* values = pop.group->state(name);
+        // Keyed by population and variable name, so adding a receptor does not change other draws.
+        const std::uint32_t tag = stable_hash(pop.spec->name + "/" + name);
         for (std::uint32_t i = 0; i < pop.size; ++i) {
-            RandomStream rng(seed, RandomPurpose::initial_state, (pop.index << 8) | var_index, i);
+            RandomStream rng(seed, RandomPurpose::initial_state, tag, i);
             values[i] = float(it->second.draw(rng));
         }
     }
@@ -248,28 +255,9 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
             setup.rate_schedule_Hz.emplace_back(std::llround(t_ms / dt), rate);
         pop.group = pop.model->create(setup);
         set_initial_state(pop, exp.simulation.seed);
-        place_positions(pop);
+        place_positions(pop, exp.simulation.seed);
         net.populations.push_back(std::move(pop));
     }
-
-    // Delays in steps and the ring length.
-    std::uint32_t min_delay = std::numeric_limits<std::uint32_t>::max(), max_delay = 1;
-    for (const auto& proj : exp.projections) {
-        const auto lo = std::uint32_t(std::max<long>(1, std::lround(proj.delay_ms.lower_bound() / dt)));
-        const auto hi = std::uint32_t(std::max<long>(1, std::lround(std::min(proj.delay_ms.upper_bound(), 65000 * dt) / dt)));
-        min_delay = std::min(min_delay, lo);
-        max_delay = std::max(max_delay, hi);
-    }
-    net.has_synapses = !exp.projections.empty();
-    // Without synapses, exchange every 1 ms (only recording happens at exchange points).
-    if (!net.has_synapses) min_delay = max_delay = std::max<std::uint32_t>(1, std::uint32_t(std::lround(1.0 / dt)));
-    net.min_delay_steps = min_delay;
-    net.max_delay_steps = max_delay;
-    // Slots in use at a delivery: the steps after the interval up to (last step + max delay).
-    net.ring_length = max_delay + 1;
-    for (auto& pop : net.populations)
-        for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
-            pop.ring.emplace_back(std::size_t(net.ring_length) * pop.size, 0.0f);
 
     // Partition, then shards: per worker, per population it touches, per 65536 neurons.
     net.blocks = partition_neurons(starts, net.total_neurons, workers);
@@ -300,6 +288,27 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         }
     }
     if (!error.empty()) throw RunError("building synapses: " + error);
+
+    // Delays actually drawn (not the distributions' bounds) set the exchange interval and ring length.
+    std::uint32_t min_delay = std::numeric_limits<std::uint32_t>::max(), max_delay = 0;
+    for (const auto& worker : net.shards)
+        for (const auto& shard : worker)
+            for (const auto& seg : shard.segments) {
+                min_delay = std::min<std::uint32_t>(min_delay, seg.delay_steps);
+                max_delay = std::max<std::uint32_t>(max_delay, seg.delay_steps);
+            }
+    // (MPI: these become an allreduce over ranks.)
+    net.has_synapses = max_delay > 0;
+    // Without synapses, exchange every 1 ms (only recording happens at exchange points).
+    if (!net.has_synapses) min_delay = max_delay = std::max<std::uint32_t>(1, std::uint32_t(std::lround(1.0 / dt)));
+    net.min_delay_steps = min_delay;
+    net.max_delay_steps = max_delay;
+    // Slots in use at a delivery: the steps after the interval up to (last step + max delay).
+    net.ring_length = max_delay + 1;
+    for (auto& pop : net.populations)
+        for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
+            pop.ring.emplace_back(std::size_t(net.ring_length) * pop.size, 0.0f);
+
     return net;
 }
 

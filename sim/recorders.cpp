@@ -104,7 +104,8 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
             units = units.empty() || units == unit ? unit : "mixed (see mapping/element_names)";
         }
         r.data = r.group.appendable("data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
-                                    std::max<std::size_t>(1, (1u << 20) / (4 * std::max<std::size_t>(1, r.width))), units);
+                                    std::max<std::size_t>(1, (1u << 20) / (4 * std::max<std::size_t>(1, r.width))), units,
+                                    /*two_d=*/true);
         reports_.push_back(std::move(r));
     }
 }

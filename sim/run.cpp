@@ -61,6 +61,16 @@ void prepare_output_dir(const std::string& dir) {
     std::filesystem::remove(probe, ec);
 }
 
+// Outputs of an earlier run in the same directory would sit beside this run's files and mislead:
+// remove exactly the files Ketaplast writes (nothing else in the directory is touched).
+void remove_previous_outputs(const std::string& dir) {
+    std::error_code ec;
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+        std::filesystem::remove(dir + "/" + name, ec);
+        std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
+    }
+}
+
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
@@ -90,6 +100,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
                          " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
                          " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
     prepare_output_dir(dir);
+
+    remove_previous_outputs(dir);
 
     const auto t_start = std::chrono::steady_clock::now();
     Network net = build_network(exp, std::uint32_t(threads));
@@ -160,7 +172,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
                              {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0}};
         summary["engine"] = {{"min_delay_steps", net.min_delay_steps},
                              {"max_delay_steps", net.max_delay_steps},
-                             {"spikes_delivered", engine.spikes_delivered()}};
+                             {"spikes_exchanged", engine.spikes_exchanged()},
+                             {"synaptic_events", engine.synaptic_events()},
+                             {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
         write_text_atomically(dir, "summary.json", summary.dump(2) + "\n");
     } catch (...) {
         remove_temporaries(dir);
