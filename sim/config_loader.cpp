@@ -4,6 +4,8 @@
 #include "sim/toml_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,13 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 
 ParamDef range(double min, double max, bool min_inclusive = true, bool max_inclusive = true, double def = 0.0) {
     return ParamDef{"", def, min, max, min_inclusive, max_inclusive, ""};
+}
+
+// Numbers in messages as the user wrote them (0.05, -50), not std::to_string's 0.050000.
+std::string number_text(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -77,6 +86,8 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
             fail("'" + segments[i] + "' is a value, not a table");
         }
     }
+    if (o.value.find_first_not_of(" \t") == std::string::npos)
+        fail("missing value after '=' (e.g. " + o.key + "=10, or \"\" for an empty string)");
     toml::table parsed;
     try {
         parsed = toml::parse("value = " + o.value);
@@ -96,6 +107,10 @@ SimulationSpec read_simulation(TomlReader& root) {
     TomlReader r(*t, "simulation", root.file());
     sim.dt_ms = r.number("dt_ms", range(0.0, 10.0, false, true, 0.1));
     sim.duration_ms = r.required_number("duration_ms", range(0.0, 1e10, false, true));
+    // A run of round(duration / dt) = 0 steps would "complete" without simulating anything.
+    if (std::llround(sim.duration_ms / sim.dt_ms) < 1)
+        r.fail("duration_ms", "value " + number_text(sim.duration_ms) + " is shorter than one time step (dt_ms = " +
+                                  number_text(sim.dt_ms) + ")");
     sim.seed = std::uint64_t(r.integer("seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
     sim.threads = int(r.integer("threads", 0, 0, 4096));
     r.finish();
@@ -138,11 +153,25 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
         if (hash != std::string::npos) line.erase(hash);
         std::replace(line.begin(), line.end(), ',', ' ');
         std::istringstream fields(line);
-        std::int64_t neuron;
-        double t_ms;
-        if (!(fields >> neuron)) continue;  // blank or comment line
-        if (!(fields >> t_ms) || !std::isfinite(t_ms))
-            r.fail(key, path + ":" + std::to_string(line_no) + ": expected 'neuron_index time_ms'");
+        std::string neuron_text, time_text, extra;
+        if (!(fields >> neuron_text)) continue;  // blank or comment line
+        // Exactly two fields, an integer and a finite number: "1.5 2.0" must not be read as neuron 1
+        // at 0.5 ms, and a stray word must not be skipped silently.
+        std::int64_t neuron = 0;
+        double t_ms = 0;
+        const char* const neuron_last = neuron_text.data() + neuron_text.size();
+        const auto [neuron_end, neuron_ec] = std::from_chars(neuron_text.data(), neuron_last, neuron);
+        bool valid = neuron_ec == std::errc() && neuron_end == neuron_last && (fields >> time_text) && !(fields >> extra);
+        if (valid) {
+            char* time_end = nullptr;
+            t_ms = std::strtod(time_text.c_str(), &time_end);
+            valid = time_end == time_text.c_str() + time_text.size() && std::isfinite(t_ms);
+        }
+        if (!valid) {
+            const auto first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
+            r.fail(key, path + ":" + std::to_string(line_no) + ": expected 'neuron_index time_ms', got '" +
+                            line.substr(first, last - first + 1) + "'");
+        }
         if (neuron < 0 || neuron >= std::int64_t(size))
             r.fail(key, path + ":" + std::to_string(line_no) + ": neuron index " + std::to_string(neuron) +
                             " outside [0, " + std::to_string(size) + ")");
@@ -183,11 +212,20 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
         pr.finish();
     }
     if (pop.model == "adex_cond" || pop.model == "lif_cond") {
+        const char* threshold_key = pop.params.has("V_th_mV") ? "V_th_mV" : "V_peak_mV";
         const double reset = pop.params.get("V_reset_mV");
-        const double threshold = pop.params.has("V_th_mV") ? pop.params.get("V_th_mV") : pop.params.get("V_peak_mV");
-        if (!(reset < threshold))
-            p.fail("params", "V_reset_mV (" + std::to_string(reset) + ") must be below the threshold (" +
-                                 std::to_string(threshold) + ")");
+        const double threshold = pop.params.get(threshold_key);
+        if (!(reset < threshold)) {
+            const std::string reason = "V_reset_mV = " + number_text(reset) + " must be below " + threshold_key +
+                                       " = " + number_text(threshold);
+            // Point at the reset value if it was written, else at the threshold, else at the population.
+            if (const toml::table* params = p.table("params")) {
+                TomlReader pr(*params, p.key_path("params"), file);
+                if (params->get("V_reset_mV")) pr.fail("V_reset_mV", reason);
+                if (params->get(threshold_key)) pr.fail(threshold_key, reason);
+            }
+            p.fail("params", reason);
+        }
     }
     const std::string weight_unit = model->receptor_kind == ReceptorKind::conductance ? "nS" : "pA";
 
@@ -389,11 +427,12 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     proj.weight = r.distribution(weight_key, conductance ? range(0.0, 1e6) : range(-1e6, 1e6));
     // A delay must be at least one step: the engine exchanges spikes once per minimum delay.
     const ParamDef delay_range{"", sim.dt_ms, sim.dt_ms * (1.0 - 1e-9), 65000.0 * sim.dt_ms, true, true, ""};
-    if (!r.has("delay_ms")) r.fail("delay_ms", "missing (a number >= dt_ms = " + std::to_string(sim.dt_ms) + ")");
+    if (!r.has("delay_ms")) r.fail("delay_ms", "missing (a number >= dt_ms = " + number_text(sim.dt_ms) + ")");
     const toml::node* delay_node = r.node("delay_ms");
     if (delay_node->is_number() && delay_node->value<double>().value() < sim.dt_ms * (1.0 - 1e-9))
-        r.fail("delay_ms", "delay " + std::to_string(delay_node->value<double>().value()) +
-                               " ms is shorter than the time step dt_ms = " + std::to_string(sim.dt_ms));
+        r.fail("delay_ms", "delay " + number_text(delay_node->value<double>().value()) +
+                               " ms is shorter than the time step dt_ms = " + number_text(sim.dt_ms) +
+                               " (a delay must be at least one step)");
     proj.delay_ms = r.distribution("delay_ms", delay_range);
     r.finish();
     return proj;
@@ -417,6 +456,12 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
             auto it = std::find_if(pops.begin(), pops.end(), [&](auto& p) { return p.name == s.population; });
             if (it == pops.end()) rr.fail("population", "unknown population '" + s.population + "'");
             s.population_index = std::size_t(it - pops.begin());
+            // The report file has one group per population (SONATA), so a second report on the same
+            // population cannot be written: refuse it here rather than fail when the run starts.
+            for (std::size_t j = 0; j < rec.reports.size(); ++j)
+                if (rec.reports[j].population_index == s.population_index)
+                    rr.fail("population", "a second report on population '" + s.population + "' (reports[" +
+                                              std::to_string(j) + "] already records it): list all its variables in one report");
             const auto* model = builtin_models().find(it->model);
             GroupSetup probe;
             probe.size = 1;
@@ -470,6 +515,10 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
         exp.resolved_toml = out.str();
     }
     TomlReader root(root_table, "", file);
+    // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
+    // suggestion, rather than as a missing [simulation].
+    for (const char* key : {"simulation", "output", "populations", "projections", "recording"}) root.allow(key);
+    root.finish();
     exp.simulation = read_simulation(root);
     if (const toml::table* output = root.table("output")) {
         TomlReader o(*output, "output", file);

@@ -124,6 +124,22 @@ int main(int argc, char** argv) {
 
     auto* models = app.add_subcommand("models", "list the models and their parameters");
 
+    // CLI11 reports an unknown first word only as "A subcommand is required"; name it instead.
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string command = argv[1];
+        std::string known;
+        bool found = false;
+        for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+            known += (known.empty() ? "" : ", ") + sub->get_name();
+            found = found || sub->get_name() == command;
+        }
+        if (!found) {
+            std::cerr << "ketaplast: error: unknown command '" << command << "' (known: " << known
+                      << "; see ketaplast --help)\n";
+            return 2;
+        }
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

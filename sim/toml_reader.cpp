@@ -3,6 +3,7 @@
 #include "sim/config_loader.hpp"
 
 #include <cmath>
+#include <iomanip>
 #include <sstream>
 
 namespace ketaplast {
@@ -13,6 +14,15 @@ std::string number_text(double v) {
     std::ostringstream s;
     s << v;
     return s.str();
+}
+
+// " (value)" for scalars, so a type error shows what was written: 8.0 is not an integer, "0.1" not a
+// number. Tables and arrays are left out (too long for one line).
+std::string shown_value(const toml::node& n) {
+    if (n.is_table() || n.is_array()) return "";
+    std::ostringstream s;
+    n.visit([&](auto&& v) { s << v; });
+    return " (" + s.str() + ")";
 }
 
 }  // namespace
@@ -27,6 +37,17 @@ std::string TomlReader::type_name(const toml::node& node) {
     case toml::node_type::boolean: return "a boolean";
     default: return "a date/time";
     }
+}
+
+void TomlReader::fail_missing(const std::string& key, const std::string& reason) const {
+    // A required key is checked before the unknown-key check runs, so a misspelt one would only be
+    // "missing": point at the present, not yet recognised key that is close to it.
+    std::vector<std::string> unknown;
+    for (auto&& [k, v] : table_)
+        if (!allowed_.count(std::string(k.str()))) unknown.emplace_back(k.str());
+    const std::string near = closest_key(key, unknown);
+    if (near.empty()) fail(key, reason);
+    fail_at(table_.get(near), key, reason + "; found '" + near + "': did you mean '" + key + "'?");
 }
 
 void TomlReader::fail(const std::string& key, const std::string& reason) const {
@@ -44,7 +65,7 @@ std::optional<double> TomlReader::optional_number(const std::string& key, const 
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return std::nullopt;
-    if (!n->is_number()) fail(key, "expected a number, got " + type_name(*n));
+    if (!n->is_number()) fail(key, "expected a number, got " + type_name(*n) + shown_value(*n));
     const double v = n->value<double>().value();
     if (!std::isfinite(v)) fail(key, "value " + number_text(v) + " is not finite");
     if (!range.accepts(v)) fail(key, "value " + number_text(v) + " is outside the allowed range " + range.range_text());
@@ -57,7 +78,7 @@ double TomlReader::number(const std::string& key, const ParamDef& range) {
 
 double TomlReader::required_number(const std::string& key, const ParamDef& range) {
     const auto v = optional_number(key, range);
-    if (!v) fail(key, "missing (required number, allowed range " + range.range_text() + ")");
+    if (!v) fail_missing(key, "missing (required number, allowed range " + range.range_text() + ")");
     return *v;
 }
 
@@ -66,7 +87,7 @@ std::int64_t TomlReader::integer(const std::string& key, std::int64_t default_va
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return default_value;
-    if (!n->is_integer()) fail(key, "expected an integer, got " + type_name(*n));
+    if (!n->is_integer()) fail(key, "expected an integer, got " + type_name(*n) + shown_value(*n));
     const std::int64_t v = n->value<std::int64_t>().value();
     if (v < min || v > max)
         fail(key, "value " + std::to_string(v) + " is outside the allowed range [" + std::to_string(min) + ", " +
@@ -77,7 +98,7 @@ std::int64_t TomlReader::integer(const std::string& key, std::int64_t default_va
 std::int64_t TomlReader::required_integer(const std::string& key, std::int64_t min, std::int64_t max) {
     if (!table_.get(key)) {
         allowed_.insert(key);
-        fail(key, "missing (required integer in [" + std::to_string(min) + ", " + std::to_string(max) + "])");
+        fail_missing(key, "missing (required integer in [" + std::to_string(min) + ", " + std::to_string(max) + "])");
     }
     return integer(key, 0, min, max);
 }
@@ -86,13 +107,13 @@ std::string TomlReader::string(const std::string& key, const std::string& defaul
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return default_value;
-    if (!n->is_string()) fail(key, "expected a string, got " + type_name(*n));
+    if (!n->is_string()) fail(key, "expected a string, got " + type_name(*n) + shown_value(*n));
     return n->value<std::string>().value();
 }
 
 std::string TomlReader::required_string(const std::string& key) {
     allowed_.insert(key);
-    if (!table_.get(key)) fail(key, "missing (required string)");
+    if (!table_.get(key)) fail_missing(key, "missing (required string)");
     return string(key, "");
 }
 
@@ -112,7 +133,7 @@ bool TomlReader::boolean(const std::string& key, bool default_value) {
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return default_value;
-    if (!n->is_boolean()) fail(key, "expected true or false, got " + type_name(*n));
+    if (!n->is_boolean()) fail(key, "expected true or false, got " + type_name(*n) + shown_value(*n));
     return n->value<bool>().value();
 }
 
@@ -120,7 +141,7 @@ const toml::table* TomlReader::table(const std::string& key) {
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return nullptr;
-    if (!n->is_table()) fail(key, "expected a table, got " + type_name(*n));
+    if (!n->is_table()) fail(key, "expected a table, got " + type_name(*n) + shown_value(*n));
     return n->as_table();
 }
 
@@ -128,7 +149,7 @@ const toml::array* TomlReader::array(const std::string& key) {
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n) return nullptr;
-    if (!n->is_array()) fail(key, "expected an array, got " + type_name(*n));
+    if (!n->is_array()) fail(key, "expected an array, got " + type_name(*n) + shown_value(*n));
     return n->as_array();
 }
 
@@ -140,7 +161,7 @@ std::vector<double> TomlReader::number_array(const std::string& key, std::size_t
         fail(key, "expected " + std::to_string(length) + " numbers, got " + std::to_string(a->size()));
     for (std::size_t i = 0; i < a->size(); ++i) {
         const toml::node& n = *a->get(i);
-        if (!n.is_number()) fail_at(&n, key, "element " + std::to_string(i) + ": expected a number, got " + type_name(n));
+        if (!n.is_number()) fail_at(&n, key, "element " + std::to_string(i) + ": expected a number, got " + type_name(n) + shown_value(n));
         const double v = n.value<double>().value();
         if (!std::isfinite(v) || !range.accepts(v))
             fail_at(&n, key, "element " + std::to_string(i) + ": value " + number_text(v) +
@@ -153,9 +174,10 @@ std::vector<double> TomlReader::number_array(const std::string& key, std::size_t
 Distribution TomlReader::distribution(const std::string& key, const ParamDef& range) {
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
-    if (!n) fail(key, "missing (a number, or a table {dist = \"uniform\" | \"normal\" | \"lognormal\", ...})");
+    if (!n)
+        fail_missing(key, "missing (a number, or a table {dist = \"uniform\" | \"normal\" | \"lognormal\", ...})");
     if (n->is_number()) return Distribution::constant_value(number(key, range));
-    if (!n->is_table()) fail(key, "expected a number or a distribution table, got " + type_name(*n));
+    if (!n->is_table()) fail(key, "expected a number or a distribution table, got " + type_name(*n) + shown_value(*n));
 
     TomlReader sub(*n->as_table(), key_path(key), file_);
     const double inf = std::numeric_limits<double>::infinity();
@@ -173,6 +195,8 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
         d.kind = kind == "normal" ? Distribution::Kind::normal : Distribution::Kind::lognormal;
         const char* mean_key = kind == "normal" ? "mean" : "mean_log";
         const char* sd_key = kind == "normal" ? "sd" : "sd_log";
+        sub.allow("min");  // known before a missing mean is reported, so "max" is not taken for a misspelt "mean"
+        sub.allow("max");
         d.mean = sub.required_number(mean_key, any);
         d.sd = sub.required_number(sd_key, ParamDef{"", 0.0, 0.0, inf, true, true, ""});
         d.min = sub.number("min", ParamDef{"", range.min, -inf, inf, true, true, ""});
@@ -192,6 +216,25 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
         // Refuse truncations that would almost never accept a draw (endless redrawing).
         if (kind == "normal" && d.sd == 0.0 && !(d.mean >= d.min && d.mean <= d.max))
             sub.fail(mean_key, "with sd = 0 the mean must lie within [min, max]");
+        // Drawing redraws until a value lies in [min, max] and gives up after 10000 attempts. Refuse
+        // truncations that accept under 1 % of draws: at 1 % giving up has probability
+        // 0.99^10000 ~ 1e-44 per value, i.e. never, and no value costs more than ~100 draws.
+        if (d.sd > 0.0) {
+            auto z = [&](double bound) {
+                const double x = kind == "normal" ? bound : (bound > 0.0 ? std::log(bound) : -inf);
+                return (x - d.mean) / d.sd;
+            };
+            // Phi(z) = erfc(-z / sqrt 2) / 2, accurate in the tails.
+            auto phi = [](double zz) { return 0.5 * std::erfc(-zz / std::sqrt(2.0)); };
+            const double accepted = phi(z(d.max)) - phi(z(d.min));
+            if (accepted < 0.01) {
+                std::ostringstream share;
+                share << std::setprecision(2) << accepted * 100.0;
+                sub.fail(mean_key, "only " + share.str() + " % of draws fall within [min, max] = [" + number_text(d.min) +
+                                       ", " + number_text(d.max) +
+                                       "] (at least 1 % needed): move the mean or widen the bounds");
+            }
+        }
     }
     sub.finish();
     return d;

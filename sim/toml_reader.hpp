@@ -62,6 +62,9 @@ class TomlReader {
     static std::string type_name(const toml::node& node);
 
   private:
+    // "missing" for a required key; if a close unrecognised key is present, points at it instead.
+    [[noreturn]] void fail_missing(const std::string& key, const std::string& reason) const;
+
     const toml::table& table_;
     std::string path_, file_;
     std::set<std::string> allowed_;

@@ -1,1 +1,345 @@
+// The `ketaplast` command line, run as a real process: exit codes (0 success, 2 bad input, 1 failure
+// during the run), one clear message, and what is left on disk afterwards.
+#include "sim/hdf5_file.hpp"
+#include "sim/version.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>  // test_support.hpp uses getpid() without including it
+
+#include "test_support.hpp"
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+using namespace ketaplast;
+using test::run_ketaplast;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quoted(const std::string& path) { return "\"" + path + "\""; }
+
+std::vector<std::string> entries(const std::string& dir) {
+    std::vector<std::string> names;
+    if (!fs::exists(dir)) return names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    return names;
+}
+
+std::vector<std::string> temporaries(const std::string& dir) {
+    std::vector<std::string> tmp;
+    for (const auto& name : entries(dir))
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) tmp.push_back(name);
+    return tmp;
+}
+
+nlohmann::json read_summary(const std::string& dir) { return nlohmann::json::parse(test::read_file(dir + "/summary.json")); }
+
+// A small, quick network: 4 LIF neurons driven by a spike source. `extra_E` is appended to the
+// population E (e.g. a current step).
+std::string small_config(const std::string& extra_E = "") {
+    return R"([simulation]
+dt_ms = 0.1
+duration_ms = 20.0
+seed = 3
+
+[[populations]]
+name = "E"
+size = 4
+model = "lif_cond"
+params = { C_pF = 200.0, g_leak_nS = 10.0, E_leak_mV = -60.0, V_th_mV = -50.0, V_reset_mV = -60.0, t_ref_ms = 5.0 }
+receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }
+)" + extra_E +
+           R"(
+[[populations]]
+name = "stim"
+size = 2
+model = "spike_times"
+spike_times_ms = [[1.0, 2.0], [1.5]]
+
+[[projections]]
+name = "stimE"
+source = "stim"
+target = "E"
+receptor = "AMPA"
+rule = "all_to_all"
+weight_nS = 1.0
+delay_ms = 1.0
+
+[recording]
+spikes = true
+reports = [ { population = "E", variables = ["V_m_mV"], neurons = [0, 1] } ]
+)";
+}
+
+}  // namespace
+
+TEST_CASE("cli: --version prints the version", "[cli][integration]") {
+    test::TempDir dir("cli_version");
+    const auto r = run_ketaplast("--version", dir.file("log"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains(std::string("ketaplast ") + KETAPLAST_VERSION));
+}
+
+TEST_CASE("cli: --help lists the subcommands", "[cli][integration]") {
+    test::TempDir dir("cli_help");
+    const auto r = run_ketaplast("--help", dir.file("log"));
+    CHECK(r.exit_code == 0);
+    for (const char* sub : {"run", "validate", "info", "models"}) CHECK_THAT(r.output, Catch::Contains(sub));
+    const auto run_help = run_ketaplast("run --help", dir.file("log"));
+    CHECK(run_help.exit_code == 0);
+    for (const char* option : {"--out", "--set", "--threads", "--seed"}) CHECK_THAT(run_help.output, Catch::Contains(option));
+}
+
+TEST_CASE("cli: models lists every built-in model with its parameters", "[cli][integration]") {
+    test::TempDir dir("cli_models");
+    const auto r = run_ketaplast("models", dir.file("log"));
+    CHECK(r.exit_code == 0);
+    for (const char* text : {"lif_cond", "adex_cond", "poisson_source", "spike_times", "C_pF", "V_th_mV"})
+        CHECK_THAT(r.output, Catch::Contains(text));
+}
+
+TEST_CASE("cli: unknown subcommands and options are bad input", "[cli][integration]") {
+    test::TempDir dir("cli_unknown");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+
+    const auto unknown_command = run_ketaplast("simulate " + quoted(config), dir.file("log"));
+    CHECK(unknown_command.exit_code == 2);
+    CHECK_THAT(unknown_command.output, Catch::Contains("unknown command 'simulate'") && Catch::Contains("run"));
+
+    const auto unknown_option = run_ketaplast("run " + quoted(config) + " --fast", dir.file("log"));
+    CHECK(unknown_option.exit_code == 2);
+    CHECK_THAT(unknown_option.output, Catch::Contains("--fast"));
+
+    const auto no_command = run_ketaplast("", dir.file("log"));
+    CHECK(no_command.exit_code == 2);
+
+    const auto missing_config = run_ketaplast("validate", dir.file("log"));
+    CHECK(missing_config.exit_code == 2);
+    CHECK_THAT(missing_config.output, Catch::Contains("config is required"));
+
+    const auto bad_threads = run_ketaplast("run " + quoted(config) + " --threads 0 --out " + quoted(dir.file("out")),
+                                           dir.file("log"));
+    CHECK(bad_threads.exit_code == 2);
+    CHECK_THAT(bad_threads.output, Catch::Contains("--threads"));
+    CHECK_FALSE(fs::exists(dir.file("out")));
+}
+
+TEST_CASE("cli: a missing config file is bad input and is named", "[cli][integration]") {
+    test::TempDir dir("cli_missing");
+    const std::string config = dir.file("does_not_exist.toml");
+    for (const std::string& args : {"validate " + quoted(config), "run " + quoted(config) + " --out " + quoted(dir.file("out"))}) {
+        const auto r = run_ketaplast(args, dir.file("log"));
+        INFO(args << " -> " << r.output);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains(config) && Catch::Contains("not found"));
+        CHECK_FALSE(fs::exists(dir.file("out")));
+    }
+}
+
+TEST_CASE("cli: an invalid config fails before anything is written", "[cli][integration]") {
+    test::TempDir dir("cli_invalid");
+    const std::string config = dir.file("exp.toml");
+    std::string text = small_config();
+    text.replace(text.find("seed = 3"), 8, "sede = 3");
+    test::write_file(config, text);
+    const std::string out = dir.file("out");
+
+    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out), dir.file("log"));
+    CHECK(r.exit_code == 2);
+    // One message with file, line, key and suggestion; "sede" is on line 4.
+    CHECK_THAT(r.output, Catch::Contains(config + ":4:") && Catch::Contains("simulation.sede") &&
+                             Catch::Contains("did you mean 'seed'?"));
+    CHECK_THAT(r.output, !Catch::Contains("progress"));
+    CHECK(entries(out).empty());
+
+    const auto v = run_ketaplast("validate " + quoted(config), dir.file("log"));
+    CHECK(v.exit_code == 2);
+    CHECK_THAT(v.output, Catch::Contains("simulation.sede"));
+}
+
+TEST_CASE("cli: --set errors are bad input", "[cli][integration]") {
+    test::TempDir dir("cli_set");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+
+    const auto unknown_population = run_ketaplast("validate " + quoted(config) + " --set populations.X.size=3", dir.file("log"));
+    CHECK(unknown_population.exit_code == 2);
+    CHECK_THAT(unknown_population.output, Catch::Contains("no element named 'X'") && Catch::Contains("known: E, stim"));
+
+    const auto malformed = run_ketaplast("validate " + quoted(config) + " --set simulation.duration_ms", dir.file("log"));
+    CHECK(malformed.exit_code == 2);
+    CHECK_THAT(malformed.output, Catch::Contains("expected key=value"));
+
+    const auto applied = run_ketaplast(
+        "validate " + quoted(config) + " --set populations.E.size=10 --set simulation.duration_ms=50", dir.file("log"));
+    CHECK(applied.exit_code == 0);
+    CHECK_THAT(applied.output, Catch::Contains("12 neurons") && Catch::Contains("50 ms"));
+}
+
+TEST_CASE("cli: an output directory that cannot be created is bad input", "[cli][integration]") {
+    test::TempDir dir("cli_unwritable");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+    const std::string blocker = dir.file("a_file");
+    test::write_file(blocker, "not a directory\n");
+
+    for (const std::string& out : {blocker + "/run", blocker}) {
+        const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out), dir.file("log"));
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains("output directory '" + out + "'") && Catch::Contains("cannot create"));
+        // Nothing was written: the file is untouched and no other file appeared.
+        CHECK(fs::is_regular_file(blocker));
+        CHECK(test::read_file(blocker) == "not a directory\n");
+        auto names = entries(dir.path());
+        std::sort(names.begin(), names.end());
+        CHECK(names == std::vector<std::string>{"a_file", "exp.toml", "log"});
+    }
+}
+
+TEST_CASE("cli: validate accepts the shipped configs", "[cli][integration]") {
+    test::TempDir dir("cli_validate");
+    const auto coba = run_ketaplast("validate " + quoted(test::source_path("configs/coba.toml")), dir.file("log"));
+    CHECK(coba.exit_code == 0);
+    CHECK_THAT(coba.output, Catch::Contains("valid (2 populations, 4000 neurons, 4 projections"));
+    const auto single = run_ketaplast("validate " + quoted(test::source_path("configs/single_neuron.toml")), dir.file("log"));
+    CHECK(single.exit_code == 0);
+    CHECK_THAT(single.output, Catch::Contains("valid (3 populations, 3 neurons, 2 projections, 200 ms"));
+}
+
+TEST_CASE("cli: run single_neuron writes every output, then info summarises it", "[cli][integration]") {
+    test::TempDir dir("cli_run");
+    const std::string out = dir.file("single");
+    // One thread: three neurons give a second thread nothing to do, and with OpenMP's spinning
+    // barriers (two per 1 ms exchange interval) a loaded machine made this run take 2 s instead of 0.03 s.
+    const auto r = run_ketaplast("run " + quoted(test::source_path("configs/single_neuron.toml")) + " --out " + quoted(out) +
+                                     " --threads 1",
+                                 dir.file("log"));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("completed"));
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+        INFO(f);
+        CHECK(fs::is_regular_file(out + "/" + f));
+        CHECK(fs::file_size(out + "/" + f) > 0);
+    }
+    CHECK(temporaries(out).empty());
+    CHECK_FALSE(fs::exists(out + "/.ketaplast_write_probe"));
+
+    // The summary counts exactly the spikes the config scheduled: 7 excitatory and 1 inhibitory.
+    const auto summary = read_summary(out);
+    CHECK(summary["status"] == "completed");
+    CHECK(summary["simulated_ms"].get<double>() == Approx(200.0));
+    CHECK(summary["threads"] == 1);
+    CHECK(summary["populations"]["excitatory_input"]["spike_count"] == 7);
+    CHECK(summary["populations"]["inhibitory_input"]["spike_count"] == 1);
+    CHECK(summary["populations"]["neuron"]["synapses_in"] == 2);
+
+    // The saved config is a valid experiment on its own.
+    const auto saved = run_ketaplast("validate " + quoted(out + "/config.toml"), dir.file("log"));
+    CHECK(saved.exit_code == 0);
+
+    const auto info = run_ketaplast("info " + quoted(out), dir.file("log"));
+    INFO(info.output);
+    CHECK(info.exit_code == 0);
+    CHECK_THAT(info.output, Catch::Contains("status     completed"));
+    for (const char* name : {"neuron", "excitatory_input", "inhibitory_input", "lif_cond", "spike_times"})
+        CHECK_THAT(info.output, Catch::Contains(name));
+    CHECK_THAT(info.output, Catch::Contains("spikes.h5 reports.h5 timeseries.h5 config.toml summary.json"));
+}
+
+TEST_CASE("cli: run applies --set, --seed and --threads, and saves the resolved config", "[cli][integration]") {
+    test::TempDir dir("cli_run_set");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+    const std::string out = dir.file("out");
+    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out) +
+                                     " --set simulation.duration_ms=5 --set populations.E.size=6 --seed 42 --threads 2",
+                                 dir.file("log"));
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const auto summary = read_summary(out);
+    CHECK(summary["status"] == "completed");
+    CHECK(summary["seed"] == 42);
+    CHECK(summary["threads"] == 2);
+    CHECK(summary["simulated_ms"].get<double>() == Approx(5.0));
+    CHECK(summary["populations"]["E"]["size"] == 6);
+    // all_to_all from 2 stimulus neurons onto the 6 neurons of E.
+    CHECK(summary["populations"]["E"]["synapses_in"] == 12);
+
+    // config.toml is the experiment as run: the overrides are in it.
+    const auto saved = run_ketaplast("validate " + quoted(out + "/config.toml"), dir.file("log"));
+    CHECK(saved.exit_code == 0);
+    CHECK_THAT(saved.output, Catch::Contains("8 neurons") && Catch::Contains("5 ms"));
+    CHECK_THAT(test::read_file(out + "/config.toml"), Catch::Contains("seed = 42"));
+}
+
+TEST_CASE("cli: info on a directory that is not a run is bad input", "[cli][integration]") {
+    test::TempDir dir("cli_info");
+    const auto empty = run_ketaplast("info " + quoted(dir.path()), dir.file("log"));
+    CHECK(empty.exit_code == 2);
+    CHECK_THAT(empty.output, Catch::Contains(dir.path() + "/summary.json") && Catch::Contains("not found"));
+
+    test::write_file(dir.file("summary.json"), "{ not json");
+    const auto broken = run_ketaplast("info " + quoted(dir.path()), dir.file("log"));
+    CHECK(broken.exit_code == 2);
+    CHECK_THAT(broken.output, Catch::Contains("not valid JSON"));
+
+    const auto missing = run_ketaplast("info " + quoted(dir.file("nowhere")), dir.file("log"));
+    CHECK(missing.exit_code == 2);
+}
+
+TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was recorded", "[cli][integration]") {
+    // A -1 nA step into a 1 pF cell with g_leak 10 nS (tau_m = 0.1 ms) drives V towards
+    // E_leak + I/g_leak = -60 - 1e5 mV; it passes the 10^4 mV health limit in the first step of the
+    // step current (2 ms), and the next health check (once per ms of simulated time, at the end of a
+    // 1 ms exchange interval) stops the run at t = 3 ms. The stimulus spikes at 1.0, 1.5 and 2.0 ms
+    // come before that.
+    test::TempDir dir("cli_blowup");
+    const std::string config = dir.file("blowup.toml");
+    std::string text = small_config("current_steps = [ { start_ms = 2.0, stop_ms = 15.0, amplitude_pA = -1e6 } ]\n");
+    text.replace(text.find("C_pF = 200.0"), 12, "C_pF = 1.0");
+    test::write_file(config, text);
+    const std::string out = dir.file("out");
+
+    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out), dir.file("log"));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("numerical blow-up") && Catch::Contains("population 'E'") &&
+                             Catch::Contains("neuron 0") && Catch::Contains("t = 3 ms") && Catch::Contains("V_m_mV = "));
+
+    // What was recorded up to the failure is on disk, complete (no temporaries).
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+        INFO(f);
+        CHECK(fs::is_regular_file(out + "/" + f));
+    }
+    CHECK(temporaries(out).empty());
+    const auto summary = read_summary(out);
+    const std::string status = summary["status"];
+    CHECK_THAT(status, Catch::StartsWith("failed") && Catch::Contains("population 'E'"));
+    CHECK(summary["simulated_ms"].get<double>() == Approx(3.0));
+    CHECK(summary["populations"]["stim"]["spike_count"] == 3);
+
+    h5::silence_errors();
+    const auto spikes = h5::File::open_read(out + "/spikes.h5");
+    const auto stim = spikes.open_group("spikes").open_group("stim");
+    // Spike times are recorded at step resolution; 1e-9 ms allows for the float step*dt product.
+    const std::vector<double> times = stim.read_doubles("timestamps");
+    REQUIRE(times.size() == 3);
+    CHECK(times[0] == Approx(1.0).margin(1e-9));
+    CHECK(times[1] == Approx(1.5).margin(1e-9));
+    CHECK(times[2] == Approx(2.0).margin(1e-9));
+
+    // info reads the failed run and shows its status.
+    const auto info = run_ketaplast("info " + quoted(out), dir.file("log"));
+    CHECK(info.exit_code == 0);
+    CHECK_THAT(info.output, Catch::Contains("status     failed"));
+}
