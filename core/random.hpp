@@ -112,6 +112,70 @@ class RandomStream {
         }
     }
 
+    // Binomial(n, p). Small means by inversion (sequential search from 0); n min(p, 1-p) >= 10 by the
+    // BTRD transformed-rejection method of Hormann (1993), J Stat Comput Simul 46:101-110, as also
+    // used by numpy and TensorFlow.
+    std::uint64_t binomial(std::uint64_t n, double p) {
+        if (n == 0 || p <= 0.0) return 0;
+        if (p >= 1.0) return n;
+        if (p > 0.5) return n - binomial(n, 1.0 - p);
+        const double np = double(n) * p;
+        if (np < 10.0) {
+            const double q = 1.0 - p, s = p / q, a = double(n + 1) * s;
+            double r = std::pow(q, double(n)), u = uniform();
+            std::uint64_t x = 0;
+            while (u > r && x < n) {
+                u -= r;
+                ++x;
+                r *= a / double(x) - s;
+                if (r <= 0.0) break;
+            }
+            return x;
+        }
+        const double spq = std::sqrt(np * (1.0 - p));
+        const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = np + 0.5;
+        const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b, ur_vr = 0.86 * v_r;
+        const double m = std::floor(double(n + 1) * p), r = p / (1.0 - p), nr = double(n + 1) * r, npq = np * (1.0 - p);
+        for (;;) {
+            double v = uniform(), u;
+            if (v <= ur_vr) {
+                u = v / v_r - 0.43;
+                return std::uint64_t(std::floor((2.0 * a / (0.5 - std::fabs(u)) + b) * u + c));
+            }
+            if (v >= v_r) {
+                u = uniform() - 0.5;
+            } else {
+                u = v / v_r - 0.93;
+                u = (u < 0 ? -0.5 : 0.5) - u;
+                v = uniform() * v_r;
+            }
+            const double us = 0.5 - std::fabs(u);
+            const double k = std::floor((2.0 * a / us + b) * u + c);
+            if (k < 0.0 || k > double(n)) continue;
+            v = v * alpha / (a / (us * us) + b);
+            const double km = std::fabs(k - m);
+            if (km <= 15.0) {
+                double f = 1.0;
+                if (m < k)
+                    for (double i = m + 1; i <= k; ++i) f *= nr / i - r;
+                else if (m > k)
+                    for (double i = k + 1; i <= m; ++i) v *= nr / i - r;
+                if (v <= f) return std::uint64_t(k);
+                continue;
+            }
+            v = std::log(v);
+            const double rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5);
+            const double t = -km * km / (2.0 * npq);
+            if (v < t - rho) return std::uint64_t(k);
+            if (v > t + rho) continue;
+            const double nm = double(n) - m + 1.0, nk = double(n) - k + 1.0;
+            const double h = (m + 0.5) * std::log((m + 1.0) / (r * nm)) + stirling_tail(m) + stirling_tail(double(n) - m);
+            if (v <= h + double(n + 1) * std::log(nm / nk) + (k + 0.5) * std::log(nk * r / (k + 1.0)) - stirling_tail(k) -
+                          stirling_tail(double(n) - k))
+                return std::uint64_t(k);
+        }
+    }
+
     // Number of failures before the first success in Bernoulli(p) trials (geometric skip), used
     // to draw fixed-probability connections in O(K) instead of O(N) per target.
     std::uint64_t geometric_skip(double log1m_p) {
@@ -119,6 +183,17 @@ class RandomStream {
     }
 
   private:
+    // log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi)/2]: the Stirling series remainder (BTRD).
+    static double stirling_tail(double k) {
+        static const double table[] = {0.08106146679532726, 0.04134069595540929, 0.02767792568499834,
+                                       0.02079067210376509, 0.01664469118982119, 0.01387612882307075,
+                                       0.01189670994589177, 0.01041126526197209, 0.009255462182712733,
+                                       0.008330563433362871};
+        if (k < 10.0) return table[int(k)];
+        const double k1 = k + 1.0, k2 = k1 * k1;
+        return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / 1260.0 / k2) / k2) / k1;
+    }
+
     void refill() {
         block_ = philox_(ctr_, key_);
         ++ctr_.v[3];

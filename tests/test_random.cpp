@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
 #include <vector>
 
 using namespace ketaplast;
@@ -75,5 +76,40 @@ TEST_CASE("Poisson probabilities match the pmf", "[random]") {
         const double se = std::sqrt(p * (1 - p) / n);
         INFO("k = " << k);
         CHECK(double(hist[std::size_t(k)]) / n == Approx(p).margin(5 * se));
+    }
+}
+
+TEST_CASE("binomial draws match the pmf in both algorithm branches", "[random]") {
+    // Inversion (n p < 10) and BTRD (n p >= 10, and p > 0.5 by symmetry): frequencies of the most
+    // likely values against the exact pmf, each within 5 binomial standard errors.
+    RandomStream rng(21, RandomPurpose::connect_count, 0, 0);
+    struct Case {
+        std::uint64_t n;
+        double p;
+    };
+    for (const Case c : {Case{30, 0.1}, Case{1000, 0.3}, Case{200000, 0.002}, Case{5000, 0.9}, Case{100, 0.5}}) {
+        const int draws = 200000;
+        std::map<std::uint64_t, int> hist;
+        double s = 0, s2 = 0;
+        for (int i = 0; i < draws; ++i) {
+            const auto k = rng.binomial(c.n, c.p);
+            REQUIRE(k <= c.n);
+            ++hist[k];
+            s += double(k);
+            s2 += double(k) * double(k);
+        }
+        const double mean = double(c.n) * c.p, var = mean * (1 - c.p);
+        INFO("n = " << c.n << ", p = " << c.p);
+        CHECK(s / draws == Approx(mean).margin(5 * std::sqrt(var / draws)));
+        CHECK(s2 / draws - (s / draws) * (s / draws) == Approx(var).epsilon(0.03));
+        const std::uint64_t mode = std::uint64_t(std::floor(double(c.n + 1) * c.p));
+        for (std::uint64_t k = mode >= 3 ? mode - 3 : 0; k <= mode + 3 && k <= c.n; ++k) {
+            const double logp = std::lgamma(double(c.n) + 1) - std::lgamma(double(k) + 1) -
+                                std::lgamma(double(c.n - k) + 1) + double(k) * std::log(c.p) +
+                                double(c.n - k) * std::log1p(-c.p);
+            const double p = std::exp(logp), se = std::sqrt(p * (1 - p) / draws);
+            INFO("k = " << k);
+            CHECK(double(hist[k]) / draws == Approx(p).margin(5 * se));
+        }
     }
 }
