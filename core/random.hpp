@@ -35,6 +35,19 @@ inline std::uint64_t mix64(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
+// Poisson(lambda) from one uniform u in (0, 1) by sequential search of the cumulative distribution.
+inline std::uint32_t poisson_by_inversion(double u, double lambda, double exp_minus_lambda) {
+    double p = exp_minus_lambda, cumulative = p;
+    std::uint32_t k = 0;
+    while (u > cumulative && k < 1000) {
+        ++k;
+        p *= lambda / double(k);
+        cumulative += p;
+        if (p < 1e-300) break;
+    }
+    return k;
+}
+
 // A sequential stream of 32-bit words. Key = mix(seed, purpose, tag); counter = (id, sub_lo, sub_hi, n).
 // `tag` separates e.g. projections, `id` is the neuron, `sub` the step or synapse index.
 class RandomStream {
@@ -44,6 +57,15 @@ class RandomStream {
         const std::uint64_t k = mix64(seed ^ mix64((std::uint64_t(purpose) << 32) | tag));
         key_ = {{std::uint32_t(k), std::uint32_t(k >> 32)}};
         ctr_ = {{id, std::uint32_t(sub), std::uint32_t(sub >> 32), 0}};
+    }
+
+    // Word i (0..3) of the stream's first Philox block, without consuming the stream.
+    std::uint32_t word(unsigned i) {
+        if (used_ == 4 && ctr_.v[3] == 0) {
+            refill();
+            used_ = 0;
+        }
+        return block_.v[i & 3];
     }
 
     std::uint32_t next_u32() {

@@ -1,6 +1,7 @@
 #include "sim/config_loader.hpp"
 
 #include "models/registry.hpp"
+#include "sim/network_scaling.hpp"
 #include "sim/toml_reader.hpp"
 
 #include <algorithm>
@@ -182,7 +183,8 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
 }
 
 PopulationSpec read_population(const toml::table& t, std::size_t index, const std::string& file,
-                               const SimulationSpec& sim, const std::vector<PopulationSpec>& earlier) {
+                               const SimulationSpec& sim, const NetworkSpec& net,
+                               const std::vector<PopulationSpec>& earlier) {
     TomlReader r(t, "populations[" + std::to_string(index) + "]", file);
     PopulationSpec pop;
     pop.name = r.required_string("name");
@@ -193,7 +195,10 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     TomlReader named(t, "populations." + pop.name, file);
     TomlReader& p = named;
     p.allow("name");
-    pop.size = std::uint32_t(p.required_integer("size", 1, 100'000'000));
+    pop.full_size = std::uint32_t(p.required_integer("size", 1, 100'000'000));
+    pop.size = std::uint32_t(std::max<long long>(1, std::llround(pop.full_size * net.scale)));
+    pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6));
+    pop.reference_rate_Hz = p.optional_number("reference_rate_Hz", range(0.0, 1e4));
     const auto& registry = builtin_models();
     pop.model = p.string("model", "");
     const ModelInfo* model = registry.find(pop.model);
@@ -277,6 +282,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
             d.weight = dr.required_number("weight_" + weight_unit,
                                           model->receptor_kind == ReceptorKind::conductance ? range(0.0, 1e6)
                                                                                             : range(-1e6, 1e6));
+            d.mean_only = dr.choice("mode", {"poisson", "mean"}, "poisson") == "mean";
             dr.finish();
             pop.poisson_drive = d;
         }
@@ -345,6 +351,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
 }
 
 ProjectionSpec read_projection(const toml::table& t, std::size_t index, const std::string& file,
+                               const NetworkSpec& network,
                                const SimulationSpec& sim, const std::vector<PopulationSpec>& pops,
                                const std::vector<ProjectionSpec>& earlier) {
     TomlReader r0(t, "projections[" + std::to_string(index) + "]", file);
@@ -389,25 +396,64 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     proj.receptor_index = std::size_t(it - receptor_names.begin());
 
     const std::string rule =
-        r.choice("rule", {"one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "fixed_outdegree"}, "");
+        r.choice("rule",
+                 {"one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "fixed_outdegree", "fixed_total_number"},
+                 "");
     const std::uint32_t n_source = pops[proj.source_index].size, n_target = target.size;
     const bool same = proj.source_index == proj.target_index;
     proj.autapses = r.boolean("autapses", false);
     proj.multapses = r.boolean("multapses", false);
     if (rule == "one_to_one") {
         proj.rule = ConnectionRule::one_to_one;
+        proj.full_indegree = 1.0;
+        if (same && !proj.autapses)
+            r.fail("rule", "one_to_one from population '" + target.name +
+                               "' onto itself connects each neuron to itself: set autapses = true if that is meant");
         if (n_source != n_target)
             r.fail("rule", "one_to_one needs equal sizes (source " + std::to_string(n_source) + ", target " +
                                std::to_string(n_target) + ")");
     } else if (rule == "all_to_all") {
         proj.rule = ConnectionRule::all_to_all;
+        proj.full_indegree = pops[proj.source_index].full_size;
     } else if (rule == "fixed_probability") {
         proj.rule = ConnectionRule::fixed_probability;
         proj.probability = r.required_number("probability", range(0.0, 1.0));
+        proj.full_indegree = proj.probability * pops[proj.source_index].full_size;
+    } else if (rule == "fixed_total_number") {
+        // Potjans & Diesmann (2014): a fixed number of synapses, each between a source and a target
+        // drawn uniformly (with multapses; autapses as set).
+        proj.rule = ConnectionRule::fixed_total_number;
+        const double n_pre = pops[proj.source_index].full_size, n_post = target.full_size;
+        if (r.has("total") == r.has("probability"))
+            r.fail("total", "give either total (number of synapses) or probability (converted to a total as in "
+                            "Potjans & Diesmann 2014), not both or neither");
+        if (r.has("total")) {
+            proj.full_total = double(r.required_integer("total", 0, 100'000'000'000));
+        } else {
+            // Potjans & Diesmann (2014), NEST example helpers.num_synapses_from_conn_probs: the number of
+            // synapses that, placed at random, connects a pair with probability p:
+            //   K = ln(1 - p) / ln((N_pre N_post - 1) / (N_pre N_post)), from the full-scale sizes.
+            const double prob = r.required_number("probability", range(0.0, 1.0, true, false));
+            const double pairs_full = n_pre * n_post;
+            proj.full_total = pairs_full > 1 ? std::log1p(-prob) / std::log((pairs_full - 1.0) / pairs_full) : 0.0;
+        }
+        // Neurons and in-degrees both scale: the total goes with scale^2.
+        const double scale = network.scale;
+        proj.total = std::uint64_t(std::llround(proj.full_total * scale * scale));
+        proj.full_indegree = n_post > 0 ? proj.full_total / n_post : 0.0;
+        if (!proj.multapses)
+            r.fail("multapses", "fixed_total_number draws pairs with replacement: set multapses = true");
+        const std::uint64_t pairs = std::uint64_t(n_source) * n_target - ((same && !proj.autapses) ? n_target : 0);
+        if (proj.total > 0 && pairs == 0) r.fail("total", "no pair available (a single neuron without autapses)");
     } else {
         proj.rule = rule == "fixed_indegree" ? ConnectionRule::fixed_indegree : ConnectionRule::fixed_outdegree;
         const char* key = rule == "fixed_indegree" ? "indegree" : "outdegree";
-        proj.degree = std::uint32_t(r.required_integer(key, 0, 100'000'000));
+        const std::int64_t full_degree = r.required_integer(key, 0, 100'000'000);
+        // In-degrees (out-degrees) scale with the network (sim/network_scaling.cpp).
+        proj.degree = std::uint32_t(std::llround(double(full_degree) * network.scale));
+        proj.full_indegree = rule == "fixed_indegree"
+                                 ? double(full_degree)
+                                 : double(full_degree) * pops[proj.source_index].full_size / target.full_size;
         // Without multapses each source (target) can be chosen once; autapses excluded remove one.
         const std::uint32_t pool = rule == "fixed_indegree" ? n_source : n_target;
         const std::uint32_t available = pool - ((same && !proj.autapses) ? 1 : 0);
@@ -517,9 +563,15 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     TomlReader root(root_table, "", file);
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
-    for (const char* key : {"simulation", "output", "populations", "projections", "recording"}) root.allow(key);
+    for (const char* key : {"simulation", "network", "output", "populations", "projections", "recording"})
+        root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
+    if (const toml::table* network = root.table("network")) {
+        TomlReader nr(*network, "network", file);
+        exp.network.scale = nr.number("scale", range(0.0, 1.0, false, true, 1.0));
+        nr.finish();
+    }
     if (const toml::table* output = root.table("output")) {
         TomlReader o(*output, "output", file);
         exp.output_dir = o.string("dir", "");
@@ -530,16 +582,18 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     for (std::size_t i = 0; i < pops->size(); ++i) {
         const toml::node* n = pops->get(i);
         if (!n->is_table()) root.fail_at(n, "populations", "expected [[populations]] tables");
-        exp.populations.push_back(read_population(*n->as_table(), i, file, exp.simulation, exp.populations));
+        exp.populations.push_back(
+            read_population(*n->as_table(), i, file, exp.simulation, exp.network, exp.populations));
     }
     if (const toml::array* projs = root.array("projections")) {
         for (std::size_t i = 0; i < projs->size(); ++i) {
             const toml::node* n = projs->get(i);
             if (!n->is_table()) root.fail_at(n, "projections", "expected [[projections]] tables");
             exp.projections.push_back(
-                read_projection(*n->as_table(), i, file, exp.simulation, exp.populations, exp.projections));
+                read_projection(*n->as_table(), i, file, exp.network, exp.simulation, exp.populations, exp.projections));
         }
     }
+    apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);
     root.finish();
     return exp;
@@ -596,6 +650,7 @@ const char* rule_name(ConnectionRule rule) {
     case ConnectionRule::fixed_probability: return "fixed_probability";
     case ConnectionRule::fixed_indegree: return "fixed_indegree";
     case ConnectionRule::fixed_outdegree: return "fixed_outdegree";
+    case ConnectionRule::fixed_total_number: return "fixed_total_number";
     }
     return "?";
 }

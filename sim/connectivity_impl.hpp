@@ -48,7 +48,8 @@ void sample_distinct(RandomStream& rng, std::uint32_t n, std::uint32_t k, std::u
 template <typename Emit>
 void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, std::uint32_t n_target,
                           std::uint32_t target_begin, std::uint32_t target_end, std::uint64_t seed,
-                          std::uint32_t projection_index, ConnectScratch& scratch, Emit&& emit) {
+                          std::uint32_t projection_index, ConnectScratch& scratch, Emit&& emit,
+                          const std::vector<std::uint32_t>* target_counts) {
     const bool skip_self = proj.source_index == proj.target_index && !proj.autapses;
     switch (proj.rule) {
     case ConnectionRule::one_to_one:
@@ -74,18 +75,23 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
         break;
     }
     case ConnectionRule::fixed_indegree:
+    case ConnectionRule::fixed_total_number:
         for (std::uint32_t t = target_begin; t < target_end; ++t) {
             RandomStream rng(seed, RandomPurpose::connect_source, projection_index, t);
             const std::uint32_t excluded = skip_self ? t : n_source;
+            // fixed_total_number: a per-target count from the projection-wide multinomial, then the
+            // sources exactly as for a fixed in-degree.
+            const std::uint32_t degree =
+                proj.rule == ConnectionRule::fixed_indegree ? proj.degree : (*target_counts)[t];
             std::uint64_t k = 0;
             if (proj.multapses) {
-                while (k < proj.degree) {
+                while (k < degree) {
                     const std::uint32_t s = rng.below(n_source);
                     if (s == excluded) continue;
                     emit(s, t, t, k++);
                 }
             } else {
-                detail::sample_distinct(rng, n_source, proj.degree, excluded, scratch.marked, scratch.chosen,
+                detail::sample_distinct(rng, n_source, degree, excluded, scratch.marked, scratch.chosen,
                                         [&](std::uint32_t s) { emit(s, t, t, k++); });
             }
         }

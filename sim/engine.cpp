@@ -25,6 +25,38 @@ double Engine::current_at(const PopulationSpec& spec, std::int64_t step) const {
     return current;
 }
 
+void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step, std::uint32_t begin,
+                       std::uint32_t end, const std::vector<float*>& inputs) const {
+    // Summed input of `inputs` independent Poisson trains: one Poisson count per neuron per step.
+    float* in = inputs[drive.receptor_index];
+    const double lambda = drive.inputs * drive.rate_Hz * exp_.simulation.dt_ms * 1e-3;
+    const float weight = float(drive.weight);
+    if (drive.mean_only) {  // the DC equivalent: the expected input every step
+        const float mean = float(lambda) * weight;
+        for (std::uint32_t i = begin; i < end; ++i) in[i] += mean;
+        return;
+    }
+    if (lambda <= 0.0) return;
+    // One Philox block (4 words) serves 4 consecutive steps of a neuron; each count is drawn by
+    // inversion from one 32-bit uniform, exact to 2^-32 in probability (PTRS beyond lambda = 30).
+    const double exp_minus_lambda = std::exp(-lambda);
+    const std::uint64_t block = std::uint64_t(step) >> 2;
+    const unsigned word = unsigned(step & 3);
+    for (std::uint32_t i = begin; i < end; ++i) {
+        RandomStream rng(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index, pop.first_gid + i, block);
+        std::uint32_t count;
+        if (lambda < 30.0) {
+            const std::uint32_t bits = rng.word(word);
+            count = poisson_by_inversion((double(bits) + 0.5) * (1.0 / 4294967296.0), lambda, exp_minus_lambda);
+        } else {
+            RandomStream big(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index, pop.first_gid + i,
+                             (std::uint64_t(1) << 62) | std::uint64_t(step));
+            count = big.poisson(lambda);
+        }
+        in[i] += float(count) * weight;
+    }
+}
+
 std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
     const std::uint32_t L = net_.ring_length;
     std::uint64_t events = 0;
@@ -83,22 +115,13 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     inputs.clear();
                     for (auto& ring : pop.ring) inputs.push_back(ring.data() + slot * pop.size);
 
-                    if (const auto& drive = pop.spec->poisson_drive) {
-                        // Summed Poisson input of `inputs` independent trains: one draw per step.
-                        const double lambda = drive->inputs * drive->rate_Hz * dt * 1e-3;
-                        float* in = inputs[drive->receptor_index];
-                        const float wgt = float(drive->weight);
-                        for (std::uint32_t i = b; i < e; ++i) {
-                            RandomStream rng(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index,
-                                             pop.first_gid + i, std::uint64_t(m));
-                            in[i] += float(rng.poisson(lambda)) * wgt;
-                        }
-                    }
+                    if (const auto& drive = pop.spec->poisson_drive) add_drive(pop, *drive, m, b, e, inputs);
 
                     StepContext ctx;
                     ctx.step = m;
                     ctx.dt_ms = dt;
-                    ctx.current_pA = pop.spec->current_steps.empty() ? 0.0 : current_at(*pop.spec, m);
+                    ctx.current_pA =
+                        pop.spec->dc_pA + (pop.spec->current_steps.empty() ? 0.0 : current_at(*pop.spec, m));
                     ctx.seed = exp_.simulation.seed;
                     ctx.population = pop.index;
                     ctx.first_gid = pop.first_gid;

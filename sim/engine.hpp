@@ -56,6 +56,8 @@ class Engine {
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
+    void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step, std::uint32_t begin,
+                   std::uint32_t end, const std::vector<float*>& inputs) const;
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
 
     const Experiment& exp_;

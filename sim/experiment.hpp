@@ -35,6 +35,17 @@ struct PoissonDriveSpec {
     double rate_Hz = 0;    // rate of each input
     double inputs = 1;     // number of independent inputs (summed: one Poisson draw per step)
     double weight = 0;     // nS or pA per input spike
+    // "mean": instead of Poisson counts, the expected input (inputs x rate x dt x weight) every step,
+    // the DC equivalent of the drive (Potjans & Diesmann 2014's DC option).
+    bool mean_only = false;
+};
+
+// Whole-network settings.
+struct NetworkSpec {
+    // Scale neuron numbers and in-degrees by `scale` (0, 1], keeping mean inputs: weights / sqrt(scale)
+    // and a DC current for the lost mean input (van Albada, Helias & Diesmann 2015; Potjans &
+    // Diesmann 2014 NEST example). See sim/network_scaling.cpp.
+    double scale = 1.0;
 };
 
 struct CurrentStepSpec {
@@ -43,7 +54,10 @@ struct CurrentStepSpec {
 
 struct PopulationSpec {
     std::string name;
-    std::uint32_t size = 0;
+    std::uint32_t size = 0;       // after scaling
+    std::uint32_t full_size = 0;  // as written in the config
+    double dc_pA = 0.0;           // constant current into every neuron (plus scaling compensation)
+    std::optional<double> reference_rate_Hz;  // full-scale mean rate, for the scaling compensation
     std::string model;
     ParamValues params;
     std::vector<ReceptorSpec> receptors;
@@ -55,7 +69,7 @@ struct PopulationSpec {
     std::vector<std::vector<double>> spike_times_ms;       // spike_times source, per neuron
 };
 
-enum class ConnectionRule { one_to_one, all_to_all, fixed_probability, fixed_indegree, fixed_outdegree };
+enum class ConnectionRule { one_to_one, all_to_all, fixed_probability, fixed_indegree, fixed_outdegree, fixed_total_number };
 
 struct ProjectionSpec {
     std::string name;
@@ -66,6 +80,9 @@ struct ProjectionSpec {
     ConnectionRule rule = ConnectionRule::fixed_probability;
     double probability = 0.0;
     std::uint32_t degree = 0;  // in- or out-degree
+    std::uint64_t total = 0;   // fixed_total_number: synapses of the whole projection (after scaling)
+    double full_total = 0;     // fixed_total_number at full scale (before rounding)
+    double full_indegree = 0;  // expected in-degree at full scale (for the scaling compensation)
     bool autapses = false;
     bool multapses = false;
     Distribution weight;    // nS (conductance receptors) or pA (current receptors)
@@ -91,6 +108,7 @@ struct Experiment {
     std::string resolved_toml;  // the config after --set overrides, saved with the outputs
     std::string output_dir;     // from [output] dir; the CLI's --out overrides
     SimulationSpec simulation;
+    NetworkSpec network;
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     RecordingSpec recording;

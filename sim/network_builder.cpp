@@ -78,6 +78,7 @@ struct ShardBuilder {
     const std::vector<Population>& pops;
     std::uint32_t total_neurons;
     double dt_ms;
+    const std::vector<std::vector<std::uint32_t>>& target_counts;  // per projection (fixed_total_number)
 
     std::uint16_t delay_steps(double delay_ms) const {
         return std::uint16_t(std::max<long>(1, std::lround(delay_ms / dt_ms)));
@@ -94,10 +95,10 @@ struct ShardBuilder {
             const ProjectionSpec& proj = exp.projections[p];
             if (proj.target_index != shard.population) continue;
             const Population& source_pop = pops[proj.source_index];
-            generate_connections(proj, source_pop.size, target_pop.size, t_begin, t_end, exp.simulation.seed, p,
-                                 scratch, [&](std::uint32_t s, std::uint32_t, std::uint32_t, std::uint64_t) {
-                                     ++count[source_pop.first_gid + s];
-                                 });
+            generate_connections(
+                proj, source_pop.size, target_pop.size, t_begin, t_end, exp.simulation.seed, p, scratch,
+                [&](std::uint32_t s, std::uint32_t, std::uint32_t, std::uint64_t) { ++count[source_pop.first_gid + s]; },
+                &target_counts[p]);
         }
         std::vector<std::uint64_t> start(total_neurons + 1, 0);
         for (std::uint32_t g = 0; g < total_neurons; ++g) start[g + 1] = start[g] + count[g];
@@ -135,7 +136,8 @@ struct ShardBuilder {
                     }
                     shard.weight[at] = w;
                     code[at] = receptor_bits | d;
-                });
+                },
+                &target_counts[p]);
         }
 
         // Order each source's synapses by (receptor, delay), stably, and cut them into segments.
@@ -216,6 +218,7 @@ NetworkEstimate estimate_network(const Experiment& exp) {
         case ConnectionRule::fixed_probability: e.synapses += proj.probability * ns * nt; break;
         case ConnectionRule::fixed_indegree: e.synapses += double(proj.degree) * nt; break;
         case ConnectionRule::fixed_outdegree: e.synapses += double(proj.degree) * ns; break;
+        case ConnectionRule::fixed_total_number: e.synapses += double(proj.total); break;
         }
     }
     e.bytes = e.synapses * (sizeof(std::uint16_t) + sizeof(float));
@@ -276,7 +279,14 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
             }
         }
     }
-    const ShardBuilder builder{exp, net.populations, net.total_neurons, dt};
+    // Per-target counts of fixed_total_number projections, computed once and shared by the workers.
+    std::vector<std::vector<std::uint32_t>> target_counts(exp.projections.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
+    for (std::size_t p = 0; p < exp.projections.size(); ++p)
+        if (exp.projections[p].rule == ConnectionRule::fixed_total_number)
+            target_counts[p] = total_number_counts(exp.projections[p], exp.populations[exp.projections[p].target_index].size,
+                                                   exp.simulation.seed, std::uint32_t(p));
+    const ShardBuilder builder{exp, net.populations, net.total_neurons, dt, target_counts};
     std::string error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
     for (std::uint32_t w = 0; w < workers; ++w) {

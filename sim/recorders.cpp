@@ -25,8 +25,8 @@ SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double 
         PerPopulation p;
         p.group = spikes.group(pop.spec->name);
         p.group.sorting_attribute(2);  // by_time
-        p.timestamps = p.group.appendable("timestamps", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 65536, "ms");
-        p.node_ids = p.group.appendable("node_ids", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 65536);
+        p.timestamps = p.group.appendable("timestamps", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 8192, "ms");
+        p.node_ids = p.group.appendable("node_ids", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 8192);
         pops_.push_back(std::move(p));
     }
 }
@@ -104,7 +104,7 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
             units = units.empty() || units == unit ? unit : "mixed (see mapping/element_names)";
         }
         r.data = r.group.appendable("data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
-                                    std::max<std::size_t>(1, (1u << 20) / (4 * std::max<std::size_t>(1, r.width))), units,
+                                    std::max<std::size_t>(1, (1u << 18) / (4 * std::max<std::size_t>(1, r.width))), units,
                                     /*two_d=*/true);
         reports_.push_back(std::move(r));
     }
