@@ -196,7 +196,8 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     TomlReader& p = named;
     p.allow("name");
     pop.full_size = std::uint32_t(p.required_integer("size", 1, 100'000'000));
-    pop.size = std::uint32_t(std::max<long long>(1, std::llround(pop.full_size * net.scale)));
+    // Rounded half to even (the default rounding mode), as numpy.round in the NEST microcircuit example.
+    pop.size = std::uint32_t(std::max(1.0, std::nearbyint(pop.full_size * net.scale)));
     pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6));
     pop.reference_rate_Hz = p.optional_number("reference_rate_Hz", range(0.0, 1e4));
     const auto& registry = builtin_models();
@@ -439,7 +440,7 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         }
         // Neurons and in-degrees both scale: the total goes with scale^2.
         const double scale = network.scale;
-        proj.total = std::uint64_t(std::llround(proj.full_total * scale * scale));
+        proj.total = std::uint64_t(std::nearbyint(proj.full_total * scale * scale));
         proj.full_indegree = n_post > 0 ? proj.full_total / n_post : 0.0;
         if (!proj.multapses)
             r.fail("multapses", "fixed_total_number draws pairs with replacement: set multapses = true");
@@ -450,7 +451,7 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         const char* key = rule == "fixed_indegree" ? "indegree" : "outdegree";
         const std::int64_t full_degree = r.required_integer(key, 0, 100'000'000);
         // In-degrees (out-degrees) scale with the network (sim/network_scaling.cpp).
-        proj.degree = std::uint32_t(std::llround(double(full_degree) * network.scale));
+        proj.degree = std::uint32_t(std::nearbyint(double(full_degree) * network.scale));
         proj.full_indegree = rule == "fixed_indegree"
                                  ? double(full_degree)
                                  : double(full_degree) * pops[proj.source_index].full_size / target.full_size;
