@@ -571,6 +571,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const toml::table* network = root.table("network")) {
         TomlReader nr(*network, "network", file);
         exp.network.scale = nr.number("scale", range(0.0, 1.0, false, true, 1.0));
+        exp.network.weights_uint16 = nr.choice("weight_storage", {"float32", "uint16"}, "float32") == "uint16";
         nr.finish();
     }
     if (const toml::table* output = root.table("output")) {

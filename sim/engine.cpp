@@ -63,14 +63,22 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
     for (const SpikeRecord& spike : spikes) {
         for (const SynapseShard& shard : net_.shards[worker]) {
             Population& pop = net_.populations[shard.population];
+            std::uint32_t k = shard.source_synapses[spike.gid];
             const std::uint32_t first = shard.source_segments[spike.gid], last = shard.source_segments[spike.gid + 1];
             for (std::uint32_t s = first; s < last; ++s) {
                 const SynapseSegment& seg = shard.segments[s];
                 const std::size_t slot = std::size_t((spike.step + seg.delay_steps) % L);
                 float* __restrict buffer = pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
-                const std::uint16_t* __restrict target = shard.target.data() + seg.begin;
-                const float* __restrict weight = shard.weight.data() + seg.begin;
-                for (std::uint32_t k = 0; k < seg.count; ++k) buffer[target[k]] += weight[k];
+                const std::uint16_t* __restrict target = shard.target.data() + k;
+                if (shard.quantized) {
+                    const std::uint16_t* __restrict code = shard.weight_code.data() + k;
+                    const WeightScale scale = net_.weight_scales[seg.projection];
+                    for (std::uint32_t j = 0; j < seg.count; ++j) buffer[target[j]] += scale.base + scale.step * float(code[j]);
+                } else {
+                    const float* __restrict weight = shard.weight.data() + k;
+                    for (std::uint32_t j = 0; j < seg.count; ++j) buffer[target[j]] += weight[j];
+                }
+                k += seg.count;
                 events += seg.count;
             }
         }

@@ -32,6 +32,8 @@ struct Network {
     std::uint32_t total_neurons = 0;
     std::vector<Block> blocks;                       // one per worker
     std::vector<std::vector<SynapseShard>> shards;   // per worker
+    std::vector<WeightScale> weight_scales;          // per projection (uint16 weight storage)
+    double max_weight_rounding = 0.0;                // largest |w - decoded w| bound over projections
     std::uint32_t min_delay_steps = 1, max_delay_steps = 1;
     std::uint32_t ring_length = 2;
     bool has_synapses = false;
@@ -45,6 +47,10 @@ struct Network {
 
 // Build everything a run needs. `workers` threads each build their own shards in parallel.
 Network build_network(const Experiment& experiment, std::uint32_t workers);
+
+// The 16-bit weight scale of a projection's weight distribution, and encoding onto it.
+WeightScale weight_scale_for(const Distribution& weight);
+std::uint16_t encode_weight(const WeightScale& scale, double w);
 
 // Expected synapse count and storage bytes before building (for the memory check).
 struct NetworkEstimate {

@@ -79,6 +79,7 @@ struct ShardBuilder {
     std::uint32_t total_neurons;
     double dt_ms;
     const std::vector<std::vector<std::uint32_t>>& target_counts;  // per projection (fixed_total_number)
+    const std::vector<WeightScale>& scales;                        // per projection (uint16 weights)
 
     std::uint16_t delay_steps(double delay_ms) const {
         return std::uint16_t(std::max<long>(1, std::lround(delay_ms / dt_ms)));
@@ -87,13 +88,21 @@ struct ShardBuilder {
     void build(SynapseShard& shard) const {
         const Population& target_pop = pops[shard.population];
         const std::uint32_t t_begin = shard.local_begin, t_end = shard.local_begin + shard.local_count;
+        const bool quantized = exp.network.weights_uint16;
+        shard.quantized = quantized;
         ConnectScratch scratch;
+
+        // Projections onto this population, numbered locally (8 bits in the sort key).
+        std::vector<std::uint32_t> local_projections;
+        for (std::uint32_t p = 0; p < exp.projections.size(); ++p)
+            if (exp.projections[p].target_index == shard.population) local_projections.push_back(p);
+        if (local_projections.size() > 256)
+            throw InputError("population '" + target_pop.spec->name + "' receives more than 256 projections");
 
         // Pass 1: count synapses per source (global id).
         std::vector<std::uint32_t> count(total_neurons + 1, 0);
-        for (std::uint32_t p = 0; p < exp.projections.size(); ++p) {
+        for (const std::uint32_t p : local_projections) {
             const ProjectionSpec& proj = exp.projections[p];
-            if (proj.target_index != shard.population) continue;
             const Population& source_pop = pops[proj.source_index];
             generate_connections(
                 proj, source_pop.size, target_pop.size, t_begin, t_end, exp.simulation.seed, p, scratch,
@@ -106,79 +115,125 @@ struct ShardBuilder {
         if (n_syn > std::numeric_limits<std::uint32_t>::max())
             throw RunError("population '" + target_pop.spec->name + "': more than 2^32 synapses onto one shard");
         shard.target.resize(n_syn);
-        shard.weight.resize(n_syn);
-        std::vector<std::uint32_t> code(n_syn);  // (receptor << 16) | delay, temporary
+        if (quantized)
+            shard.weight_code.resize(n_syn);
+        else
+            shard.weight.resize(n_syn);
+        // Sort key, temporary: receptor (8 bits) | delay (16 bits) | local projection (8 bits).
+        std::vector<std::uint32_t> key(n_syn);
 
         // Pass 2: the same draws again, now written in place.
         std::vector<std::uint64_t> cursor(start.begin(), start.end() - 1);
-        for (std::uint32_t p = 0; p < exp.projections.size(); ++p) {
+        for (std::uint32_t lp = 0; lp < local_projections.size(); ++lp) {
+            const std::uint32_t p = local_projections[lp];
             const ProjectionSpec& proj = exp.projections[p];
-            if (proj.target_index != shard.population) continue;
             const Population& source_pop = pops[proj.source_index];
-            const std::uint32_t receptor_bits = std::uint32_t(proj.receptor_index) << 16;
+            const std::uint32_t key_bits = (std::uint32_t(proj.receptor_index) << 24) | lp;
             const bool const_weight = proj.weight.is_constant(), const_delay = proj.delay_ms.is_constant();
-            const float weight0 = float(proj.weight.value);
             const std::uint16_t delay0 = delay_steps(proj.delay_ms.value);
+            const WeightScale scale = quantized ? scales[p] : WeightScale{};
             generate_connections(
                 proj, source_pop.size, target_pop.size, t_begin, t_end, exp.simulation.seed, p, scratch,
                 [&](std::uint32_t s, std::uint32_t t, std::uint32_t key_id, std::uint64_t key_index) {
                     const std::uint64_t at = cursor[source_pop.first_gid + s]++;
                     shard.target[at] = std::uint16_t(t - t_begin);
-                    float w = weight0;
+                    double w = proj.weight.value;
                     std::uint16_t d = delay0;
                     if (!const_weight) {
                         RandomStream rng(exp.simulation.seed, RandomPurpose::connect_weight, p, key_id, key_index);
-                        w = float(proj.weight.draw(rng));
+                        w = proj.weight.draw(rng);
                     }
                     if (!const_delay) {
                         RandomStream rng(exp.simulation.seed, RandomPurpose::connect_delay, p, key_id, key_index);
                         d = delay_steps(proj.delay_ms.draw(rng));
                     }
-                    shard.weight[at] = w;
-                    code[at] = receptor_bits | d;
+                    if (quantized)
+                        shard.weight_code[at] = encode_weight(scale, w);
+                    else
+                        shard.weight[at] = float(w);
+                    key[at] = key_bits | (std::uint32_t(d) << 8);
                 },
                 &target_counts[p]);
         }
 
-        // Order each source's synapses by (receptor, delay), stably, and cut them into segments.
+        // Order each source's synapses by key, stably (counting sort over the keys present), and cut
+        // them into segments of at most 65535 synapses.
         shard.source_segments.assign(total_neurons + 1, 0);
-        std::vector<std::uint32_t> order, keys;
-        std::vector<std::uint16_t> tmp_target;
+        shard.source_synapses.assign(total_neurons + 1, 0);
+        std::vector<std::uint32_t> order, distinct, offsets;
+        std::vector<std::uint16_t> tmp_target, tmp_code;
         std::vector<float> tmp_weight;
+        std::vector<std::uint32_t> tmp_key;
         for (std::uint32_t g = 0; g < total_neurons; ++g) {
             shard.source_segments[g] = std::uint32_t(shard.segments.size());
-            const std::uint64_t a = start[g], b = start[g + 1];
-            if (a == b) continue;
+            shard.source_synapses[g] = std::uint32_t(start[g]);
+            const std::uint64_t a = start[g], b = start[g + 1], n = b - a;
+            if (n == 0) continue;
             bool sorted = true;
-            for (std::uint64_t i = a + 1; i < b && sorted; ++i) sorted = code[i - 1] <= code[i];
+            for (std::uint64_t i = a + 1; i < b && sorted; ++i) sorted = key[i - 1] <= key[i];
             if (!sorted) {
-                order.resize(b - a);
-                std::iota(order.begin(), order.end(), 0u);
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](std::uint32_t x, std::uint32_t y) { return code[a + x] < code[a + y]; });
+                distinct.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                std::sort(distinct.begin(), distinct.end());
+                distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+                offsets.assign(distinct.size() + 1, 0);
+                for (std::uint64_t i = a; i < b; ++i)
+                    ++offsets[std::size_t(std::lower_bound(distinct.begin(), distinct.end(), key[i]) - distinct.begin()) + 1];
+                for (std::size_t k = 1; k < offsets.size(); ++k) offsets[k] += offsets[k - 1];
+                order.resize(n);
+                for (std::uint64_t i = a; i < b; ++i)
+                    order[offsets[std::size_t(std::lower_bound(distinct.begin(), distinct.end(), key[i]) -
+                                              distinct.begin())]++] = std::uint32_t(i - a);
                 tmp_target.assign(shard.target.begin() + a, shard.target.begin() + b);
-                tmp_weight.assign(shard.weight.begin() + a, shard.weight.begin() + b);
-                keys.assign(code.begin() + std::ptrdiff_t(a), code.begin() + std::ptrdiff_t(b));
-                for (std::uint64_t i = 0; i < b - a; ++i) {
+                tmp_key.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                if (quantized) tmp_code.assign(shard.weight_code.begin() + a, shard.weight_code.begin() + b);
+                else tmp_weight.assign(shard.weight.begin() + a, shard.weight.begin() + b);
+                for (std::uint64_t i = 0; i < n; ++i) {
                     shard.target[a + i] = tmp_target[order[i]];
-                    shard.weight[a + i] = tmp_weight[order[i]];
-                    code[a + i] = keys[order[i]];
+                    key[a + i] = tmp_key[order[i]];
+                    if (quantized) shard.weight_code[a + i] = tmp_code[order[i]];
+                    else shard.weight[a + i] = tmp_weight[order[i]];
                 }
             }
             for (std::uint64_t i = a; i < b;) {
                 std::uint64_t j = i;
-                while (j < b && code[j] == code[i]) ++j;
-                shard.segments.push_back({std::uint32_t(i), std::uint32_t(j - i), std::uint16_t(code[i] & 0xffff),
-                                          std::uint8_t(code[i] >> 16)});
+                while (j < b && key[j] == key[i] && j - i < 65535) ++j;
+                SynapseSegment seg;
+                seg.count = std::uint16_t(j - i);
+                seg.delay_steps = std::uint16_t((key[i] >> 8) & 0xffff);
+                seg.projection = std::uint16_t(local_projections[key[i] & 0xff]);
+                seg.receptor = std::uint8_t(key[i] >> 24);
+                shard.segments.push_back(seg);
                 i = j;
             }
         }
         shard.source_segments[total_neurons] = std::uint32_t(shard.segments.size());
+        shard.source_synapses[total_neurons] = std::uint32_t(n_syn);
         shard.segments.shrink_to_fit();
     }
 };
 
 }  // namespace
+
+WeightScale weight_scale_for(const Distribution& d) {
+    // The range every draw falls in: the distribution's bounds, and for unbounded tails mean +- 8 sd
+    // (a draw beyond has probability < 1e-15 and is clamped to the end of the scale).
+    double lo = d.lower_bound(), hi = d.upper_bound();
+    if (d.kind == Distribution::Kind::normal) {
+        lo = std::max(lo, d.mean - 8.0 * d.sd);
+        hi = std::min(hi, d.mean + 8.0 * d.sd);
+    } else if (d.kind == Distribution::Kind::lognormal) {
+        lo = std::max(lo, std::exp(d.mean - 8.0 * d.sd));
+        hi = std::min(hi, std::exp(d.mean + 8.0 * d.sd));
+    }
+    if (d.kind == Distribution::Kind::constant) return {float(d.value), 0.0f};
+    return {float(lo), float((hi - lo) / 65535.0)};
+}
+
+std::uint16_t encode_weight(const WeightScale& scale, double w) {
+    if (scale.step == 0.0f) return 0;
+    const double code = std::nearbyint((w - double(scale.base)) / double(scale.step));
+    return std::uint16_t(std::clamp(code, 0.0, 65535.0));
+}
 
 std::uint64_t Network::synapse_count() const {
     std::uint64_t n = 0;
@@ -221,7 +276,7 @@ NetworkEstimate estimate_network(const Experiment& exp) {
         case ConnectionRule::fixed_total_number: e.synapses += double(proj.total); break;
         }
     }
-    e.bytes = e.synapses * (sizeof(std::uint16_t) + sizeof(float));
+    e.bytes = e.synapses * (sizeof(std::uint16_t) + (exp.network.weights_uint16 ? 2 : 4));
     return e;
 }
 
@@ -286,7 +341,12 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         if (exp.projections[p].rule == ConnectionRule::fixed_total_number)
             target_counts[p] = total_number_counts(exp.projections[p], exp.populations[exp.projections[p].target_index].size,
                                                    exp.simulation.seed, std::uint32_t(p));
-    const ShardBuilder builder{exp, net.populations, net.total_neurons, dt, target_counts};
+    if (exp.network.weights_uint16)
+        for (const auto& proj : exp.projections) {
+            net.weight_scales.push_back(weight_scale_for(proj.weight));
+            net.max_weight_rounding = std::max(net.max_weight_rounding, 0.5 * double(net.weight_scales.back().step));
+        }
+    const ShardBuilder builder{exp, net.populations, net.total_neurons, dt, target_counts, net.weight_scales};
     std::string error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
     for (std::uint32_t w = 0; w < workers; ++w) {

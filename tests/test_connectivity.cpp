@@ -37,11 +37,9 @@ std::vector<Edge> edges(const Network& net) {
         for (const auto& shard : worker) {
             const std::uint32_t base = net.populations[shard.population].first_gid + shard.local_begin;
             for (std::uint32_t s = 0; s < net.total_neurons; ++s)
-                for (std::uint32_t g = shard.source_segments[s]; g < shard.source_segments[s + 1]; ++g) {
-                    const auto& seg = shard.segments[g];
-                    for (std::uint32_t k = seg.begin; k < seg.begin + seg.count; ++k)
-                        out.push_back({s, base + shard.target[k], shard.weight[k], seg.delay_steps, seg.receptor});
-                }
+                shard.for_each_synapse(s, net.weight_scales,
+                                       [&](std::uint16_t t, float w, std::uint16_t delay, std::uint8_t receptor,
+                                           std::uint16_t) { out.push_back({s, base + t, w, delay, receptor}); });
         }
     std::sort(out.begin(), out.end());
     return out;
