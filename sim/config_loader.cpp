@@ -439,8 +439,8 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
             proj.full_total = pairs_full > 1 ? std::log1p(-prob) / std::log((pairs_full - 1.0) / pairs_full) : 0.0;
         }
         // Neurons and in-degrees both scale: the total goes with scale^2.
-        const double scale = network.scale;
-        proj.total = std::uint64_t(std::nearbyint(proj.full_total * scale * scale));
+        // Neurons scale with `scale`, in-degrees with `indegree_scale`: the total goes with both.
+        proj.total = std::uint64_t(std::nearbyint(proj.full_total * network.scale * network.indegree_scale));
         proj.full_indegree = n_post > 0 ? proj.full_total / n_post : 0.0;
         if (!proj.multapses)
             r.fail("multapses", "fixed_total_number draws pairs with replacement: set multapses = true");
@@ -451,7 +451,7 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         const char* key = rule == "fixed_indegree" ? "indegree" : "outdegree";
         const std::int64_t full_degree = r.required_integer(key, 0, 100'000'000);
         // In-degrees (out-degrees) scale with the network (sim/network_scaling.cpp).
-        proj.degree = std::uint32_t(std::nearbyint(double(full_degree) * network.scale));
+        proj.degree = std::uint32_t(std::nearbyint(double(full_degree) * network.indegree_scale));
         proj.full_indegree = rule == "fixed_indegree"
                                  ? double(full_degree)
                                  : double(full_degree) * pops[proj.source_index].full_size / target.full_size;
@@ -571,6 +571,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const toml::table* network = root.table("network")) {
         TomlReader nr(*network, "network", file);
         exp.network.scale = nr.number("scale", range(0.0, 1.0, false, true, 1.0));
+        exp.network.indegree_scale = nr.number("indegree_scale", range(0.0, 1.0, false, true, exp.network.scale));
         exp.network.weights_uint16 = nr.choice("weight_storage", {"float32", "uint16"}, "float32") == "uint16";
         nr.finish();
     }

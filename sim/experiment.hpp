@@ -46,6 +46,9 @@ struct NetworkSpec {
     // and a DC current for the lost mean input (van Albada, Helias & Diesmann 2015; Potjans &
     // Diesmann 2014 NEST example). See sim/network_scaling.cpp.
     double scale = 1.0;
+    // In-degrees are multiplied by this (default: `scale`); 1 keeps full in-degrees in a smaller
+    // network, which needs no compensation.
+    double indegree_scale = 1.0;
     // Static weights as floats (exact) or as 16-bit codes on each projection's range (4 instead of
     // 6 bytes per synapse; rounding error <= half a step, checked at load).
     bool weights_uint16 = false;

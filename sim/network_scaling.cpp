@@ -27,7 +27,8 @@ Distribution scaled(const Distribution& d, double factor) {
 }
 
 void apply_network_scale(Experiment& exp, const toml::table& root) {
-    const double s = exp.network.scale;
+    // Only in-degree scaling changes the inputs a neuron receives; neuron numbers alone do not.
+    const double s = exp.network.indegree_scale;
     if (s == 1.0) return;
     auto where = [&](const std::string& path) {
         const toml::node* n = root.at_path(path).node();
@@ -35,7 +36,7 @@ void apply_network_scale(Experiment& exp, const toml::table& root) {
                  : std::pair<int, int>(0, 0);
     };
     auto fail = [&](const std::string& key, const std::string& reason) {
-        const auto [line, column] = where("network.scale");
+        const auto [line, column] = where(root.at_path("network.indegree_scale") ? "network.indegree_scale" : "network.scale");
         throw ConfigError(exp.config_path, line, column, key, reason);
     };
     const double root_s = std::sqrt(s), lost = 1.0 - root_s;
@@ -45,12 +46,12 @@ void apply_network_scale(Experiment& exp, const toml::table& root) {
         const PopulationSpec& source = exp.populations[proj.source_index];
         const PopulationSpec& target = exp.populations[proj.target_index];
         if (builtin_models().find(target.model)->receptor_kind != ReceptorKind::current)
-            fail("network.scale", "scale < 1 keeps mean inputs with a DC current, which is defined for current-based "
+            fail("network.indegree_scale", "indegree_scale < 1 keeps mean inputs with a DC current, which is defined for current-based "
                                   "receptors only; population '" + target.name + "' (" + target.model +
                                       ") has conductance receptors");
         if (!source.reference_rate_Hz)
             fail("populations." + source.name + ".reference_rate_Hz",
-                 "missing: with network.scale < 1 every source population needs its full-scale mean rate for the "
+                 "missing: with network.indegree_scale < 1 every source population needs its full-scale mean rate for the "
                  "input compensation");
         const double tau_ms = target.receptors[proj.receptor_index].tau_ms;
         dc[proj.target_index] += 1e-3 * tau_ms * lost * proj.weight.expected() * proj.full_indegree *
@@ -61,7 +62,7 @@ void apply_network_scale(Experiment& exp, const toml::table& root) {
         PopulationSpec& pop = exp.populations[p];
         if (auto& drive = pop.poisson_drive) {
             if (builtin_models().find(pop.model)->receptor_kind != ReceptorKind::current)
-                fail("network.scale", "scale < 1 needs current-based receptors; population '" + pop.name +
+                fail("network.indegree_scale", "indegree_scale < 1 needs current-based receptors; population '" + pop.name +
                                           "' has a conductance-based Poisson drive");
             const double tau_ms = pop.receptors[drive->receptor_index].tau_ms;
             dc[p] += 1e-3 * tau_ms * lost * drive->weight * drive->inputs * drive->rate_Hz;

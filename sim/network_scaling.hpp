@@ -8,7 +8,8 @@
 
 namespace ketaplast {
 
-// With [network] scale = s < 1 (sizes and in-degrees already multiplied by s while loading):
+// With [network] indegree_scale = s < 1 (it defaults to `scale`; sizes and in-degrees were already
+// multiplied while loading):
 //  - synaptic weights and Poisson-drive weights are divided by sqrt(s), so the input fluctuations keep
 //    their size, and the number of drive inputs is multiplied by s;
 //  - each target population gets a DC current for the mean input lost:
