@@ -18,8 +18,7 @@ namespace ketaplast {
 // What a stream is used for. Part of the key, so streams of different purposes never overlap.
 enum class RandomPurpose : std::uint32_t {
     connect_source = 1,  // which sources a target receives from (per target)
-    connect_weight = 2,  // synaptic weight draws (per target, per synapse)
-    connect_delay = 3,   // delay draws (per target, per synapse)
+    connect_value = 2,   // weight then delay of one synapse (per target or source, per synapse)
     connect_count = 4,   // per-projection counts (fixed total number, out-degree rules)
     initial_state = 5,   // initial membrane potentials etc. (per neuron)
     position = 6,        // neuron positions (per neuron)
@@ -96,10 +95,13 @@ class RandomStream {
         return std::uint32_t(m >> 32);
     }
 
-    // Standard normal by the Box-Muller transform (one value per two uniforms; the pair's second
-    // value is discarded so a draw's result depends only on its position in the stream).
+    // Standard normal by the Box-Muller transform from two 32-bit uniforms (one value per pair; the
+    // pair's second value is discarded so a draw depends only on its position in the stream). Two
+    // words per normal let a synapse draw its weight and its delay from one Philox block. The 2^-32
+    // resolution of u1 cuts the tails at 6.8 sd (probability 1e-11).
     double normal() {
-        const double u1 = uniform_open0(), u2 = uniform();
+        const double u1 = (double(next_u32()) + 0.5) * (1.0 / 4294967296.0);
+        const double u2 = double(next_u32()) * (1.0 / 4294967296.0);
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
     }
     double normal(double mean, double sd) { return mean + sd * normal(); }

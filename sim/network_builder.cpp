@@ -139,13 +139,11 @@ struct ShardBuilder {
                     shard.target[at] = std::uint16_t(t - t_begin);
                     double w = proj.weight.value;
                     std::uint16_t d = delay0;
-                    if (!const_weight) {
-                        RandomStream rng(exp.simulation.seed, RandomPurpose::connect_weight, p, key_id, key_index);
-                        w = proj.weight.draw(rng);
-                    }
-                    if (!const_delay) {
-                        RandomStream rng(exp.simulation.seed, RandomPurpose::connect_delay, p, key_id, key_index);
-                        d = delay_steps(proj.delay_ms.draw(rng));
+                    if (!const_weight || !const_delay) {
+                        // One stream per synapse: weight first, then delay (usually one Philox block).
+                        RandomStream rng(exp.simulation.seed, RandomPurpose::connect_value, p, key_id, key_index);
+                        if (!const_weight) w = proj.weight.draw(rng);
+                        if (!const_delay) d = delay_steps(proj.delay_ms.draw(rng));
                     }
                     if (quantized)
                         shard.weight_code[at] = encode_weight(scale, w);

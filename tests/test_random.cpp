@@ -11,7 +11,7 @@ using namespace ketaplast;
 TEST_CASE("streams are pure functions of their keys", "[random]") {
     RandomStream a(42, RandomPurpose::connect_source, 3, 17, 5), b(42, RandomPurpose::connect_source, 3, 17, 5);
     for (int i = 0; i < 100; ++i) REQUIRE(a.next_u32() == b.next_u32());
-    RandomStream c(42, RandomPurpose::connect_source, 3, 18, 5), d(42, RandomPurpose::connect_weight, 3, 17, 5),
+    RandomStream c(42, RandomPurpose::connect_source, 3, 18, 5), d(42, RandomPurpose::connect_value, 3, 17, 5),
         e(43, RandomPurpose::connect_source, 3, 17, 5);
     RandomStream a2(42, RandomPurpose::connect_source, 3, 17, 5);
     const auto first = a2.next_u32();
