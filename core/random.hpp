@@ -95,14 +95,16 @@ class RandomStream {
         return std::uint32_t(m >> 32);
     }
 
-    // Standard normal by the Box-Muller transform from two 32-bit uniforms (one value per pair; the
-    // pair's second value is discarded so a draw depends only on its position in the stream). Two
-    // words per normal let a synapse draw its weight and its delay from one Philox block. The 2^-32
-    // resolution of u1 cuts the tails at 6.8 sd (probability 1e-11).
+    // Standard normal by Marsaglia's polar method (no trigonometry) from pairs of 32-bit uniforms; the
+    // pair's second value is discarded so a draw depends only on its position in the stream. With
+    // two words per attempt a synapse usually draws its weight and its delay from one Philox block.
     double normal() {
-        const double u1 = (double(next_u32()) + 0.5) * (1.0 / 4294967296.0);
-        const double u2 = double(next_u32()) * (1.0 / 4294967296.0);
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+        for (;;) {
+            const double u = double(next_u32()) * (2.0 / 4294967296.0) - 1.0;
+            const double v = double(next_u32()) * (2.0 / 4294967296.0) - 1.0;
+            const double s = u * u + v * v;
+            if (s > 0.0 && s < 1.0) return u * std::sqrt(-2.0 * std::log(s) / s);
+        }
     }
     double normal(double mean, double sd) { return mean + sd * normal(); }
     double exponential(double rate) { return -std::log(uniform_open0()) / rate; }

@@ -82,7 +82,7 @@ struct ShardBuilder {
     const std::vector<WeightScale>& scales;                        // per projection (uint16 weights)
 
     std::uint16_t delay_steps(double delay_ms) const {
-        return std::uint16_t(std::max<long>(1, std::lround(delay_ms / dt_ms)));
+        return std::uint16_t(std::max<long>(1, std::lround(delay_ms / dt_ms)));  // half away from zero, as NEST
     }
 
     void build(SynapseShard& shard) const {
@@ -119,7 +119,8 @@ struct ShardBuilder {
             shard.weight_code.resize(n_syn);
         else
             shard.weight.resize(n_syn);
-        // Sort key, temporary: receptor (8 bits) | delay (16 bits) | local projection (8 bits).
+        // Sort key, temporary: receptor (8 bits) | local projection (8 bits) | delay (16 bits). Any fixed
+        // grouping works; delay lowest keeps the key range of a source small for the counting sort.
         std::vector<std::uint32_t> key(n_syn);
 
         // Pass 2: the same draws again, now written in place.
@@ -128,7 +129,7 @@ struct ShardBuilder {
             const std::uint32_t p = local_projections[lp];
             const ProjectionSpec& proj = exp.projections[p];
             const Population& source_pop = pops[proj.source_index];
-            const std::uint32_t key_bits = (std::uint32_t(proj.receptor_index) << 24) | lp;
+            const std::uint32_t key_bits = (std::uint32_t(proj.receptor_index) << 24) | (lp << 16);
             const bool const_weight = proj.weight.is_constant(), const_delay = proj.delay_ms.is_constant();
             const std::uint16_t delay0 = delay_steps(proj.delay_ms.value);
             const WeightScale scale = quantized ? scales[p] : WeightScale{};
@@ -149,7 +150,7 @@ struct ShardBuilder {
                         shard.weight_code[at] = encode_weight(scale, w);
                     else
                         shard.weight[at] = float(w);
-                    key[at] = key_bits | (std::uint32_t(d) << 8);
+                    key[at] = key_bits | d;
                 },
                 &target_counts[p]);
         }
@@ -170,17 +171,28 @@ struct ShardBuilder {
             bool sorted = true;
             for (std::uint64_t i = a + 1; i < b && sorted; ++i) sorted = key[i - 1] <= key[i];
             if (!sorted) {
-                distinct.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
-                std::sort(distinct.begin(), distinct.end());
-                distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-                offsets.assign(distinct.size() + 1, 0);
-                for (std::uint64_t i = a; i < b; ++i)
-                    ++offsets[std::size_t(std::lower_bound(distinct.begin(), distinct.end(), key[i]) - distinct.begin()) + 1];
+                // Stable counting sort over [min key, max key] (usually the source's delay range).
+                const std::uint32_t lo = *std::min_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                const std::uint32_t hi = *std::max_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                const bool dense = hi - lo < 65536;
+                if (dense) {
+                    offsets.assign(std::size_t(hi - lo) + 2, 0);
+                    for (std::uint64_t i = a; i < b; ++i) ++offsets[key[i] - lo + 1];
+                } else {
+                    distinct.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                    std::sort(distinct.begin(), distinct.end());
+                    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+                    offsets.assign(distinct.size() + 1, 0);
+                }
+                auto bucket = [&](std::uint32_t k) {
+                    return dense ? std::size_t(k - lo)
+                                 : std::size_t(std::lower_bound(distinct.begin(), distinct.end(), k) - distinct.begin());
+                };
+                if (!dense)
+                    for (std::uint64_t i = a; i < b; ++i) ++offsets[bucket(key[i]) + 1];
                 for (std::size_t k = 1; k < offsets.size(); ++k) offsets[k] += offsets[k - 1];
                 order.resize(n);
-                for (std::uint64_t i = a; i < b; ++i)
-                    order[offsets[std::size_t(std::lower_bound(distinct.begin(), distinct.end(), key[i]) -
-                                              distinct.begin())]++] = std::uint32_t(i - a);
+                for (std::uint64_t i = a; i < b; ++i) order[offsets[bucket(key[i])]++] = std::uint32_t(i - a);
                 tmp_target.assign(shard.target.begin() + a, shard.target.begin() + b);
                 tmp_key.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
                 if (quantized) tmp_code.assign(shard.weight_code.begin() + a, shard.weight_code.begin() + b);
@@ -197,8 +209,8 @@ struct ShardBuilder {
                 while (j < b && key[j] == key[i] && j - i < 65535) ++j;
                 SynapseSegment seg;
                 seg.count = std::uint16_t(j - i);
-                seg.delay_steps = std::uint16_t((key[i] >> 8) & 0xffff);
-                seg.projection = std::uint16_t(local_projections[key[i] & 0xff]);
+                seg.delay_steps = std::uint16_t(key[i] & 0xffff);
+                seg.projection = std::uint16_t(local_projections[(key[i] >> 16) & 0xff]);
                 seg.receptor = std::uint8_t(key[i] >> 24);
                 shard.segments.push_back(seg);
                 i = j;
