@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -102,9 +103,15 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     std::int64_t stopped_at = until;
     std::uint64_t exchanged = 0, events = 0;
 
+    std::vector<PhaseTimes> times(static_cast<std::size_t>(threads_));
+    using clock = std::chrono::steady_clock;
+    auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+
 #pragma omp parallel num_threads(threads_) reduction(+ : exchanged, events)
     {
         const std::uint32_t w = std::uint32_t(omp_get_thread_num());
+        PhaseTimes& my = times[w];
+        clock::time_point t0 = clock::now(), t1;
         const Block block = net_.blocks[w];
         std::vector<std::uint32_t> fired;
         std::vector<float*> inputs;
@@ -123,7 +130,13 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     inputs.clear();
                     for (auto& ring : pop.ring) inputs.push_back(ring.data() + slot * pop.size);
 
-                    if (const auto& drive = pop.spec->poisson_drive) add_drive(pop, *drive, m, b, e, inputs);
+                    if (const auto& drive = pop.spec->poisson_drive) {
+                        t1 = clock::now();
+                        my.update_s += seconds(t0, t1);
+                        add_drive(pop, *drive, m, b, e, inputs);
+                        t0 = clock::now();
+                        my.drive_s += seconds(t1, t0);
+                    }
 
                     StepContext ctx;
                     ctx.step = m;
@@ -160,7 +173,11 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     }
                 }
             }
+            t1 = clock::now();
+            my.update_s += seconds(t0, t1);
 #pragma omp barrier
+            t0 = clock::now();
+            my.wait_s += seconds(t1, t0);
 #pragma omp single
             {
                 // Merge in (step, gid) order: workers own ascending gid blocks.
@@ -182,11 +199,26 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                         stopped_at = stop_step;
                     }
                 if (progress) progress(stop_step, until);
+                t1 = clock::now();
+                my.exchange_s += seconds(t0, t1);
             }
+            // (the single's implicit barrier: time the other threads waited for the exchange)
+            t1 = clock::now();
             if (stop) break;
+            const auto t_deliver = clock::now();
             events += deliver(w, global);
+            t0 = clock::now();
+            my.deliver_s += seconds(t_deliver, t0);
+            my.wait_s += seconds(t1, t_deliver);
             if (w == 0) exchanged += global.size();
         }
+    }
+    for (const auto& t : times) {
+        phase_.update_s += t.update_s / threads_;
+        phase_.drive_s += t.drive_s / threads_;
+        phase_.deliver_s += t.deliver_s / threads_;
+        phase_.wait_s += t.wait_s / threads_;
+        phase_.exchange_s += t.exchange_s;
     }
     spikes_exchanged_ += exchanged;
     synaptic_events_ += events;

@@ -34,6 +34,12 @@ class NumericalError : public RunError {
     using RunError::RunError;
 };
 
+// Where the wall time of the time loop goes (per thread, averaged over threads; exchange is the
+// serial part: merging spikes, recording, progress).
+struct PhaseTimes {
+    double update_s = 0, drive_s = 0, deliver_s = 0, wait_s = 0, exchange_s = 0;
+};
+
 struct EngineRecorders {
     SpikeRecorder* spikes = nullptr;
     StateReporter* reports = nullptr;
@@ -53,6 +59,7 @@ class Engine {
     int threads() const { return threads_; }
     std::uint64_t spikes_exchanged() const { return spikes_exchanged_; }   // spikes of all populations
     std::uint64_t synaptic_events() const { return synaptic_events_; }     // spike x synapse deliveries
+    const PhaseTimes& phase_times() const { return phase_; }
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
@@ -66,6 +73,7 @@ class Engine {
     std::int64_t step_ = 0;
     std::uint64_t spikes_exchanged_ = 0;
     std::uint64_t synaptic_events_ = 0;
+    PhaseTimes phase_;
 };
 
 }  // namespace ketaplast

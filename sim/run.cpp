@@ -170,6 +170,14 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
                              {"synapse_count", n_syn},
                              {"synapse_bytes", syn_bytes},
                              {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0}};
+        const PhaseTimes& ph = engine.phase_times();
+        summary["profile"] = {{"neuron_update_s", ph.update_s},
+                              {"poisson_drive_s", ph.drive_s},
+                              {"spike_delivery_s", ph.deliver_s},
+                              {"barrier_wait_s", ph.wait_s},
+                              {"exchange_and_recording_s", ph.exchange_s},
+                              {"note", "per-thread means over the time loop; exchange_and_recording_s is serial (one "
+                                       "thread) and the others wait for it"}};
         summary["engine"] = {{"min_delay_steps", net.min_delay_steps},
                              {"max_delay_steps", net.max_delay_steps},
                              {"spikes_exchanged", engine.spikes_exchanged()},
