@@ -1,6 +1,7 @@
 #include "sim/engine.hpp"
 
 #include "core/random.hpp"
+#include "sim/barrier.hpp"
 
 #include <omp.h>
 
@@ -95,15 +96,20 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     // Health checks about once per simulated millisecond.
     const std::int64_t check_every = std::max<std::int64_t>(1, std::llround(1.0 / (dt * double(D))));
 
-    std::vector<std::vector<SpikeRecord>> local(static_cast<std::size_t>(threads_));
-    std::vector<SpikeRecord> global;
-    std::vector<std::string> problems(static_cast<std::size_t>(threads_));
-    bool stop = false;
-    std::int64_t start_step = step_;
+    // Spikes of each worker, double-buffered by interval parity: during interval i workers append to
+    // buffer i % 2 and, after the barrier, everyone reads all workers' buffers i % 2 while the next
+    // interval already writes the other one. One barrier per interval is enough (without MPI).
+    std::vector<std::vector<SpikeRecord>> local[2] = {std::vector<std::vector<SpikeRecord>>(std::size_t(threads_)),
+                                                      std::vector<std::vector<SpikeRecord>>(std::size_t(threads_))};
+    std::vector<std::string> problems[2] = {std::vector<std::string>(std::size_t(threads_)),
+                                            std::vector<std::string>(std::size_t(threads_))};
+    const std::int64_t start_step = step_;
     std::int64_t stopped_at = until;
+    bool stopped = false;
     std::uint64_t exchanged = 0, events = 0;
 
     std::vector<PhaseTimes> times(static_cast<std::size_t>(threads_));
+    SpinSleepBarrier barrier(threads_);
     using clock = std::chrono::steady_clock;
     auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
 
@@ -115,10 +121,14 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
         const Block block = net_.blocks[w];
         std::vector<std::uint32_t> fired;
         std::vector<float*> inputs;
+        std::vector<SpikeRecord> merged;
         std::int64_t interval = 0;
 
         for (std::int64_t start = start_step; start < until; start += D, ++interval) {
             const std::int64_t stop_step = std::min(start + D, until);
+            const int parity = int(interval & 1);
+            auto& mine = local[parity][w];
+            mine.clear();  // read by everyone two intervals ago, before the last barrier
             for (std::int64_t m = start; m < stop_step; ++m) {
                 if (rec.reports) rec.reports->sample(m, block.begin, block.end);
                 const std::size_t slot = std::size_t(m % L);
@@ -148,7 +158,7 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     ctx.first_gid = pop.first_gid;
                     fired.clear();
                     pop.group->update(ctx, b, e, inputs.data(), fired);
-                    for (std::uint32_t i : fired) local[w].push_back({m, pop.first_gid + i});
+                    for (std::uint32_t i : fired) mine.push_back({m, pop.first_gid + i});
                     for (float* in : inputs) std::memset(in + b, 0, sizeof(float) * (e - b));
                 }
             }
@@ -158,7 +168,7 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     const std::uint32_t hi = std::min(block.end, pop.first_gid + pop.size);
                     if (lo >= hi) continue;
                     const std::int64_t bad = pop.group->find_invalid(lo - pop.first_gid, hi - pop.first_gid);
-                    if (bad >= 0 && problems[w].empty()) {
+                    if (bad >= 0 && problems[parity][w].empty()) {
                         std::ostringstream msg;
                         msg << "numerical blow-up in population '" << pop.spec->name << "', neuron " << bad
                             << " (state not finite or |V| > 10^4 mV) at t = " << double(stop_step) * dt << " ms";
@@ -169,48 +179,53 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                                 msg << (v ? ", " : "") << names[v] << " = " << pop.group->state(names[v])[bad];
                             msg << ")";
                         }
-                        problems[w] = msg.str();
+                        problems[parity][w] = msg.str();
                     }
                 }
             }
             t1 = clock::now();
             my.update_s += seconds(t0, t1);
-#pragma omp barrier
+            // The exchange point. (MPI: one thread gathers the ranks' spikes here, then a second barrier.)
+            barrier.wait();
             t0 = clock::now();
             my.wait_s += seconds(t1, t0);
-#pragma omp single
-            {
-                // Merge in (step, gid) order: workers own ascending gid blocks.
-                global.clear();
-                std::vector<std::size_t> cursor(std::size_t(threads_), 0);
-                for (std::int64_t m = start; m < stop_step; ++m)
-                    for (int t = 0; t < threads_; ++t) {
-                        auto& l = local[std::size_t(t)];
-                        auto& c = cursor[std::size_t(t)];
-                        while (c < l.size() && l[c].step == m) global.push_back(l[c++]);
-                    }
-                for (auto& l : local) l.clear();
-                if (rec.spikes) rec.spikes->add(global);
-                if (rec.rates) rec.rates->add(global);
-                if (rec.reports) rec.reports->flush_if_needed(stop_step);
-                for (const auto& p : problems)
-                    if (!p.empty()) {
-                        stop = true;
-                        stopped_at = stop_step;
-                    }
-                if (progress) progress(stop_step, until);
-                t1 = clock::now();
-                my.exchange_s += seconds(t0, t1);
+
+            // Every worker sees the same stop decision: the problems of this interval's parity.
+            bool stop = false;
+            for (const auto& p : problems[parity]) stop = stop || !p.empty();
+            if (stop) {
+                if (w == 0) {
+                    stopped = true;
+                    stopped_at = stop_step;
+                }
+                break;
             }
-            // (the single's implicit barrier: time the other threads waited for the exchange)
+            // This interval's spikes in (step, gid) order: workers own ascending gid blocks.
+            merged.clear();
+            std::vector<std::size_t> cursors(std::size_t(threads_), 0);
+            for (std::int64_t m = start; m < stop_step; ++m)
+                for (int t = 0; t < threads_; ++t) {
+                    const auto& l = local[parity][std::size_t(t)];
+                    auto& c = cursors[std::size_t(t)];
+                    while (c < l.size() && l[c].step == m) merged.push_back(l[c++]);
+                }
+            events += deliver(w, merged);
             t1 = clock::now();
-            if (stop) break;
-            const auto t_deliver = clock::now();
-            events += deliver(w, global);
+            my.deliver_s += seconds(t0, t1);
+            if (w == 0) {
+                exchanged += merged.size();
+                if (rec.spikes) rec.spikes->add(merged);
+                if (rec.rates) rec.rates->add(merged);
+                if (progress) progress(stop_step, until);
+            }
+            // Report buffers are written by every worker: flush them only with everyone stopped.
+            if (rec.reports && rec.reports->flush_due(stop_step)) {
+#pragma omp barrier
+#pragma omp single
+                rec.reports->flush_if_needed(stop_step);
+            }
             t0 = clock::now();
-            my.deliver_s += seconds(t_deliver, t0);
-            my.wait_s += seconds(t1, t_deliver);
-            if (w == 0) exchanged += global.size();
+            my.exchange_s += seconds(t1, t0);
         }
     }
     for (const auto& t : times) {
@@ -222,9 +237,10 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     }
     spikes_exchanged_ += exchanged;
     synaptic_events_ += events;
-    step_ = stop ? stopped_at : until;
-    for (const auto& p : problems)
-        if (!p.empty()) throw NumericalError(p);
+    step_ = stopped ? stopped_at : until;
+    for (const auto& buffer : problems)
+        for (const auto& p : buffer)
+            if (!p.empty()) throw NumericalError(p);
 }
 
 }  // namespace ketaplast

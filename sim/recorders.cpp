@@ -133,6 +133,15 @@ void StateReporter::write_rows(Report& r, std::int64_t rows) {
     r.first_buffered_row += rows;
 }
 
+bool StateReporter::flush_due(std::int64_t next_step) const {
+    for (const auto& r : reports_) {
+        const std::int64_t sampled = (next_step + r.interval_steps - 1) / r.interval_steps;
+        if (sampled - r.first_buffered_row + std::int64_t(r.capacity_rows / 2) >= std::int64_t(r.capacity_rows))
+            return true;
+    }
+    return false;
+}
+
 void StateReporter::flush_if_needed(std::int64_t next_step) {
     for (auto& r : reports_) {
         // Rows sampled so far: steps 0..next_step-1 with step % interval == 0.

@@ -56,7 +56,9 @@ class StateReporter {
     bool empty() const { return reports_.empty(); }
     // Called by each worker for its own neurons [gid_begin, gid_end) before the update of `step`.
     void sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end);
-    // Called by one thread between exchange intervals: writes full buffers.
+    // Whether the buffers are half full after steps [0, next_step): the same answer on every thread.
+    bool flush_due(std::int64_t next_step) const;
+    // Called by one thread while the others wait: writes the buffered rows.
     void flush_if_needed(std::int64_t next_step);
     void finish(std::int64_t end_step);
 
