@@ -38,7 +38,9 @@ What it measures
   --fixed-indegree) and writing of results.  ``network_run_s`` is Brian's own
   timer around the network loop (results/last_run_info.txt).
 * ``device_run_s``: wall time of ``device.run`` (binary + Brian's checks).
-* ``total_s``: whole script wall time (imports, setup, compile, run, read-out).
+* ``total_s``: whole script wall time: ``import_s`` (brian2 import),
+  ``setup_s`` (network description in Python, incl. numpy connectivity for
+  --fixed-indegree), compile, run, ``readout_s`` (loading results), clean-up.
   ``total_excl_compile_s`` = ``total_s - compile_s``.
 * ``peak_rss_MB``: peak RSS of the standalone binary only.  The binary is run
   through a tiny wrapper (Brian's ``run_cmd_unix`` preference) which reads
@@ -61,8 +63,22 @@ Use Debian's Brian2 2.5.1, i.e. ``/usr/bin/python3`` (not a pyenv python)::
 ``--threads T`` sets ``prefs.devices.cpp_standalone.openmp_threads`` (0 =
 code generated without OpenMP; 1 = OpenMP code with one thread).  With
 ``--json`` a single JSON object is printed on stdout (Brian's messages go to
-stderr).  The temporary build directory is deleted at the end unless
-``--keep`` is given; an explicit ``--outdir`` is never deleted.
+stderr).  The temporary build directory is deleted at the end (also on
+failure) unless ``--keep`` is given; an explicit ``--outdir`` is never deleted.
+
+Pitfalls
+--------
+* Caching: standalone mode has no global cache (no ~/.cython use), but a
+  re-used ``--outdir`` keeps object files, so ``compile_s`` drops; use the
+  default temporary directory or ``--clean`` for a full compile.
+* Brian compiles with its default flags ``-O3 -ffast-math -march=native``
+  (reported as ``compile_flags``).
+* With ``--threads >= 2`` Brian draws random numbers per thread, so the same
+  --seed gives a different network/initial state than with 0 or 1 thread
+  (rates differ by ~1 Hz); 0 and 1 give identical results.
+* OpenMP with 2 threads on a 2-core machine is very sensitive to any other
+  load (barrier spinning): the run can be several times slower.
+* Only population rates are recorded (no spike raster is written).
 """
 
 import argparse
@@ -184,11 +200,13 @@ def main(argv=None):
 
 def run_benchmark(args, outdir):
     """Build the network, compile and run it in `outdir`; return the result dict."""
+    t0 = time.perf_counter()
     import numpy as np
     import brian2
     from brian2 import (NeuronGroup, Synapses, PopulationRateMonitor, Network,
                         defaultclock, device, prefs, seed as brian_seed,
                         set_device, ms, mV, nS, pF, second)
+    import_s = time.perf_counter() - t0
 
     n = args.n
     ne = int(0.8 * n)
@@ -259,6 +277,8 @@ def run_benchmark(args, outdir):
     with open(stats_path) as f:
         run_stats = json.load(f)
 
+    t0 = time.perf_counter()
+
     dt_s = float(defaultclock.dt / second)
     t = np.asarray(rate_e.t / second)
     re = np.asarray(rate_e.rate / brian2.Hz)
@@ -266,6 +286,8 @@ def run_benchmark(args, outdir):
     late = t >= 1.0 - dt_s / 2
     n_syn_e = int(Ce.N[:])
     n_syn_i = int(Ci.N[:])
+
+    readout_s = time.perf_counter() - t0
 
     def mean_or_none(a):
         return float(a.mean()) if a.size else None
@@ -291,11 +313,13 @@ def run_benchmark(args, outdir):
         'rate_I_Hz': mean_or_none(ri),
         'rate_E_Hz_after_1s': mean_or_none(re[late]),
         'rate_I_Hz_after_1s': mean_or_none(ri[late]),
+        'import_s': import_s,
         'setup_s': setup_s,
         'compile_s': compile_s,
         'simulate_s': run_stats['wall_s'],
         'network_run_s': getattr(device, '_last_run_time', None),
         'device_run_s': device_run_s,
+        'readout_s': readout_s,
         'peak_rss_MB': run_stats['maxrss_kb'] / 1024.0,
         'build_dir': outdir,
         'compile_flags': list(prefs.codegen.cpp.extra_compile_args_gcc),

@@ -39,25 +39,30 @@ The full per-run records and the medians are written as JSON to ``--out-json``.
 Variants
 --------
 * ``coba4000``:  N = 4000, random connectivity p = 0.02 (the original
-  benchmark; Ketaplast's ``configs/coba.toml`` as is).
+  benchmark; Ketaplast runs ``configs/coba.toml``).
 * ``coba40000``: N = 40000, fixed in-degree K = 80 (64 E + 16 I per neuron);
-  Ketaplast gets the ``--set`` overrides in ``VARIANTS`` below.
+  Ketaplast runs ``benchmarks/configs/coba40k.toml``.
+Each variant's Ketaplast config and extra ``--set`` overrides are in
+``VARIANTS`` below; ``--config`` replaces the config for all variants.
 
 How to run (from the repository root)
 --------------------------------------
 ::
 
-    /usr/bin/python3 benchmarks/run_coba_benchmark.py                       # both, 10 s, threads 1,2
+    /usr/bin/python3 benchmarks/run_coba_benchmark.py    # both variants, 10 s, threads 1,2
     /usr/bin/python3 benchmarks/run_coba_benchmark.py --variants coba4000 --repeats 3 \\
         --out-json out/coba_benchmark.json
     /usr/bin/python3 benchmarks/run_coba_benchmark.py --brian-only --duration-s 1
     /usr/bin/python3 benchmarks/run_coba_benchmark.py --ketaplast build/release/ketaplast
 
 Runs are sequential.  The machine has 2 cores: run nothing else meanwhile
-(a compiler in the background easily doubles the 2-thread times).  Before each
-run the harness samples CPU load for 0.5 s, warns above ``--busy-limit`` and
-records it as ``cpu_busy_before`` in the JSON.  Ketaplast output directories are temporary and removed unless
-``--keep-outputs DIR`` is given.
+(a compiler in the background can make 2-thread runs 2-10x slower).  Before each
+run the harness samples CPU load for 0.5 s (``cpu_busy_before``), and after it
+compares the machine's CPU time with the run's own (``foreign_cpu_s``: CPU
+seconds other processes took meanwhile); both warn above ``--busy-limit``.
+Look at ``foreign_cpu_s`` in the JSON before trusting a number.  Ketaplast
+output directories are temporary and removed unless ``--keep-outputs DIR``
+is given.
 """
 
 import argparse
@@ -77,7 +82,8 @@ BRIAN_SCRIPT = os.path.join(HERE, 'coba_brian2.py')
 # ---------------------------------------------------------------------------
 # Ketaplast command line -- TEMPLATE, adjust here when the CLI changes.
 # Placeholders: {binary} {config} {out} {threads} {duration_ms}.
-# Per-variant extra overrides (each becomes "--set KEY=VALUE") are in VARIANTS.
+# Per-variant config and extra overrides (each becomes "--set KEY=VALUE") are
+# in VARIANTS.
 # The command runs with the repository root as working directory.
 # ---------------------------------------------------------------------------
 KETAPLAST_CMD = [
@@ -86,24 +92,20 @@ KETAPLAST_CMD = [
     '--threads', '{threads}',
     '--set', 'simulation.duration_ms={duration_ms}',
 ]
-KETAPLAST_CONFIG = 'configs/coba.toml'
 
+# Variants: N and connectivity for Brian2; config and extra --set for Ketaplast.
 VARIANTS = {
     'coba4000': {
         'n': 4000,
         'fixed_indegree': None,             # Brian2: connect(p=0.02), no autapses
-        'ketaplast_set': [],                # configs/coba.toml as is
+        'ketaplast_config': 'configs/coba.toml',
+        'ketaplast_set': [],
     },
     'coba40000': {
         'n': 40000,
         'fixed_indegree': 80,               # 64 from E + 16 from I per neuron
-        # TEMPLATE: placeholder keys -- replace with the overrides the engine
-        # exposes for network size and fixed in-degree connectivity.
-        'ketaplast_set': [
-            'network.size=40000',
-            'connectivity.rule=fixed_indegree',
-            'connectivity.indegree=80',
-        ],
+        'ketaplast_config': 'benchmarks/configs/coba40k.toml',
+        'ketaplast_set': [],
     },
 }
 
@@ -116,50 +118,72 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_timed(cmd, cwd=None):
-    """Run cmd; return (returncode, stdout, stderr, wall_s, peak_rss_MB).
-
-    Output goes to temporary files (not pipes) so that the child can be reaped
-    with os.wait4, which yields the peak RSS of that process tree alone.
-    """
-    with tempfile.TemporaryFile('w+') as fout, tempfile.TemporaryFile('w+') as ferr:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=fout, stderr=ferr)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        fout.seek(0)
-        ferr.seek(0)
-        return proc.returncode, fout.read(), ferr.read(), wall, usage.ru_maxrss / 1024.0
-
-
-def cpu_busy_fraction(interval=0.5):
-    """Fraction of all CPUs busy during `interval` s (from /proc/stat), or None.
-
-    Sampled before each run: other work on the machine (e.g. a compiler) skews
-    timings, OpenMP runs with 2 threads on 2 cores most of all.
-    """
-    def sample():
+def _cpu_jiffies():
+    """(busy, total) jiffies of all CPUs from /proc/stat, or None."""
+    try:
         with open('/proc/stat') as f:
             vals = [int(x) for x in f.readline().split()[1:]]
         idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
-        return sum(vals), idle
-    try:
-        total0, idle0 = sample()
-        time.sleep(interval)
-        total1, idle1 = sample()
+        return sum(vals) - idle, sum(vals)
     except (OSError, ValueError, IndexError):
         return None
-    dt = total1 - total0
-    return 1.0 - (idle1 - idle0) / dt if dt > 0 else None
+
+
+def cpu_busy_fraction(interval=0.5):
+    """Fraction of all CPUs busy during `interval` s, or None (no /proc/stat)."""
+    j0 = _cpu_jiffies()
+    time.sleep(interval)
+    j1 = _cpu_jiffies()
+    if j0 is None or j1 is None or j1[1] <= j0[1]:
+        return None
+    return (j1[0] - j0[0]) / (j1[1] - j0[1])
 
 
 def check_quiet(label, busy_limit):
+    """Sample the CPU load before a run and warn when the machine is busy."""
     busy = cpu_busy_fraction()
     if busy is not None and busy > busy_limit:
         log('warning: CPU %.0f%% busy before %s -- timings will be skewed'
             % (100 * busy, label))
     return busy
+
+
+def run_timed(cmd, cwd=None):
+    """Run cmd; return dict(returncode, stdout, stderr, wall_s, peak_rss_MB,
+    cpu_s, foreign_cpu_s).
+
+    Output goes to temporary files (not pipes) so that the child can be reaped
+    with os.wait4: its rusage covers the child and its waited-for descendants
+    (peak RSS = largest process in that tree; cpu_s = their user+sys time).
+    foreign_cpu_s = CPU time the whole machine spent meanwhile minus cpu_s,
+    i.e. what other processes took -- a contamination indicator.
+    """
+    with tempfile.TemporaryFile('w+') as fout, tempfile.TemporaryFile('w+') as ferr:
+        j0 = _cpu_jiffies()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=fout, stderr=ferr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        j1 = _cpu_jiffies()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        fout.seek(0)
+        ferr.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        foreign = None
+        if j0 is not None and j1 is not None:
+            foreign = max(0.0, (j1[0] - j0[0]) / os.sysconf('SC_CLK_TCK') - cpu)
+        return {'returncode': proc.returncode, 'stdout': fout.read(), 'stderr': ferr.read(),
+                'wall_s': wall, 'peak_rss_MB': usage.ru_maxrss / 1024.0,
+                'cpu_s': cpu, 'foreign_cpu_s': foreign}
+
+
+def warn_if_contended(label, rec, limit):
+    """Warn when other processes used more than `limit` of a core meanwhile
+    (and at least 0.2 CPU-s, so that very short runs do not warn on noise)."""
+    f = rec.get('foreign_cpu_s')
+    if f is not None and f > 0.2 and f / rec['wall_s'] > limit:
+        log('warning: other processes used %.1f CPU-s during %s (%.1f s wall) '
+            '-- timings are skewed' % (f, label, rec['wall_s']))
 
 
 def tail(text, lines=30):
@@ -175,7 +199,7 @@ def _need(d, path):
     return cur
 
 
-def check_ketaplast(binary, config):
+def check_ketaplast(binary, configs):
     if not os.path.isfile(binary):
         raise BenchmarkError(
             'Ketaplast binary not found: %s\n'
@@ -183,8 +207,9 @@ def check_ketaplast(binary, config):
             '--ketaplast PATH, or use --brian-only.' % binary)
     if not os.access(binary, os.X_OK):
         raise BenchmarkError('Ketaplast binary is not executable: %s' % binary)
-    if not os.path.isfile(os.path.join(REPO, config)):
-        raise BenchmarkError('Ketaplast config not found: %s' % config)
+    for config in configs:
+        if not os.path.isfile(os.path.join(REPO, config)):
+            raise BenchmarkError('Ketaplast config not found: %s' % config)
 
 
 def run_ketaplast(binary, config, variant, threads, duration_s, keep_dir=None, tag=''):
@@ -196,10 +221,11 @@ def run_ketaplast(binary, config, variant, threads, duration_s, keep_dir=None, t
     for kv in spec['ketaplast_set']:
         cmd += ['--set', kv]
     try:
-        rc, stdout, stderr, wall, wait_rss = run_timed(cmd, cwd=REPO)
-        if rc != 0:
+        res = run_timed(cmd, cwd=REPO)
+        if res['returncode'] != 0:
             raise BenchmarkError('Ketaplast failed (exit %d): %s\n%s'
-                                 % (rc, ' '.join(cmd), tail(stderr + stdout)))
+                                 % (res['returncode'], ' '.join(cmd),
+                                    tail(res['stderr'] + res['stdout'])))
         path = os.path.join(out, 'summary.json')
         if not os.path.isfile(path):
             raise BenchmarkError('Ketaplast wrote no %s (command: %s)' % (path, ' '.join(cmd)))
@@ -207,8 +233,10 @@ def run_ketaplast(binary, config, variant, threads, duration_s, keep_dir=None, t
             summary = json.load(f)
         rec = {
             'command': cmd,
-            'wall_s': wall,
-            'wait_peak_rss_MB': wait_rss,
+            'wall_s': res['wall_s'],
+            'wait_peak_rss_MB': res['peak_rss_MB'],
+            'cpu_s': res['cpu_s'],
+            'foreign_cpu_s': res['foreign_cpu_s'],
             'simulate_s': _need(summary, ['timing', 'simulate_s']),
             'total_s': _need(summary, ['timing', 'total_s']),
             'build_s': _need(summary, ['timing', 'build_s']),
@@ -247,17 +275,18 @@ def run_brian(python, variant, threads, duration_s, seed):
         cmd += ['--fixed-indegree', str(spec['fixed_indegree'])]
     if seed is not None:
         cmd += ['--seed', str(seed)]
-    rc, stdout, stderr, wall, _ = run_timed(cmd)
-    if rc != 0:
+    res = run_timed(cmd)
+    if res['returncode'] != 0:
         raise BenchmarkError('Brian2 run failed (exit %d): %s\n%s'
-                             % (rc, ' '.join(cmd), tail(stderr + stdout)))
-    lines = [l for l in stdout.splitlines() if l.startswith('{')]
+                             % (res['returncode'], ' '.join(cmd),
+                                tail(res['stderr'] + res['stdout'])))
+    lines = [l for l in res['stdout'].splitlines() if l.startswith('{')]
     if not lines:
         raise BenchmarkError('Brian2 script printed no JSON: %s\n%s'
-                             % (' '.join(cmd), tail(stderr + stdout)))
+                             % (' '.join(cmd), tail(res['stderr'] + res['stdout'])))
     rec = json.loads(lines[-1])
-    rec['command'] = cmd
-    rec['wall_s'] = wall
+    rec.update(command=cmd, wall_s=res['wall_s'], cpu_s=res['cpu_s'],
+               foreign_cpu_s=res['foreign_cpu_s'])
     return rec
 
 
@@ -280,6 +309,12 @@ def summarize(variant, threads, k_runs, b_runs):
                 'total_s', 'peak_rss_MB', 'rate_E_Hz', 'rate_I_Hz',
                 'rate_E_Hz_after_1s', 'rate_I_Hz_after_1s', 'synapse_count'):
         row['brian2_' + key] = median(b_runs, key)
+    for prefix, recs in (('ketaplast_', k_runs), ('brian2_', b_runs)):
+        sims = [r['simulate_s'] for r in recs]
+        row[prefix + 'simulate_s_min'] = min(sims) if sims else None
+        row[prefix + 'simulate_s_max'] = max(sims) if sims else None
+        foreign = [r['foreign_cpu_s'] for r in recs if r.get('foreign_cpu_s') is not None]
+        row[prefix + 'foreign_cpu_s_max'] = max(foreign) if foreign else None
     if b_runs:
         row['brian2_integration_method'] = b_runs[0].get('integration_method')
     row['ratio_sim_brian2_over_ketaplast'] = ratio(row['brian2_simulate_s'],
@@ -335,9 +370,11 @@ def parse_args(argv=None):
     p.add_argument('--repeats', type=int, default=1, help='runs per cell; the median is reported')
     p.add_argument('--seed', type=int, default=1, help='seed passed to Brian2 (default 1)')
     p.add_argument('--ketaplast', default=os.path.join('build', 'release', 'ketaplast'),
-                   help='Ketaplast binary (relative to the repo root; default build/release/ketaplast)')
-    p.add_argument('--config', default=KETAPLAST_CONFIG,
-                   help='Ketaplast config (relative to the repo root; default %s)' % KETAPLAST_CONFIG)
+                   help='Ketaplast binary (relative to the repo root; '
+                        'default build/release/ketaplast)')
+    p.add_argument('--config', default=None,
+                   help="Ketaplast config for every variant (relative to the repo root; "
+                        "default: each variant's own, see VARIANTS)")
     p.add_argument('--brian-python', default='/usr/bin/python3',
                    help="interpreter with Debian's Brian2 2.5.1 (default /usr/bin/python3)")
     p.add_argument('--brian-only', action='store_true', help='skip Ketaplast')
@@ -345,7 +382,8 @@ def parse_args(argv=None):
     p.add_argument('--keep-outputs', metavar='DIR', default=None,
                    help='move Ketaplast output directories into DIR')
     p.add_argument('--busy-limit', type=float, default=0.1,
-                   help='warn when the CPUs are busier than this fraction before a run (default 0.1)')
+                   help='warn when the CPUs are busier than this fraction before a run, or other '
+                        'processes take more than this fraction of a core during it (default 0.1)')
     p.add_argument('--out-json', default=None, help='write runs and table rows as JSON here')
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(',') if v.strip()]
@@ -370,7 +408,8 @@ def main(argv=None):
         binary = os.path.join(REPO, binary)
     try:
         if not args.brian_only:
-            check_ketaplast(binary, args.config)
+            check_ketaplast(binary, [args.config or VARIANTS[v]['ketaplast_config']
+                                     for v in args.variants])
         if not args.ketaplast_only and not os.path.isfile(args.brian_python):
             raise BenchmarkError('Brian2 interpreter not found: %s' % args.brian_python)
         if args.keep_outputs:
@@ -386,9 +425,11 @@ def main(argv=None):
                         label = '[%s t=%d rep %d] ketaplast' % (variant, threads, rep)
                         busy = check_quiet(label, args.busy_limit)
                         log(label + ' ...')
-                        r = run_ketaplast(binary, args.config, variant, threads, args.duration_s,
+                        config = args.config or VARIANTS[variant]['ketaplast_config']
+                        r = run_ketaplast(binary, config, variant, threads, args.duration_s,
                                           args.keep_outputs, tag)
                         r['cpu_busy_before'] = busy
+                        warn_if_contended(label, r, args.busy_limit)
                         log('    sim %.3f s, wall %.3f s' % (r['simulate_s'], r['wall_s']))
                         k_runs.append(r)
                         runs.append(dict(r, simulator='ketaplast', variant=variant,
@@ -400,6 +441,7 @@ def main(argv=None):
                         r = run_brian(args.brian_python, variant, threads,
                                       args.duration_s, args.seed)
                         r['cpu_busy_before'] = busy
+                        warn_if_contended(label, r, args.busy_limit)
                         log('    compile %.2f s, sim %.3f s, rates %.2f/%.2f Hz'
                             % (r['compile_s'], r['simulate_s'], r['rate_E_Hz'], r['rate_I_Hz']))
                         b_runs.append(r)
@@ -410,7 +452,8 @@ def main(argv=None):
         return 2
 
     table = markdown_table(rows)
-    print('COBA benchmark, %g s simulated, median of %d repeat(s)\n' % (args.duration_s, args.repeats))
+    print('COBA benchmark, %g s simulated, median of %d repeat(s)\n'
+          % (args.duration_s, args.repeats))
     print(table)
     if args.out_json:
         d = os.path.dirname(os.path.abspath(args.out_json))
