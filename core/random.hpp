@@ -5,13 +5,14 @@
 // "Reproducibility"). Philox4x32-10 (Salmon et al. 2011, SC'11) from Debian's librandom123-dev.
 //
 // Why own distributions: std::*_distribution differ between standard libraries, so results would
-// differ between machines' toolchains. These use only +, *, log, exp, sqrt, cos.
+// differ between machines' toolchains. These use only +, -, *, /, log, exp, sqrt, lgamma.
 #pragma once
 
 #include <Random123/philox.h>
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace ketaplast {
 
@@ -19,7 +20,7 @@ namespace ketaplast {
 enum class RandomPurpose : std::uint32_t {
     connect_source = 1,  // which sources a target receives from (per target)
     connect_value = 2,   // weight then delay of one synapse (per target or source, per synapse)
-    connect_count = 4,   // per-projection counts (fixed total number, out-degree rules)
+    connect_count = 4,   // per-projection counts (fixed_total_number's multinomial)
     initial_state = 5,   // initial membrane potentials etc. (per neuron)
     position = 6,        // neuron positions (per neuron)
     poisson_source = 7,  // Poisson spike generators (per neuron, per step)
@@ -34,27 +35,47 @@ inline std::uint64_t mix64(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
-// Poisson(lambda) from one uniform u in (0, 1) by sequential search of the cumulative distribution.
-inline std::uint32_t poisson_by_inversion(double u, double lambda, double exp_minus_lambda) {
-    double p = exp_minus_lambda, cumulative = p;
-    std::uint32_t k = 0;
-    while (u > cumulative && k < 1000) {
-        ++k;
+// The cumulative Poisson(lambda) distribution, for drawing by inversion: count = the first k with
+// u <= cdf[k]. Built term by term (p_k = p_{k-1} lambda / k) until the terms vanish.
+inline std::vector<double> poisson_cdf_table(double lambda) {
+    std::vector<double> cdf;
+    double p = std::exp(-lambda), cumulative = p;
+    cdf.push_back(cumulative);
+    for (std::uint32_t k = 1; k <= 1000 && p >= 1e-300 && cumulative < 1.0; ++k) {
         p *= lambda / double(k);
         cumulative += p;
-        if (p < 1e-300) break;
+        cdf.push_back(cumulative);
     }
+    return cdf;
+}
+
+// Poisson count from one uniform u in (0, 1) and the table above.
+inline std::uint32_t poisson_by_inversion(double u, const std::vector<double>& cdf) {
+    std::uint32_t k = 0;
+    const std::uint32_t last = std::uint32_t(cdf.size() - 1);
+    while (k < last && u > cdf[k]) ++k;
     return k;
 }
 
 // A sequential stream of 32-bit words. Key = mix(seed, purpose, tag); counter = (id, sub_lo, sub_hi, n).
 // `tag` separates e.g. projections, `id` is the neuron, `sub` the step or synapse index.
+// The Philox key of (seed, purpose, tag), computed once for hot loops that open many streams.
+struct StreamKey {
+    std::uint32_t low, high;
+    StreamKey(std::uint64_t seed, RandomPurpose purpose, std::uint32_t tag) {
+        const std::uint64_t k = mix64(seed ^ mix64((std::uint64_t(purpose) << 32) | tag));
+        low = std::uint32_t(k);
+        high = std::uint32_t(k >> 32);
+    }
+};
+
 class RandomStream {
   public:
     RandomStream(std::uint64_t seed, RandomPurpose purpose, std::uint32_t tag, std::uint32_t id,
-                 std::uint64_t sub = 0) {
-        const std::uint64_t k = mix64(seed ^ mix64((std::uint64_t(purpose) << 32) | tag));
-        key_ = {{std::uint32_t(k), std::uint32_t(k >> 32)}};
+                 std::uint64_t sub = 0)
+        : RandomStream(StreamKey(seed, purpose, tag), id, sub) {}
+    RandomStream(const StreamKey& key, std::uint32_t id, std::uint64_t sub = 0) {
+        key_ = {{key.low, key.high}};
         ctr_ = {{id, std::uint32_t(sub), std::uint32_t(sub >> 32), 0}};
     }
 

@@ -217,7 +217,8 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
         for (const auto& def : model->params) pop.params.set(def.key, pr.number(def.key, def));
         pr.finish();
     }
-    if (pop.model == "adex_cond" || pop.model == "lif_cond") {
+    // Any model with a reset and a threshold (or spike cut-off) needs the reset below it.
+    if (pop.params.has("V_reset_mV") && (pop.params.has("V_th_mV") || pop.params.has("V_peak_mV"))) {
         const char* threshold_key = pop.params.has("V_th_mV") ? "V_th_mV" : "V_peak_mV";
         const double reset = pop.params.get("V_reset_mV");
         const double threshold = pop.params.get(threshold_key);
@@ -416,10 +417,21 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     } else if (rule == "all_to_all") {
         proj.rule = ConnectionRule::all_to_all;
         proj.full_indegree = pops[proj.source_index].full_size;
+        if (network.indegree_scale != network.scale)
+            r.fail("rule", "all_to_all cannot keep in-degrees at network.indegree_scale when neurons scale by "
+                           "network.scale: use fixed_indegree or fixed_probability");
     } else if (rule == "fixed_probability") {
         proj.rule = ConnectionRule::fixed_probability;
         proj.probability = r.required_number("probability", range(0.0, 1.0));
         proj.full_indegree = proj.probability * pops[proj.source_index].full_size;
+        // The in-degree p N_pre follows the neuron scale; when in-degrees scale differently, so must p.
+        if (network.indegree_scale != network.scale) {
+            proj.probability *= network.indegree_scale / network.scale;
+            if (proj.probability > 1.0)
+                r.fail("probability", "with network.indegree_scale / network.scale = " +
+                                          number_text(network.indegree_scale / network.scale) +
+                                          " the probability would exceed 1 (" + number_text(proj.probability) + ")");
+        }
     } else if (rule == "fixed_total_number") {
         // Potjans & Diesmann (2014): a fixed number of synapses, each between a source and a target
         // drawn uniformly (with multapses; autapses as set).

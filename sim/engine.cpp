@@ -15,6 +15,11 @@ namespace ketaplast {
 
 Engine::Engine(const Experiment& experiment, Network& network, int threads)
     : exp_(experiment), net_(network), threads_(threads) {
+    for (const auto& pop : net_.populations) {
+        const auto& drive = pop.spec->poisson_drive;
+        const double lambda = drive ? drive->inputs * drive->rate_Hz * exp_.simulation.dt_ms * 1e-3 : 0.0;
+        drive_cdf_.push_back(lambda > 0.0 && lambda < 30.0 ? poisson_cdf_table(lambda) : std::vector<double>{});
+    }
     if (std::size_t(threads_) != net_.blocks.size())
         throw std::logic_error("engine: thread count must equal the network's worker count");
 }
@@ -40,19 +45,20 @@ void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std
     }
     if (lambda <= 0.0) return;
     // One Philox block (4 words) serves 4 consecutive steps of a neuron; each count is drawn by
-    // inversion from one 32-bit uniform, exact to 2^-32 in probability (PTRS beyond lambda = 30).
-    const double exp_minus_lambda = std::exp(-lambda);
+    // inversion from one 32-bit uniform against the population's cumulative table (exact to 2^-32 in
+    // probability; PTRS beyond lambda = 30). The key is computed once per population.
     const std::uint64_t block = std::uint64_t(step) >> 2;
     const unsigned word = unsigned(step & 3);
+    const StreamKey key(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index);
+    const std::vector<double>& cdf = drive_cdf_[pop.index];
     for (std::uint32_t i = begin; i < end; ++i) {
-        RandomStream rng(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index, pop.first_gid + i, block);
+        RandomStream rng(key, pop.first_gid + i, block);
         std::uint32_t count;
         if (lambda < 30.0) {
             const std::uint32_t bits = rng.word(word);
-            count = poisson_by_inversion((double(bits) + 0.5) * (1.0 / 4294967296.0), lambda, exp_minus_lambda);
+            count = poisson_by_inversion((double(bits) + 0.5) * (1.0 / 4294967296.0), cdf);
         } else {
-            RandomStream big(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index, pop.first_gid + i,
-                             (std::uint64_t(1) << 62) | std::uint64_t(step));
+            RandomStream big(key, pop.first_gid + i, (std::uint64_t(1) << 62) | std::uint64_t(step));
             count = big.poisson(lambda);
         }
         in[i] += float(count) * weight;
@@ -190,16 +196,6 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
             t0 = clock::now();
             my.wait_s += seconds(t1, t0);
 
-            // Every worker sees the same stop decision: the problems of this interval's parity.
-            bool stop = false;
-            for (const auto& p : problems[parity]) stop = stop || !p.empty();
-            if (stop) {
-                if (w == 0) {
-                    stopped = true;
-                    stopped_at = stop_step;
-                }
-                break;
-            }
             // This interval's spikes in (step, gid) order: workers own ascending gid blocks.
             merged.clear();
             std::vector<std::size_t> cursors(std::size_t(threads_), 0);
@@ -209,6 +205,19 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     auto& c = cursors[std::size_t(t)];
                     while (c < l.size() && l[c].step == m) merged.push_back(l[c++]);
                 }
+            // Every worker sees the same stop decision: the problems of this interval's parity. The
+            // interval's spikes are still recorded, so the files cover everything that was simulated.
+            bool stop = false;
+            for (const auto& p : problems[parity]) stop = stop || !p.empty();
+            if (stop) {
+                if (w == 0) {
+                    stopped = true;
+                    stopped_at = stop_step;
+                    if (rec.spikes) rec.spikes->add(merged);
+                    if (rec.rates) rec.rates->add(merged);
+                }
+                break;
+            }
             events += deliver(w, merged);
             t1 = clock::now();
             my.deliver_s += seconds(t0, t1);

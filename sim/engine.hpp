@@ -6,11 +6,11 @@
 //   repeat, one exchange interval = min_delay steps at a time:
 //     every worker, for each step of the interval, for each population it owns neurons of:
 //         sample state reports -> add Poisson drive -> model update -> collect spikes -> clear slot
-//     barrier
-//     one thread: merge the workers' spikes in (step, gid) order   [MPI: Allgatherv here]
-//                 record spikes and rates, flush reports, check health, report progress
-//     barrier (end of the single)
-//     every worker: deliver all spikes of the interval into its own neurons' ring buffers
+//     one barrier (spike lists are double-buffered by interval parity, so no second one is needed)
+//     every worker: merge all workers' spikes of the interval in (step, gid) order, deliver them into
+//                   its own neurons' ring buffers; worker 0 also records spikes and rates
+//     [rarely, when report buffers are half full: barrier, one thread writes them, barrier]
+//   MPI (later): one thread exchanges the ranks' spikes after the barrier, then a second barrier.
 //
 // Nothing delivered in an interval is read within it: every delay is >= min_delay steps. Sums into a
 // ring slot happen in the same order for any number of workers, so runs are bit-identical for any
@@ -74,6 +74,7 @@ class Engine {
     std::uint64_t spikes_exchanged_ = 0;
     std::uint64_t synaptic_events_ = 0;
     PhaseTimes phase_;
+    std::vector<std::vector<double>> drive_cdf_;  // per population: Poisson drive's cumulative table
 };
 
 }  // namespace ketaplast

@@ -277,10 +277,11 @@ NetworkEstimate estimate_network(const Experiment& exp) {
     NetworkEstimate e;
     for (const auto& proj : exp.projections) {
         const double ns = exp.populations[proj.source_index].size, nt = exp.populations[proj.target_index].size;
+        const double pairs = ns * nt - ((proj.source_index == proj.target_index && !proj.autapses) ? nt : 0.0);
         switch (proj.rule) {
         case ConnectionRule::one_to_one: e.synapses += nt; break;
-        case ConnectionRule::all_to_all: e.synapses += ns * nt; break;
-        case ConnectionRule::fixed_probability: e.synapses += proj.probability * ns * nt; break;
+        case ConnectionRule::all_to_all: e.synapses += pairs; break;
+        case ConnectionRule::fixed_probability: e.synapses += proj.probability * pairs; break;
         case ConnectionRule::fixed_indegree: e.synapses += double(proj.degree) * nt; break;
         case ConnectionRule::fixed_outdegree: e.synapses += double(proj.degree) * ns; break;
         case ConnectionRule::fixed_total_number: e.synapses += double(proj.total); break;

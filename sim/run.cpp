@@ -169,7 +169,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         summary["memory"] = {{"peak_rss_MB", peak_rss_MB()},
                              {"synapse_count", n_syn},
                              {"synapse_bytes", syn_bytes},
-                             {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0}};
+                             {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0},
+                             {"weight_storage", exp.network.weights_uint16 ? "uint16" : "float32"},
+                             {"weight_rounding_max", net.max_weight_rounding}};
         const PhaseTimes& ph = engine.phase_times();
         summary["profile"] = {{"neuron_update_s", ph.update_s},
                               {"poisson_drive_s", ph.drive_s},

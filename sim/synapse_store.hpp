@@ -2,10 +2,10 @@
 //
 // A shard holds the synapses onto up to 65536 consecutive neurons of one population owned by one
 // worker. They are grouped by source neuron (CSR over global source ids), and within a source by
-// (receptor, delay, projection) in segments, so a synapse is only a 16-bit target offset and its
+// (receptor, projection, delay) in segments, so a synapse is only a 16-bit target offset and its
 // weight: a float (6 bytes), or with [network] weight_storage = "uint16" a 16-bit code on the
 // projection's linear scale (4 bytes; w = base + step * code, step chosen so the rounding error is
-// at most step/2, reported in summary.json). Delivery of a spike walks the source's segments; each
+// at most step/2, reported in summary.json as memory.weight_rounding_max). Delivery of a spike walks the source's segments; each
 // segment writes one ring-buffer slot. Each worker writes only to its own neurons: no atomics, and
 // for a given target the order of additions is the same for any number of workers (sources in spike
 // order, then projection and draw order), so sums are bit-identical.

@@ -205,3 +205,37 @@ initial.V_m_mV = { dist = "uniform", low = -70.0, high = -40.0 }
     CHECK(std::filesystem::exists(dir.file("spikes.h5")));
     CHECK_THAT(read_file(dir.file("summary.json")), Catch::Contains("\"failed"));
 }
+
+TEST_CASE("a network that cannot fit in memory is refused before anything is built", "[engine]") {
+    // 300,000 x 300,000 all-to-all = 9e10 synapses, ~540 GB: refused with the estimate, exit code 2
+    // class (InputError), and no output directory is created.
+    TempDir dir("toolarge");
+    const std::string config = R"(
+[simulation]
+duration_ms = 1.0
+[[populations]]
+name = "A"
+size = 300000
+model = "lif_cond"
+receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
+[[projections]]
+source = "A"
+target = "A"
+receptor = "AMPA"
+rule = "all_to_all"
+weight_nS = 1.0
+delay_ms = 1.0
+)";
+    Experiment exp = load_experiment_from_string(config, "toolarge.toml");
+    const std::string out = dir.file("out");
+    try {
+        run_experiment(exp, {out, 1, false});
+        FAIL("expected the network to be refused");
+    } catch (const InputError& e) {
+        const std::string msg = e.what();
+        CHECK_THAT(msg, Catch::Contains("network too large"));
+        CHECK_THAT(msg, Catch::Contains("89999700000 synapses"));
+        CHECK_THAT(msg, Catch::Contains("MB"));
+    }
+    CHECK_FALSE(std::filesystem::exists(out));
+}
