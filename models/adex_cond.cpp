@@ -28,16 +28,15 @@ ParamSchema AdexCond::schema() {
 }
 
 AdexCond::AdexCond(const GroupSetup& setup)
-    : size_(setup.size), C_pF_(float(setup.params.get("C_pF"))), g_leak_nS_(float(setup.params.get("g_leak_nS"))),
+    : PointNeuron(setup, ReceptorKind::conductance, float(setup.params.get("E_leak_mV")), {"w_pA"}),
+      C_pF_(float(setup.params.get("C_pF"))), g_leak_nS_(float(setup.params.get("g_leak_nS"))),
       E_leak_mV_(float(setup.params.get("E_leak_mV"))), V_T_mV_(float(setup.params.get("V_T_mV"))),
       Delta_T_mV_(float(setup.params.get("Delta_T_mV"))), a_nS_(float(setup.params.get("a_nS"))),
       b_pA_(float(setup.params.get("b_pA"))), tau_w_ms_(float(setup.params.get("tau_w_ms"))),
       V_reset_mV_(float(setup.params.get("V_reset_mV"))), V_peak_mV_(float(setup.params.get("V_peak_mV"))),
       dt_ms_(float(setup.dt_ms)),
       refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
-      substeps_(std::int32_t(std::lround(setup.params.get("substeps")))),
-      V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), w_pA_(setup.size, 0.0f),
-      refractory_left_(setup.size, 0), receptors_(setup.receptors, setup.size, setup.dt_ms, ReceptorKind::conductance) {}
+      substeps_(std::int32_t(std::lround(setup.params.get("substeps")))) {}
 
 namespace {
 
@@ -117,25 +116,7 @@ void AdexCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t
     const AdexConstants k{dt_ms_ / float(substeps_), 1.0f / C_pF_, 1.0f / tau_w_ms_, g_leak_nS_, E_leak_mV_,
                           V_T_mV_, Delta_T_mV_, 1.0f / Delta_T_mV_, a_nS_, b_pA_, V_reset_mV_, V_peak_mV_,
                           float(ctx.current_pA), refractory_steps_, substeps_};
-    adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), w_pA_.data(), refractory_left_.data(), begin, end, spikes);
-}
-
-std::vector<std::string> AdexCond::state_names() const {
-    std::vector<std::string> names{"V_m_mV", "w_pA"};
-    receptors_.append_state_names(names);
-    return names;
-}
-
-float* AdexCond::state(const std::string& name) {
-    if (name == "V_m_mV") return V_m_mV_.data();
-    if (name == "w_pA") return w_pA_.data();
-    return receptors_.state(name);
-}
-
-std::int64_t AdexCond::find_invalid(std::uint32_t begin, std::uint32_t end) const {
-    for (std::uint32_t i = begin; i < end; ++i)
-        if (!std::isfinite(V_m_mV_[i]) || !std::isfinite(w_pA_[i]) || std::fabs(V_m_mV_[i]) > 1e4f) return i;
-    return -1;
+    adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), extra_[0].data(), refractory_left_.data(), begin, end, spikes);
 }
 
 }  // namespace ketaplast

@@ -14,32 +14,22 @@
 // of 4 substeps gives h = 0.025 ms at dt = 0.1 ms (SCIENCE.md recommends h <= 0.05 ms).
 #pragma once
 
-#include "core/aligned_array.hpp"
-#include "models/exp_receptors.hpp"
-#include "models/neuron_group.hpp"
+#include "models/point_neuron.hpp"
 
 namespace ketaplast {
 
-class AdexCond final : public NeuronGroup {
+class AdexCond final : public PointNeuron {
   public:
     static ParamSchema schema();
     explicit AdexCond(const GroupSetup& setup);
 
-    std::uint32_t size() const override { return size_; }
     void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
                 std::vector<std::uint32_t>& spikes) override;
-    std::vector<std::string> state_names() const override;
-    float* state(const std::string& name) override;
-    std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override;
 
   private:
-    std::uint32_t size_;
     float C_pF_, g_leak_nS_, E_leak_mV_, V_T_mV_, Delta_T_mV_, a_nS_, b_pA_, tau_w_ms_, V_reset_mV_, V_peak_mV_;
     float dt_ms_;
     std::int32_t refractory_steps_, substeps_;
-    AlignedArray<float> V_m_mV_, w_pA_;
-    AlignedArray<std::int32_t> refractory_left_;
-    ExpReceptors receptors_;
 };
 
 }  // namespace ketaplast

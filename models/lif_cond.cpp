@@ -22,12 +22,11 @@ ParamSchema LifCond::schema() {
 }
 
 LifCond::LifCond(const GroupSetup& setup)
-    : size_(setup.size), C_pF_(float(setup.params.get("C_pF"))), g_leak_nS_(float(setup.params.get("g_leak_nS"))),
+    : PointNeuron(setup, ReceptorKind::conductance, float(setup.params.get("E_leak_mV"))),
+      C_pF_(float(setup.params.get("C_pF"))), g_leak_nS_(float(setup.params.get("g_leak_nS"))),
       E_leak_mV_(float(setup.params.get("E_leak_mV"))), V_th_mV_(float(setup.params.get("V_th_mV"))),
       V_reset_mV_(float(setup.params.get("V_reset_mV"))), dt_ms_(float(setup.dt_ms)),
-      refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
-      V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), refractory_left_(setup.size, 0),
-      receptors_(setup.receptors, setup.size, setup.dt_ms, ReceptorKind::conductance) {}
+      refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))) {}
 
 namespace {
 
@@ -75,23 +74,6 @@ void LifCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t 
     const LifCondConstants k{g_leak_nS_,      g_leak_nS_ * E_leak_mV_, float(ctx.current_pA), -dt_ms_ / C_pF_,
                              V_th_mV_,        V_reset_mV_,             refractory_steps_};
     lif_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end, spikes);
-}
-
-std::vector<std::string> LifCond::state_names() const {
-    std::vector<std::string> names{"V_m_mV"};
-    receptors_.append_state_names(names);
-    return names;
-}
-
-float* LifCond::state(const std::string& name) {
-    if (name == "V_m_mV") return V_m_mV_.data();
-    return receptors_.state(name);
-}
-
-std::int64_t LifCond::find_invalid(std::uint32_t begin, std::uint32_t end) const {
-    for (std::uint32_t i = begin; i < end; ++i)
-        if (!std::isfinite(V_m_mV_[i]) || std::fabs(V_m_mV_[i]) > 1e4f) return i;
-    return -1;
 }
 
 }  // namespace ketaplast

@@ -13,31 +13,21 @@
 // exact for constant conductances (so membrane relaxation and the f-I curve are exact, T28).
 #pragma once
 
-#include "core/aligned_array.hpp"
-#include "models/exp_receptors.hpp"
-#include "models/neuron_group.hpp"
+#include "models/point_neuron.hpp"
 
 namespace ketaplast {
 
-class LifCond final : public NeuronGroup {
+class LifCond final : public PointNeuron {
   public:
     static ParamSchema schema();
     explicit LifCond(const GroupSetup& setup);
 
-    std::uint32_t size() const override { return size_; }
     void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
                 std::vector<std::uint32_t>& spikes) override;
-    std::vector<std::string> state_names() const override;
-    float* state(const std::string& name) override;
-    std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override;
 
   private:
-    std::uint32_t size_;
     float C_pF_, g_leak_nS_, E_leak_mV_, V_th_mV_, V_reset_mV_, dt_ms_;
     std::int32_t refractory_steps_;
-    AlignedArray<float> V_m_mV_;
-    AlignedArray<std::int32_t> refractory_left_;  // steps still clamped at V_reset
-    ExpReceptors receptors_;
 };
 
 }  // namespace ketaplast

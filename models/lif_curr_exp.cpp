@@ -21,11 +21,10 @@ ParamSchema LifCurrExp::schema() {
 }
 
 LifCurrExp::LifCurrExp(const GroupSetup& setup)
-    : size_(setup.size), E_leak_mV_(float(setup.params.get("E_leak_mV"))), V_th_mV_(float(setup.params.get("V_th_mV"))),
+    : PointNeuron(setup, ReceptorKind::current, float(setup.params.get("E_leak_mV"))),
+      E_leak_mV_(float(setup.params.get("E_leak_mV"))), V_th_mV_(float(setup.params.get("V_th_mV"))),
       V_reset_mV_(float(setup.params.get("V_reset_mV"))), I_e_pA_(float(setup.params.get("I_e_pA"))),
-      refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))),
-      V_m_mV_(setup.size, float(setup.params.get("E_leak_mV"))), refractory_left_(setup.size, 0),
-      receptors_(setup.receptors, setup.size, setup.dt_ms, ReceptorKind::current) {
+      refractory_steps_(std::int32_t(std::lround(setup.params.get("t_ref_ms") / setup.dt_ms))) {
     // Propagators in double precision, once (Rotter & Diesmann 1999).
     const double h = setup.dt_ms, C = setup.params.get("C_pF"), tau_m = setup.params.get("tau_m_ms");
     const double P22 = std::exp(-h / tau_m);
@@ -90,23 +89,6 @@ void LifCurrExp::update(const StepContext& ctx, std::uint32_t begin, std::uint32
                              refractory_steps_};
     lif_curr_exp_kernel(k, P21_.data(), receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end,
                         spikes);
-}
-
-std::vector<std::string> LifCurrExp::state_names() const {
-    std::vector<std::string> names{"V_m_mV"};
-    receptors_.append_state_names(names);
-    return names;
-}
-
-float* LifCurrExp::state(const std::string& name) {
-    if (name == "V_m_mV") return V_m_mV_.data();
-    return receptors_.state(name);
-}
-
-std::int64_t LifCurrExp::find_invalid(std::uint32_t begin, std::uint32_t end) const {
-    for (std::uint32_t i = begin; i < end; ++i)
-        if (!std::isfinite(V_m_mV_[i]) || std::fabs(V_m_mV_[i]) > 1e4f) return i;
-    return -1;
 }
 
 }  // namespace ketaplast

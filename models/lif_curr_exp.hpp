@@ -16,33 +16,23 @@
 // V_th -50 mV, t_ref 2 ms.
 #pragma once
 
-#include "core/aligned_array.hpp"
-#include "models/exp_receptors.hpp"
-#include "models/neuron_group.hpp"
+#include "models/point_neuron.hpp"
 
 namespace ketaplast {
 
-class LifCurrExp final : public NeuronGroup {
+class LifCurrExp final : public PointNeuron {
   public:
     static ParamSchema schema();
     explicit LifCurrExp(const GroupSetup& setup);
 
-    std::uint32_t size() const override { return size_; }
     void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
                 std::vector<std::uint32_t>& spikes) override;
-    std::vector<std::string> state_names() const override;
-    float* state(const std::string& name) override;
-    std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override;
 
   private:
-    std::uint32_t size_;
     float E_leak_mV_, V_th_mV_, V_reset_mV_, I_e_pA_;
     float P22_, P20_;
     std::vector<float> P21_;  // per receptor
     std::int32_t refractory_steps_;
-    AlignedArray<float> V_m_mV_;
-    AlignedArray<std::int32_t> refractory_left_;
-    ExpReceptors receptors_;
 };
 
 }  // namespace ketaplast

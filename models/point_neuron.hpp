@@ -1,0 +1,59 @@
+// What every point-neuron model shares: membrane potential, refractory countdown, exponential
+// receptors and any extra state arrays (AdEx's w), with their names for initial values and reports,
+// and the health check. A model derives from it and implements update() with its own kernel.
+#pragma once
+
+#include "core/aligned_array.hpp"
+#include "models/exp_receptors.hpp"
+#include "models/neuron_group.hpp"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+class PointNeuron : public NeuronGroup {
+  public:
+    std::uint32_t size() const override { return size_; }
+
+    std::vector<std::string> state_names() const override {
+        std::vector<std::string> names{"V_m_mV"};
+        names.insert(names.end(), extra_names_.begin(), extra_names_.end());
+        receptors_.append_state_names(names);
+        return names;
+    }
+
+    float* state(const std::string& name) override {
+        if (name == "V_m_mV") return V_m_mV_.data();
+        for (std::size_t k = 0; k < extra_names_.size(); ++k)
+            if (name == extra_names_[k]) return extra_[k].data();
+        return receptors_.state(name);
+    }
+
+    // A neuron whose V or extra state is not finite, or whose V ran beyond 10^4 mV.
+    std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override {
+        for (std::uint32_t i = begin; i < end; ++i) {
+            bool bad = !std::isfinite(V_m_mV_[i]) || std::fabs(V_m_mV_[i]) > 1e4f;
+            for (const auto& x : extra_) bad = bad || !std::isfinite(x[i]);
+            if (bad) return i;
+        }
+        return -1;
+    }
+
+  protected:
+    PointNeuron(const GroupSetup& setup, ReceptorKind kind, float V_initial_mV, std::vector<std::string> extra_names = {})
+        : size_(setup.size), V_m_mV_(setup.size, V_initial_mV), refractory_left_(setup.size, 0),
+          receptors_(setup.receptors, setup.size, setup.dt_ms, kind), extra_names_(std::move(extra_names)) {
+        for (std::size_t k = 0; k < extra_names_.size(); ++k) extra_.emplace_back(setup.size, 0.0f);
+    }
+
+    std::uint32_t size_;
+    AlignedArray<float> V_m_mV_;
+    AlignedArray<std::int32_t> refractory_left_;  // steps still clamped at V_reset
+    ExpReceptors receptors_;
+    std::vector<std::string> extra_names_;
+    std::vector<AlignedArray<float>> extra_;
+};
+
+}  // namespace ketaplast
