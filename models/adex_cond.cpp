@@ -103,8 +103,7 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
 #pragma omp simd
         for (std::uint32_t i = 0; i < n; ++i)
             ref[i] = fired[i] ? ref_steps : (ref[i] > 0 ? ref[i] - 1 : 0);
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (fired[i]) spikes.push_back(chunk + i);
+        collect_spikes(fired, chunk, n, spikes);
     }
     receptors.decay_and_add(begin, end, receptor_input);
 }

@@ -55,14 +55,9 @@ void lif_cond_kernel(const LifCondConstants k, ExpReceptors& receptors, const fl
             const float g_tot = k.g_L + g_sum[i];
             const float V_inf = (k.gE_L + gE_sum[i] + k.I_ext) / g_tot;
             const float V_free = V_inf + (V[i] - V_inf) * exp_approx(k.minus_dt_over_C * g_tot);
-            const bool refractory = ref[i] > 0;
-            const bool spike = !refractory && V_free >= k.V_th;
-            V[i] = (refractory || spike) ? k.V_reset : V_free;
-            ref[i] = spike ? k.ref_steps : (refractory ? ref[i] - 1 : 0);
-            fired[i] = spike ? 1 : 0;
+            fired[i] = threshold_and_reset(V_free, k.V_th, k.V_reset, k.ref_steps, V[i], ref[i]);
         }
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (fired[i]) spikes.push_back(chunk + i);
+        collect_spikes(fired, chunk, n, spikes);
     }
     receptors.decay_and_add(begin, end, receptor_input);
 }

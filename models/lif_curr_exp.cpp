@@ -69,14 +69,9 @@ void lif_curr_exp_kernel(const CurrExpConstants k, const float* P21, ExpReceptor
 #pragma omp simd
         for (std::uint32_t i = 0; i < n; ++i) {
             const float V_free = k.E_L + k.P22 * (V[i] - k.E_L) + drive[i];
-            const bool refractory = ref[i] > 0;
-            const bool spike = !refractory && V_free >= k.V_th;
-            V[i] = (refractory || spike) ? k.V_reset : V_free;
-            ref[i] = spike ? k.ref_steps : (refractory ? ref[i] - 1 : 0);
-            fired[i] = spike ? 1 : 0;
+            fired[i] = threshold_and_reset(V_free, k.V_th, k.V_reset, k.ref_steps, V[i], ref[i]);
         }
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (fired[i]) spikes.push_back(chunk + i);
+        collect_spikes(fired, chunk, n, spikes);
     }
     receptors.decay_and_add(begin, end, receptor_input);
 }

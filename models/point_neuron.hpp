@@ -13,6 +13,25 @@
 
 namespace ketaplast {
 
+// Threshold, reset and refractoriness for one neuron, branch-free (masks, so the caller's loop
+// vectorises): a non-refractory neuron whose freely integrated V_free reaches V_th spikes, is reset and
+// held at V_reset for ref_steps steps. Returns 1 for a spike.
+inline std::int32_t threshold_and_reset(float V_free, float V_th, float V_reset, std::int32_t ref_steps, float& V,
+                                        std::int32_t& ref) {
+    const bool refractory = ref > 0;
+    const bool spike = !refractory && V_free >= V_th;
+    V = (refractory || spike) ? V_reset : V_free;
+    ref = spike ? ref_steps : (refractory ? ref - 1 : 0);
+    return spike ? 1 : 0;
+}
+
+// Population-local ids of the flagged neurons of a chunk, in increasing order.
+inline void collect_spikes(const std::int32_t* fired, std::uint32_t chunk, std::uint32_t n,
+                           std::vector<std::uint32_t>& spikes) {
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (fired[i]) spikes.push_back(chunk + i);
+}
+
 class PointNeuron : public NeuronGroup {
   public:
     std::uint32_t size() const override { return size_; }
