@@ -2,6 +2,7 @@
 
 #include "core/random.hpp"
 #include "sim/barrier.hpp"
+#include "sim/poisson_drive.hpp"
 
 #include <omp.h>
 
@@ -47,21 +48,14 @@ void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std
     // One Philox block (4 words) serves 4 consecutive steps of a neuron; each count is drawn by
     // inversion from one 32-bit uniform against the population's cumulative table (exact to 2^-32 in
     // probability; PTRS beyond lambda = 30). The key is computed once per population.
-    const std::uint64_t block = std::uint64_t(step) >> 2;
-    const unsigned word = unsigned(step & 3);
     const StreamKey key(exp_.simulation.seed, RandomPurpose::poisson_drive, pop.index);
-    const std::vector<double>& cdf = drive_cdf_[pop.index];
-    for (std::uint32_t i = begin; i < end; ++i) {
-        RandomStream rng(key, pop.first_gid + i, block);
-        std::uint32_t count;
-        if (lambda < 30.0) {
-            const std::uint32_t bits = rng.word(word);
-            count = poisson_by_inversion((double(bits) + 0.5) * (1.0 / 4294967296.0), cdf);
-        } else {
-            RandomStream big(key, pop.first_gid + i, (std::uint64_t(1) << 62) | std::uint64_t(step));
-            count = big.poisson(lambda);
-        }
-        in[i] += float(count) * weight;
+    if (lambda < 30.0) {
+        add_poisson_counts(key, pop.first_gid, step, drive_cdf_[pop.index], weight, begin, end, in);
+        return;
+    }
+    for (std::uint32_t i = begin; i < end; ++i) {  // large means: PTRS, one stream per neuron and step
+        RandomStream big(key, pop.first_gid + i, (std::uint64_t(1) << 62) | std::uint64_t(step));
+        in[i] += float(big.poisson(lambda)) * weight;
     }
 }
 

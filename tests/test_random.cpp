@@ -1,4 +1,5 @@
 #include "core/random.hpp"
+#include "sim/poisson_drive.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -110,6 +111,24 @@ TEST_CASE("binomial draws match the pmf in both algorithm branches", "[random]")
             const double p = std::exp(logp), se = std::sqrt(p * (1 - p) / draws);
             INFO("k = " << k);
             CHECK(double(hist[k]) / draws == Approx(p).margin(5 * se));
+        }
+    }
+}
+
+TEST_CASE("batched Philox words equal Random123's for every neuron's stream", "[random]") {
+    // The Poisson drive draws 16 neurons at a time with its own Philox loop; it must give exactly the
+    // words of RandomStream (Random123's Philox4x32-10) for each (key, neuron, block).
+    for (std::uint64_t seed : {1ull, 55ull, 0xFFFFFFFFFFFFull}) {
+        const StreamKey key(seed, RandomPurpose::poisson_drive, 3);
+        for (std::uint64_t sub : {0ull, 7ull, (1ull << 40) + 5}) {
+            for (unsigned word = 0; word < 4; ++word) {
+                std::vector<std::uint32_t> batch(1000);
+                philox_words(key, 12345, sub, word, 1000, batch.data());
+                for (std::uint32_t i = 0; i < 1000; ++i) {
+                    RandomStream one(key, 12345 + i, sub);
+                    REQUIRE(batch[i] == one.word(word));
+                }
+            }
         }
     }
 }
