@@ -23,7 +23,4 @@ Experiment load_experiment(const std::string& path, const std::vector<Override>&
 Experiment load_experiment_from_string(const std::string& toml_text, const std::string& name,
                                        const std::vector<Override>& overrides = {});
 
-// Levenshtein distance, for "did you mean" suggestions.
-std::size_t edit_distance(const std::string& a, const std::string& b);
-
 }  // namespace ketaplast

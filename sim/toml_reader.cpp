@@ -1,6 +1,5 @@
 #include "sim/toml_reader.hpp"
 
-#include "sim/config_loader.hpp"
 
 #include <cmath>
 #include <iomanip>
@@ -252,6 +251,18 @@ void TomlReader::finish() const {
                           "unknown key" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
                               " (valid here: " + allowed_list + ")");
     }
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
 }
 
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates) {

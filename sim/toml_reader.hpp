@@ -70,6 +70,9 @@ class TomlReader {
     std::set<std::string> allowed_;
 };
 
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b);
+
 // Closest candidate to `key` by edit distance, or "" if none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);
 

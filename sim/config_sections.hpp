@@ -1,0 +1,28 @@
+// The parts of an experiment file, each read and validated by its own file (sim/config_*.cpp);
+// sim/config_loader.cpp puts them together. Internal to the config loader.
+#pragma once
+
+#include "models/parameters.hpp"
+#include "sim/experiment.hpp"
+#include "sim/toml_reader.hpp"
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace ketaplast::config_detail {
+
+ParamDef range(double min, double max, bool min_inclusive = true, bool max_inclusive = true, double def = 0.0);
+// Numbers in messages as the user wrote them (0.05, -50), not std::to_string's 0.050000.
+std::string number_text(double v);
+std::string join(const std::vector<std::string>& items);
+
+PopulationSpec read_population(const toml::table& t, std::size_t index, const std::string& file,
+                               const SimulationSpec& sim, const NetworkSpec& net,
+                               const std::vector<PopulationSpec>& earlier);
+
+ProjectionSpec read_projection(const toml::table& t, std::size_t index, const std::string& file,
+                               const NetworkSpec& network, const SimulationSpec& sim,
+                               const std::vector<PopulationSpec>& pops, const std::vector<ProjectionSpec>& earlier);
+
+}  // namespace ketaplast::config_detail
