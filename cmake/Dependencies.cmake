@@ -4,6 +4,7 @@ find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 
 # Serial HDF5, chosen explicitly: with libhdf5-openmpi-dev also installed FindHDF5 can mix the two.
 set(HDF5_PREFER_PARALLEL FALSE)

