@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -70,4 +71,19 @@ TEST_CASE("the exact propagator agrees with a fine Euler integration and is step
 
 TEST_CASE("unknown PK models are refused with the known ones listed", "[pk]") {
     CHECK_THROWS_WITH(ketamine_pk("dominoo", 70.0), Catch::Contains("domino, clements, hijazi, herd"));
+}
+
+TEST_CASE("Domino disposition: hybrid half-lives and steady-state volume (T16)", "[pk]") {
+    // Hybrid half-lives are ln 2 / (eigenvalues of the 3-compartment rate matrix): 0.4 / 4.6 / 115 min;
+    // Vss = V1 (1 + k12/k21 + k13/k31) = 2.76 L/kg. Tolerance +- 1 % (T16), on values rounded in the
+    // table to 2-3 digits (hence 0.4 min is checked to 5 %).
+    const PkParameters p = ketamine_pk("domino", 1.0);  // per kg
+    Eigen::Matrix3d K;
+    K << -(p.k10 + p.k12 + p.k13), p.k21, p.k31, p.k12, -p.k21, 0.0, p.k13, 0.0, -p.k31;
+    Eigen::Vector3d lambda = (-K.eigenvalues().real()).eval();
+    std::sort(lambda.data(), lambda.data() + 3);
+    CHECK(std::log(2.0) / lambda[2] == Approx(0.4).epsilon(0.05));
+    CHECK(std::log(2.0) / lambda[1] == Approx(4.6).epsilon(0.01));
+    CHECK(std::log(2.0) / lambda[0] == Approx(115.0).epsilon(0.01));
+    CHECK(p.V1_L * (1.0 + p.k12 / p.k21 + p.k13 / p.k31) == Approx(2.76).epsilon(0.01));
 }
