@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "models/registry.hpp"
 #include "sim/config_loader.hpp"
+#include "sim/pharmacology.hpp"
 #include "sim/run.hpp"
 #include "sim/version.hpp"
 
@@ -124,6 +125,28 @@ int main(int argc, char** argv) {
 
     auto* models = app.add_subcommand("models", "list the models and their parameters");
 
+    auto* pharmacology = app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
+    pharmacology->require_subcommand(1);
+    PkCurveOptions pk_options;
+    std::vector<std::string> infusions, boluses;
+    std::string pk_out, block_out;
+    auto* pk = pharmacology->add_subcommand("pk", "plasma and effect-site concentration of a dose schedule");
+    pk->add_option("--model", pk_options.model, "domino (default), clements, hijazi, herd");
+    pk->add_option("--weight-kg", pk_options.body_weight_kg, "body weight (default 70)");
+    pk->add_option("--unbound", pk_options.fraction_unbound, "unbound fraction for the free concentration (0.6)");
+    pk->add_option("--infusion", infusions, "DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
+    pk->add_option("--bolus", boluses, "DOSE@START in mg/kg, min (repeatable)");
+    pk->add_option("--duration-min", pk_options.duration_min, "time covered (default 240)");
+    pk->add_option("--step-min", pk_options.step_min, "table step (default 1; the integration is exact)");
+    pk->add_option("--out", pk_out, "also write the table as CSV");
+    BlockCurveOptions block_options;
+    auto* block = pharmacology->add_subcommand("block", "equilibrium NMDA channel block vs concentration, and IC50");
+    block->add_option("--agent", block_options.agent, "ketamine (default), esketamine, arketamine, norketamine, "
+                                                      "hnk_2r6r, memantine, mk801");
+    block->add_option("--voltage-mV", block_options.V_mV, "membrane potential (default -70)");
+    block->add_option("--mg-mM", block_options.Mg_mM, "[Mg2+]o (default 0)");
+    block->add_option("--out", block_out, "also write the table as CSV");
+
     // CLI11 reports an unknown first word only as "A subcommand is required"; name it instead.
     if (argc > 1 && argv[1][0] != '-') {
         const std::string command = argv[1];
@@ -153,6 +176,19 @@ int main(int argc, char** argv) {
         if (validate->parsed()) return command_validate(config, sets);
         if (info->parsed()) return command_info(run_dir);
         if (models->parsed()) return command_models();
+        if (pk->parsed()) {
+            for (const auto& i : infusions) pk_options.doses.push_back(parse_dose(i, true));
+            for (const auto& b : boluses) pk_options.doses.push_back(parse_dose(b, false));
+            if (pk_options.doses.empty()) throw InputError("pharmacology pk: give at least one --infusion or --bolus");
+            return pharmacology_pk(pk_options, pk_out);
+        }
+        if (block->parsed()) {
+            try {
+                return pharmacology_block(block_options, block_out);
+            } catch (const std::invalid_argument& e) {
+                throw InputError(std::string("--agent: ") + e.what());
+            }
+        }
     } catch (const InputError& e) {
         std::cerr << "ketaplast: error: " << e.what() << "\n";
         return 2;

@@ -18,6 +18,8 @@
 
 using namespace ketaplast;
 using test::run_ketaplast;
+using test::read_file;
+using test::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -342,4 +344,38 @@ TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was
     const auto info = run_ketaplast("info " + quoted(out), dir.file("log"));
     CHECK(info.exit_code == 0);
     CHECK_THAT(info.output, Catch::Contains("status     failed"));
+}
+
+TEST_CASE("cli: pharmacology pk writes the Domino infusion curve (T15) and refuses bad doses",
+          "[cli][integration][pk]") {
+    TempDir dir("pharmacology");
+    const auto ok = run_ketaplast("pharmacology pk --infusion 0.5@0+40 --duration-min 60 --out \"" +
+                                      dir.file("pk.csv") + "\"",
+                                  dir.file("log"));
+    REQUIRE(ok.exit_code == 0);
+    // Row "40,<ng/mL>,...": Domino Cp(40 min) = 240 ng/mL = 1.01 uM (SCIENCE.md T15, +- 1 %).
+    const std::string csv = read_file(dir.file("pk.csv"));
+    const auto at = csv.find("\n40,");
+    REQUIRE(at != std::string::npos);
+    const double cp = std::stod(csv.substr(at + 4));
+    CHECK(cp == Approx(240.0).epsilon(0.01));
+    for (const char* bad : {"--infusion -0.5@0+40", "--infusion 0.5@0+0", "--infusion 0.5", "--bolus 1@-3",
+                            "--infusion 0.5@0+40 --model dominoo", "--infusion 0.5@0+40 --weight-kg 0"}) {
+        const auto r = run_ketaplast(std::string("pharmacology pk ") + bad, dir.file("log"));
+        INFO(bad << ": " << r.output);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains("error"));
+    }
+}
+
+TEST_CASE("cli: pharmacology block reports the apparent IC50 and lists known agents", "[cli][integration]") {
+    TempDir dir("block");
+    const auto ok = run_ketaplast("pharmacology block --agent ketamine --voltage-mV -70 --mg-mM 0", dir.file("log"));
+    REQUIRE(ok.exit_code == 0);
+    // 0 Mg, -70 mV: the IC50 is K_d(-70) = 0.71 uM (Gilling 2009), whatever the Hill coefficient.
+    CHECK_THAT(ok.output, Catch::Contains("apparent IC50 0.71 uM"));
+    const auto bad = run_ketaplast("pharmacology block --agent ketamin", dir.file("log"));
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.output, Catch::Contains("known: ketamine, esketamine"));
+    CHECK(run_ketaplast("pharmacology block --mg-mM -1", dir.file("log")).exit_code == 2);
 }
