@@ -43,6 +43,32 @@ void philox_words(const StreamKey& key, std::uint32_t id0, std::uint64_t sub, un
     philox_batch(key.low, key.high, id0, std::uint32_t(sub), std::uint32_t(sub >> 32), word & 3, n, out);
 }
 
+namespace {
+
+// Counts by inversion for a batch: count = #{k < last : cdf[k] < u} (cdf is non-decreasing, so this is
+// the first k with u <= cdf[k], capped at the table's end) -- the same counts as poisson_by_inversion,
+// computed table entry by table entry over all lanes so the loops vectorise.
+KETAPLAST_HOT_CLONES
+void invert_batch(const std::uint32_t* __restrict bits, std::uint32_t n, const double* __restrict cdf, std::size_t last,
+                  float weight, float* __restrict input) {
+    alignas(64) double u[kBatch];
+    alignas(64) std::int32_t count[kBatch];
+#pragma omp simd
+    for (std::uint32_t i = 0; i < n; ++i) {
+        u[i] = (double(bits[i]) + 0.5) * (1.0 / 4294967296.0);
+        count[i] = 0;
+    }
+    for (std::size_t k = 0; k < last; ++k) {
+        const double c = cdf[k];
+#pragma omp simd
+        for (std::uint32_t i = 0; i < n; ++i) count[i] += u[i] > c ? 1 : 0;
+    }
+#pragma omp simd
+    for (std::uint32_t i = 0; i < n; ++i) input[i] += float(count[i]) * weight;
+}
+
+}  // namespace
+
 void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int64_t step, const std::vector<double>& cdf,
                         float weight, std::uint32_t begin, std::uint32_t end, float* input) {
     alignas(64) std::uint32_t bits[kBatch];
@@ -51,10 +77,7 @@ void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int6
     for (std::uint32_t chunk = begin; chunk < end; chunk += kBatch) {
         const std::uint32_t n = std::min(kBatch, end - chunk);
         philox_words(key, first_gid + chunk, block, word, n, bits);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            const double u = (double(bits[i]) + 0.5) * (1.0 / 4294967296.0);
-            input[chunk + i] += float(poisson_by_inversion(u, cdf)) * weight;
-        }
+        invert_batch(bits, n, cdf.data(), cdf.size() - 1, weight, input + chunk);
     }
 }
 
