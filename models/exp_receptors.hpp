@@ -1,10 +1,17 @@
-// Exponentially decaying synaptic receptors, shared by the point-neuron models.
-//   dg/dt = -g / tau, g += w at spike arrival      (SCIENCE.md §2.1: AMPA tau 2 ms, GABA_A 5-10 ms)
-// Exact update over a step: g(t+dt) = g(t) exp(-dt/tau) (SCIENCE.md §1.3), propagator precomputed.
-// For conductance receptors the current is g (E_rev - V); for current receptors g is a current (pA).
+// The synaptic receptors of a point-neuron population (SCIENCE.md §2.1, §2.3), exactly integrated.
+//
+// exponential:  dg/dt = -g / tau,  g += w at spike arrival (AMPA tau 2 ms, GABA_A 5-10 ms).
+// nmda:         g = a - h with da/dt = -a / tau_decay, dh/dt = -h / tau_rise, both += w N at arrival, so a
+//               single event gives the dual exponential w N (e^{-t/tau_d} - e^{-t/tau_r}) with peak w (N
+//               normalises the peak to 1); the channel current is g B(V) (V - E) with the Mg2+ block
+//               B(V) = 1 / (1 + [Mg] / (K0 exp(slope V))) evaluated at the start of the step.
+// Exact update over a step: each exponential by its propagator exp(-dt/tau), precomputed
+// (SCIENCE.md §1.3). For conductance receptors the current is g (E_rev - V); for current receptors g is
+// a current (pA).
 #pragma once
 
 #include "core/aligned_array.hpp"
+#include "core/fastmath.hpp"
 #include "models/neuron_group.hpp"
 
 #include <cmath>
@@ -14,10 +21,17 @@
 
 namespace ketaplast {
 
+// Peak of e^{-t/tau_d} - e^{-t/tau_r}, at t_peak = tau_d tau_r / (tau_d - tau_r) ln(tau_d / tau_r).
+inline double dual_exponential_peak(double tau_rise_ms, double tau_decay_ms) {
+    const double t_peak = tau_decay_ms * tau_rise_ms / (tau_decay_ms - tau_rise_ms) * std::log(tau_decay_ms / tau_rise_ms);
+    return std::exp(-t_peak / tau_decay_ms) - std::exp(-t_peak / tau_rise_ms);
+}
+
 class ExpReceptors {
   public:
     ExpReceptors() = default;
-    // Conductance receptors: state names g_<name>_nS; current receptors: I_<name>_pA.
+    // Conductance receptors: state names g_<name>_nS (and for NMDA its rise part h_<name>_nS); current
+    // receptors: I_<name>_pA.
     ExpReceptors(const std::vector<ReceptorSpec>& specs, std::uint32_t size, double dt_ms, ReceptorKind kind)
         : specs_(specs), prefix_(kind == ReceptorKind::conductance ? "g_" : "I_"),
           unit_(kind == ReceptorKind::conductance ? "nS" : "pA") {
@@ -25,6 +39,12 @@ class ExpReceptors {
             g_.emplace_back(size, 0.0f);
             decay_.push_back(static_cast<float>(std::exp(-dt_ms / spec.tau_ms)));
             E_rev_mV_.push_back(static_cast<float>(spec.E_rev_mV));
+            const bool nmda = spec.shape == ReceptorShape::nmda;
+            rise_.emplace_back(nmda ? size : 0, 0.0f);
+            decay_rise_.push_back(nmda ? static_cast<float>(std::exp(-dt_ms / spec.tau_rise_ms)) : 0.0f);
+            norm_.push_back(nmda ? static_cast<float>(1.0 / dual_exponential_peak(spec.tau_rise_ms, spec.tau_ms)) : 1.0f);
+            Mg_over_K0_.push_back(nmda ? static_cast<float>(spec.Mg_mM / spec.K_Mg0_mM) : 0.0f);
+            Mg_slope_.push_back(static_cast<float>(spec.Mg_slope_per_mV));
         }
     }
 
@@ -33,15 +53,27 @@ class ExpReceptors {
     const float* g(std::size_t r) const { return g_[r].data(); }
     float decay(std::size_t r) const { return decay_[r]; }
     float E_rev_mV(std::size_t r) const { return E_rev_mV_[r]; }
+    bool is_nmda(std::size_t r) const { return specs_[r].shape == ReceptorShape::nmda; }
 
-    // Sum of conductances and of conductance x reversal over [begin, end), written at out[0..).
-    void sum_conductances(std::uint32_t begin, std::uint32_t end, float* __restrict g_sum,
+    // Sum of conductances and of conductance x reversal over [begin, end), written at out[0..); NMDA
+    // conductances are weighted by their Mg2+ block at the membrane potential V (neurons [begin, end)).
+    void sum_conductances(std::uint32_t begin, std::uint32_t end, const float* __restrict V, float* __restrict g_sum,
                           float* __restrict gE_sum) const {
         const std::uint32_t n = end - begin;
         for (std::uint32_t i = 0; i < n; ++i) g_sum[i] = gE_sum[i] = 0.0f;
         for (std::size_t r = 0; r < g_.size(); ++r) {
             const float* __restrict g = g_[r].data() + begin;
             const float E = E_rev_mV_[r];
+            if (is_nmda(r)) {
+                const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r];
+#pragma omp simd
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const float gb = g[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                    g_sum[i] += gb;
+                    gE_sum[i] += gb * E;
+                }
+                continue;
+            }
 #pragma omp simd
             for (std::uint32_t i = 0; i < n; ++i) {
                 g_sum[i] += g[i];
@@ -67,6 +99,18 @@ class ExpReceptors {
             float* __restrict g = g_[r].data();
             const float* __restrict in = input[r];
             const float d = decay_[r];
+            if (is_nmda(r)) {
+                // g = a - h: a = g + h decays with tau_decay, h with tau_rise; both jump by N w.
+                float* __restrict h = rise_[r].data();
+                const float dr = decay_rise_[r], N = norm_[r];
+#pragma omp simd
+                for (std::uint32_t i = begin; i < end; ++i) {
+                    const float a = (g[i] + h[i]) * d + N * in[i];
+                    h[i] = h[i] * dr + N * in[i];
+                    g[i] = a - h[i];
+                }
+                continue;
+            }
 #pragma omp simd
             for (std::uint32_t i = begin; i < end; ++i) g[i] = g[i] * d + in[i];
         }
@@ -74,10 +118,14 @@ class ExpReceptors {
 
     void append_state_names(std::vector<std::string>& names) const {
         for (const auto& spec : specs_) names.push_back(prefix_ + spec.name + "_" + unit_);
+        for (const auto& spec : specs_)
+            if (spec.shape == ReceptorShape::nmda) names.push_back("h_" + spec.name + "_" + unit_);
     }
     float* state(const std::string& name) {
-        for (std::size_t r = 0; r < specs_.size(); ++r)
+        for (std::size_t r = 0; r < specs_.size(); ++r) {
             if (name == prefix_ + specs_[r].name + "_" + unit_) return g_[r].data();
+            if (is_nmda(r) && name == "h_" + specs_[r].name + "_" + unit_) return rise_[r].data();
+        }
         return nullptr;
     }
 
@@ -87,6 +135,9 @@ class ExpReceptors {
     std::vector<AlignedArray<float>> g_;
     std::vector<float> decay_;
     std::vector<float> E_rev_mV_;
+    // NMDA only (empty/zero for exponential receptors)
+    std::vector<AlignedArray<float>> rise_;
+    std::vector<float> decay_rise_, norm_, Mg_over_K0_, Mg_slope_;
 };
 
 // Neurons are updated in chunks small enough that per-chunk scratch arrays stay in L1.

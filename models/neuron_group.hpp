@@ -23,10 +23,22 @@ enum class ReceptorKind { conductance, current };
 
 // A synaptic receptor channel of a population: an exponentially decaying conductance (nS) with a
 // reversal potential, or an exponentially decaying current (pA).
+enum class ReceptorShape {
+    exponential,  // g jumps by w, decays with tau_ms
+    nmda,         // dual exponential (rise tau_rise_ms, decay tau_ms, peak w) times the Mg2+ block B(V)
+};
+
 struct ReceptorSpec {
-    std::string name;     // e.g. "AMPA", "GABA_A"
+    std::string name;     // e.g. "AMPA", "GABA_A", "NMDA"
     double tau_ms = 5.0;  // decay time constant
     double E_rev_mV = 0;  // reversal potential (conductance receptors only)
+    ReceptorShape shape = ReceptorShape::exponential;
+    // NMDA: rise time constant and the Woodhull/Jahr-Stevens block 1 / (1 + Mg / (K0 exp(slope V)))
+    // (SCIENCE.md §2.1, §2.3: tau_rise 2 ms, decay 100 ms; K0 3.57 mM, slope 0.062 per mV).
+    double tau_rise_ms = 2.0;
+    double Mg_mM = 1.0;
+    double K_Mg0_mM = 3.57;
+    double Mg_slope_per_mV = 0.062;
 };
 
 // What the engine knows at a step, for all neurons of the population.

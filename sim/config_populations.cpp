@@ -148,12 +148,34 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                 const std::string name(k.str());
                 if (!v.is_table())
                     p.fail_at(&v, "receptors." + name, "expected a table {tau_ms = ..., E_rev_mV = ...}");
+                if (pop.receptors.size() >= 255)
+                    p.fail_at(&v, "receptors." + name, "at most 255 receptors per population");
                 TomlReader rr(*v.as_table(), p.key_path("receptors." + name), file);
                 ReceptorSpec spec;
                 spec.name = name;
+                if (name.empty() || name.find_first_of(". /\\") != std::string::npos)
+                    p.fail_at(&v, "receptors." + name, "receptor names must be non-empty without '.', '/', '\\' or spaces");
                 spec.tau_ms = rr.required_number("tau_ms", range(0.0, 1e6, false, true));
                 if (model->receptor_kind == ReceptorKind::conductance)
                     spec.E_rev_mV = rr.required_number("E_rev_mV", range(-200.0, 200.0));
+                const std::string shape = rr.choice("shape", {"exponential", "nmda"}, "exponential");
+                if (shape == "nmda") {
+                    if (model->receptor_kind != ReceptorKind::conductance)
+                        rr.fail("shape", "an NMDA receptor (Mg2+ block of a conductance) needs a conductance-based "
+                                         "model; '" + pop.model + "' is current-based");
+                    spec.shape = ReceptorShape::nmda;
+                    // SCIENCE.md §2.1 (Brunel & Wang 2001: rise 2 ms, decay 100 ms) and §2.3 (Mg2+ block).
+                    spec.tau_rise_ms = rr.number("tau_rise_ms", range(0.0, 1e6, false, true, 2.0));
+                    if (!(spec.tau_rise_ms < spec.tau_ms))
+                        rr.fail("tau_rise_ms", "must be shorter than tau_ms (" + number_text(spec.tau_ms) + " ms)");
+                    spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
+                    // Subunit presets of K0 (SCIENCE.md §2.3): GluN2A/2B Jahr-Stevens 3.57 mM; GluN2C/2D less
+                    // Mg-sensitive, default 8 x (back-calculated from Kotermanski & Johnson 2009 IC50 shifts, [M]).
+                    const std::string subunit = rr.choice("subunit", {"GluN2A/2B", "GluN2C/2D"}, "GluN2A/2B");
+                    spec.K_Mg0_mM = rr.number("K_Mg0_mM", range(0.0, 1e4, false, true,
+                                                                 subunit == "GluN2C/2D" ? 8.0 * 3.57 : 3.57));
+                    spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
+                }
                 rr.finish();
                 pop.receptors.push_back(spec);
             }
