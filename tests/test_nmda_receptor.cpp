@@ -4,9 +4,13 @@
 #include "models/nmda_block.hpp"
 #include "models/registry.hpp"
 #include "sim/config_loader.hpp"
+#include "sim/hdf5_file.hpp"
+#include "sim/run.hpp"
+#include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -127,4 +131,22 @@ receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda", subunit = "SU
                       Catch::Contains("receptors.NMDA.shape") && Catch::Contains("current-based"));
     CHECK_THROWS_WITH(load_experiment_from_string(config("lif_cond", "GluN2E"), "d.toml"),
                       Catch::Contains("subunit") && Catch::Contains("GluN2C/2D"));
+}
+
+TEST_CASE("configs/nmda_synapse.toml: removing Mg2+ unmasks the NMDA current", "[nmda][integration]") {
+    // The same input depolarises the cell far more without Mg2+ (B = 1 instead of ~0.05 at rest).
+    auto peak = [](const std::string& mg) {
+        test::TempDir dir("nmda");
+        const Experiment exp = load_experiment(test::source_path("configs/nmda_synapse.toml"),
+                                               {{"populations.cell.receptors.NMDA.Mg_mM", mg}});
+        run_experiment(exp, {dir.path(), 1, false});
+        h5::File f = h5::File::open_read(dir.file("reports.h5"));
+        const auto data = f.open_group("report").open_group("cell").read_doubles("data");
+        double v = -1e9;
+        for (std::size_t i = 0; i < data.size(); i += 3) v = std::max(v, data[i]);  // V_m_mV is element 0
+        return v;
+    };
+    const double with_mg = peak("1.0"), without_mg = peak("0.0");
+    CHECK(with_mg < -55.0);
+    CHECK(without_mg > with_mg + 5.0);
 }
