@@ -379,3 +379,17 @@ TEST_CASE("cli: pharmacology block reports the apparent IC50 and lists known age
     CHECK_THAT(bad.output, Catch::Contains("known: ketamine, esketamine"));
     CHECK(run_ketaplast("pharmacology block --mg-mM -1", dir.file("log")).exit_code == 2);
 }
+
+TEST_CASE("cli: every shipped config validates", "[cli][integration]") {
+    // New experiment files are covered without editing this test.
+    test::TempDir dir("cli_all_configs");
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator(test::source_path("configs"))) {
+        if (entry.path().extension() != ".toml") continue;
+        ++count;
+        const auto r = run_ketaplast("validate " + quoted(entry.path().string()), dir.file("log"));
+        INFO(entry.path().string() << ": " << r.output);
+        CHECK(r.exit_code == 0);
+    }
+    CHECK(count >= 4);
+}
