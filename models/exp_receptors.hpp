@@ -45,6 +45,18 @@ class ExpReceptors {
             norm_.push_back(nmda ? static_cast<float>(1.0 / dual_exponential_peak(spec.tau_rise_ms, spec.tau_ms)) : 1.0f);
             Mg_over_K0_.push_back(nmda ? static_cast<float>(spec.Mg_mM / spec.K_Mg0_mM) : 0.0f);
             Mg_slope_.push_back(static_cast<float>(spec.Mg_slope_per_mV));
+            // Each blocker's term (D / K_d(V))^n = A exp(-beta V), with K_d(V) = K_d(-70) e^{delta (V+70)/V_T}:
+            // A = (D / K_d(-70))^n e^{-n delta 70 / V_T}, beta = n delta / V_T.
+            std::vector<float> A, beta;
+            for (std::size_t d = 0; nmda && d < spec.blockers.size(); ++d) {
+                const ChannelBlocker& b = spec.blockers[d];
+                const double conc = spec.blocker_conc_uM[d];
+                if (conc <= 0.0) continue;
+                A.push_back(float(std::pow(conc / b.K_d_uM_at_minus70, b.hill) * std::exp(-b.hill * b.delta * 70.0 / b.V_T_mV)));
+                beta.push_back(float(b.hill * b.delta / b.V_T_mV));
+            }
+            blocker_A_.push_back(A);
+            blocker_beta_.push_back(beta);
         }
     }
 
@@ -66,11 +78,31 @@ class ExpReceptors {
             const float E = E_rev_mV_[r];
             if (is_nmda(r)) {
                 const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r];
+                const std::vector<float>& A = blocker_A_[r];
+                const std::vector<float>& beta = blocker_beta_[r];
+                if (A.empty()) {
 #pragma omp simd
-                for (std::uint32_t i = 0; i < n; ++i) {
-                    const float gb = g[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
-                    g_sum[i] += gb;
-                    gE_sum[i] += gb * E;
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const float gb = g[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                        g_sum[i] += gb;
+                        gE_sum[i] += gb * E;
+                    }
+                } else {
+                    // Mg2+ and drugs compete for the pore (SCIENCE.md §3.3); denominators per neuron.
+                    alignas(64) float denominator[kMaxChunk];
+#pragma omp simd
+                    for (std::uint32_t i = 0; i < n; ++i) denominator[i] = 1.0f + mg * exp_approx(minus_slope * V[i]);
+                    for (std::size_t d = 0; d < A.size(); ++d) {
+                        const float a = A[d], minus_b = -beta[d];
+#pragma omp simd
+                        for (std::uint32_t i = 0; i < n; ++i) denominator[i] += a * exp_approx(minus_b * V[i]);
+                    }
+#pragma omp simd
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const float gb = g[i] / denominator[i];
+                        g_sum[i] += gb;
+                        gE_sum[i] += gb * E;
+                    }
                 }
                 continue;
             }
@@ -138,6 +170,8 @@ class ExpReceptors {
     // NMDA only (empty/zero for exponential receptors)
     std::vector<AlignedArray<float>> rise_;
     std::vector<float> decay_rise_, norm_, Mg_over_K0_, Mg_slope_;
+    std::vector<std::vector<float>> blocker_A_, blocker_beta_;
+    static constexpr std::uint32_t kMaxChunk = 256;  // = kUpdateChunk (callers pass chunks of at most this)
 };
 
 // Neurons are updated in chunks small enough that per-chunk scratch arrays stay in L1.

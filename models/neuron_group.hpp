@@ -10,6 +10,7 @@
 // after the spike.
 #pragma once
 
+#include "models/nmda_block.hpp"
 #include "models/parameters.hpp"
 
 #include <cstdint>
@@ -39,6 +40,10 @@ struct ReceptorSpec {
     double Mg_mM = 1.0;
     double K_Mg0_mM = 3.57;
     double Mg_slope_per_mV = 0.062;
+    // Open-channel blockers present (bath concentrations), competing with Mg2+ at equilibrium
+    // (SCIENCE.md §3.3): the conducting fraction is 1 / (1 + Mg/K_Mg(V) + sum (D/K_d(V))^n).
+    std::vector<ChannelBlocker> blockers{};
+    std::vector<double> blocker_conc_uM{};
 };
 
 // What the engine knows at a step, for all neurons of the population.

@@ -1,5 +1,6 @@
 #include "sim/config_loader.hpp"
 
+#include "models/drugs.hpp"
 #include "models/registry.hpp"
 #include "sim/network_scaling.hpp"
 #include "sim/config_sections.hpp"
@@ -107,6 +108,40 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
 
 // ---------------------------------------------------------------------------------------------
 
+// [[drugs]]: bath concentrations of NMDA channel blockers, from the built-in table (models/drugs.hpp) or
+// defined here (agent = "custom" with its constants).
+std::vector<DrugApplication> read_drugs(TomlReader& root) {
+    std::vector<DrugApplication> drugs;
+    const toml::array* list = root.array("drugs");
+    if (!list) return drugs;
+    std::vector<std::string> known;
+    for (const auto& d : builtin_drugs()) known.push_back(d.name);
+    known.push_back("custom");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::node* n = list->get(i);
+        if (!n->is_table()) root.fail_at(n, "drugs", "expected [[drugs]] tables {agent, bath_uM}");
+        TomlReader r(*n->as_table(), "drugs[" + std::to_string(i) + "]", root.file());
+        DrugApplication d;
+        d.agent = r.choice("agent", known, "");
+        d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
+        const bool custom = d.agent == "custom";
+        const ChannelBlocker preset = custom ? ChannelBlocker{} : find_drug(d.agent).block;
+        auto constant = [&](const char* key, double preset_value, const ParamDef& allowed) {
+            if (custom && !r.has(key))
+                r.fail(key, "missing: agent = \"custom\" needs K_d_uM, hill and delta (SCIENCE.md §3.3)");
+            return r.number(key, ParamDef{"", preset_value, allowed.min, allowed.max, allowed.min_inclusive,
+                                          allowed.max_inclusive, ""});
+        };
+        d.block.K_d_uM_at_minus70 = constant("K_d_uM", preset.K_d_uM_at_minus70, range(0.0, 1e9, false, true));
+        d.block.hill = constant("hill", preset.hill, range(0.0, 10.0, false, true));
+        d.block.delta = constant("delta", preset.delta, range(0.0, 2.0));
+        d.block.V_T_mV = r.number("V_T_mV", range(1.0, 100.0, true, true, preset.V_T_mV));
+        r.finish();
+        drugs.push_back(d);
+    }
+    return drugs;
+}
+
 SimulationSpec read_simulation(TomlReader& root) {
     SimulationSpec sim;
     const toml::table* t = root.table("simulation");
@@ -203,10 +238,11 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     TomlReader root(root_table, "", file);
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
-    for (const char* key : {"simulation", "network", "output", "populations", "projections", "recording"})
+    for (const char* key : {"simulation", "network", "drugs", "output", "populations", "projections", "recording"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
+    exp.drugs = read_drugs(root);
     if (const toml::table* network = root.table("network")) {
         TomlReader nr(*network, "network", file);
         exp.network.scale = nr.number("scale", range(0.0, 1.0, false, true, 1.0));
@@ -235,6 +271,14 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
                 read_projection(*n->as_table(), i, file, exp.network, exp.simulation, exp.populations, exp.projections));
         }
     }
+    // Drugs in the bath block every NMDA receptor (all pools share the drug; they differ in Mg2+ block).
+    for (auto& pop : exp.populations)
+        for (auto& receptor : pop.receptors)
+            if (receptor.shape == ReceptorShape::nmda)
+                for (const auto& drug : exp.drugs) {
+                    receptor.blockers.push_back(drug.block);
+                    receptor.blocker_conc_uM.push_back(drug.bath_uM);
+                }
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);
     root.finish();

@@ -109,12 +109,21 @@ struct RecordingSpec {
     std::vector<StateReportSpec> reports;
 };
 
+// A drug in the bath at a constant concentration (slice-style experiments; the PK-driven time course
+// comes later): it blocks every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3).
+struct DrugApplication {
+    std::string agent;
+    double bath_uM = 0.0;
+    ChannelBlocker block;
+};
+
 struct Experiment {
     std::string config_path;
     std::string resolved_toml;  // the config after --set overrides, saved with the outputs
     std::string output_dir;     // from [output] dir; the CLI's --out overrides
     SimulationSpec simulation;
     NetworkSpec network;
+    std::vector<DrugApplication> drugs;
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     RecordingSpec recording;

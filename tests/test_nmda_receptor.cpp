@@ -1,6 +1,8 @@
 // The NMDA receptor of the conductance-based neurons: dual-exponential gating with its peak at the
 // weight, and the Mg2+ block acting on the membrane (SCIENCE.md §2.1, §2.3), through the model a run
 // uses; plus its config keys.
+#include "models/drugs.hpp"
+#include "models/exp_receptors.hpp"
 #include "models/nmda_block.hpp"
 #include "models/registry.hpp"
 #include "sim/config_loader.hpp"
@@ -149,4 +151,58 @@ TEST_CASE("configs/nmda_synapse.toml: removing Mg2+ unmasks the NMDA current", "
     const double with_mg = peak("1.0"), without_mg = peak("0.0");
     CHECK(with_mg < -55.0);
     CHECK(without_mg > with_mg + 5.0);
+}
+
+TEST_CASE("drugs in the bath block NMDA receptors exactly as the equilibrium formula", "[nmda]") {
+    // The neurons' receptor code (ExpReceptors::sum_conductances, used by every conductance model)
+    // against the pure function of SCIENCE.md §3.3, over voltages: float rounding only (1e-5 relative).
+    ReceptorSpec r = nmda(2.0, 100.0);
+    const ChannelBlocker ketamine = find_drug("ketamine").block, memantine = find_drug("memantine").block;
+    r.blockers = {ketamine, memantine};
+    r.blocker_conc_uM = {1.0, 3.0};
+    const std::uint32_t n = 61;
+    ExpReceptors receptors({r}, n, 0.1, ReceptorKind::conductance);
+    std::vector<float> V(n), g_sum(n), gE_sum(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        V[i] = -100.0f + 2.5f * float(i);
+        receptors.g(0)[i] = 10.0f;
+    }
+    receptors.sum_conductances(0, n, V.data(), g_sum.data(), gE_sum.data());
+    const MgBlock mg;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const double expected = 10.0 * nmda_unblocked_fraction(mg, {ketamine, memantine}, {1.0, 3.0}, V[i]);
+        INFO("V = " << V[i]);
+        CHECK(g_sum[i] == Approx(expected).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("[[drugs]] in configs: presets, custom agents and refusals", "[nmda][config]") {
+    const std::string pop = R"(
+[[populations]]
+name = "cell"
+size = 1
+model = "lif_cond"
+receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda" }
+receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
+)";
+    auto load = [&](const std::string& drugs) {
+        return load_experiment_from_string("[simulation]\nduration_ms = 1.0\n" + drugs + pop, "drugs.toml");
+    };
+    const Experiment e = load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = 1.0\n");
+    const auto& receptors = e.populations[0].receptors;
+    const auto& nmda_receptor = receptors[0].shape == ReceptorShape::nmda ? receptors[0] : receptors[1];
+    const auto& ampa_receptor = receptors[0].shape == ReceptorShape::nmda ? receptors[1] : receptors[0];
+    REQUIRE(nmda_receptor.blockers.size() == 1);
+    CHECK(nmda_receptor.blockers[0].K_d_uM_at_minus70 == 0.71);  // Gilling et al. 2009
+    CHECK(nmda_receptor.blocker_conc_uM[0] == 1.0);
+    CHECK(ampa_receptor.blockers.empty());  // AMPA receptors are not blocked
+    const Experiment c = load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n");
+    CHECK(c.drugs[0].block.K_d_uM_at_minus70 == 5.0);
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamin\"\nbath_uM = 1.0\n"),
+                      Catch::Contains("drugs[0].agent") && Catch::Contains("ketamine") && Catch::Contains("custom"));
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = -1.0\n"),
+                      Catch::Contains("drugs[0].bath_uM") && Catch::Contains("-1"));
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"custom\"\nbath_uM = 1.0\n"),
+                      Catch::Contains("drugs[0].K_d_uM") && Catch::Contains("custom"));
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\n"), Catch::Contains("drugs[0].bath_uM"));
 }
