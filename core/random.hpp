@@ -41,7 +41,10 @@ inline std::vector<double> poisson_cdf_table(double lambda) {
     std::vector<double> cdf;
     double p = std::exp(-lambda), cumulative = p;
     cdf.push_back(cumulative);
-    for (std::uint32_t k = 1; k <= 1000 && p >= 1e-300 && cumulative < 1.0; ++k) {
+    // Stop once the table covers every u drawn from a 32-bit word (u <= 1 - 2^-33): later entries can
+    // never be reached, and the sum may never reach exactly 1.0 in floating point.
+    const double u_max = 1.0 - 1.0 / 8589934592.0;
+    for (std::uint32_t k = 1; k <= 1000 && p >= 1e-300 && cumulative < u_max; ++k) {
         p *= lambda / double(k);
         cumulative += p;
         cdf.push_back(cumulative);
@@ -225,9 +228,8 @@ class RandomStream {
 
     // Number of failures before the first success in Bernoulli(p) trials (geometric skip), used
     // to draw fixed-probability connections in O(K) instead of O(N) per target.
-    std::uint64_t geometric_skip(double log1m_p) {
-        return std::uint64_t(std::floor(std::log(uniform_open0()) / log1m_p));
-    }
+    // Returned as a double: for tiny p the skip exceeds any integer type (the caller compares first).
+    double geometric_skip(double log1m_p) { return std::floor(std::log(uniform_open0()) / log1m_p); }
 
   private:
     // log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi)/2]: the Stirling series remainder (BTRD).

@@ -92,12 +92,16 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
                 const float v_next = v1 + 0.5f * h * (dv1 + dv2);
                 const float w_next = wi + 0.5f * h * (dw1 + dw2);
                 // A crossing resets V and increments w at once, and integration goes on from the reset
-                // in the remaining substeps (sub-step accuracy); with t_ref > 0, V is held instead.
-                const bool crossed = !held[i] && v_next >= V_peak;
-                fired[i] = (fired[i] || crossed) ? 1 : 0;
-                w[i] = crossed ? w_next + b : w_next;
-                V[i] = (held[i] || crossed) ? V_reset : v_next;
-                held[i] = (held[i] || (crossed && ref_steps > 0)) ? 1 : 0;
+                // in the remaining substeps (sub-step accuracy); with t_ref > 0, V is held instead. A
+                // neuron spikes at most once per step: a second crossing in the same step (only with
+                // drive far beyond 1/dt firing) holds V at reset for the rest of the step without a
+                // second increment of w, so every increment belongs to a recorded spike.
+                const bool crossing = !held[i] && v_next >= V_peak;
+                const bool counted = crossing && !fired[i];
+                fired[i] = (fired[i] || counted) ? 1 : 0;
+                w[i] = counted ? w_next + b : w_next;
+                V[i] = (held[i] || crossing) ? V_reset : v_next;
+                held[i] = (held[i] || (counted && ref_steps > 0) || (crossing && !counted)) ? 1 : 0;
             }
         }
 #pragma omp simd

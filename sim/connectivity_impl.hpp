@@ -69,8 +69,9 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
             }
             // Bernoulli(p) for every source, drawn by geometric skips: O(expected in-degree).
             RandomStream rng(seed, RandomPurpose::connect_source, projection_index, t);
-            for (std::uint64_t s = rng.geometric_skip(log1m_p); s < n_source; s += 1 + rng.geometric_skip(log1m_p))
-                if (!(skip_self && s == t)) emit(std::uint32_t(s), t, t, k++);
+            // Positions as doubles: a skip can be astronomically large for tiny p.
+            for (double s = rng.geometric_skip(log1m_p); s < double(n_source); s += 1.0 + rng.geometric_skip(log1m_p))
+                if (!(skip_self && std::uint32_t(s) == t)) emit(std::uint32_t(s), t, t, k++);
         }
         break;
     }

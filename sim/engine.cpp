@@ -113,8 +113,21 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     using clock = std::chrono::steady_clock;
     auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
 
+    // Writes (HDF5) that fail inside the parallel region must not terminate the process: worker 0 stores
+    // the message for the next interval's stop decision (read by everyone after the next barrier), and
+    // it is thrown after the region.
+    std::string io_error[2];
+    // Every worker owns a block: the team must have exactly threads_ threads (OMP_THREAD_LIMIT or
+    // OMP_DYNAMIC could give fewer, and the barrier would wait forever).
+    omp_set_dynamic(0);
+    int team_size = threads_;
+
 #pragma omp parallel num_threads(threads_) reduction(+ : exchanged, events)
     {
+        if (omp_get_num_threads() != threads_) {
+#pragma omp single
+            team_size = omp_get_num_threads();
+        }
         const std::uint32_t w = std::uint32_t(omp_get_thread_num());
         PhaseTimes& my = times[w];
         clock::time_point t0 = clock::now(), t1;
@@ -124,7 +137,8 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
         std::vector<SpikeRecord> merged;
         std::int64_t interval = 0;
 
-        for (std::int64_t start = start_step; start < until; start += D, ++interval) {
+        for (std::int64_t start = start_step; start < until && omp_get_num_threads() == threads_;
+             start += D, ++interval) {
             const std::int64_t stop_step = std::min(start + D, until);
             const int parity = int(interval & 1);
             auto& mine = local[parity][w];
@@ -201,14 +215,18 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                 }
             // Every worker sees the same stop decision: the problems of this interval's parity. The
             // interval's spikes are still recorded, so the files cover everything that was simulated.
-            bool stop = false;
+            bool stop = !io_error[parity].empty();
             for (const auto& p : problems[parity]) stop = stop || !p.empty();
             if (stop) {
                 if (w == 0) {
                     stopped = true;
                     stopped_at = stop_step;
-                    if (rec.spikes) rec.spikes->add(merged);
-                    if (rec.rates) rec.rates->add(merged);
+                    try {
+                        if (rec.spikes) rec.spikes->add(merged);
+                        if (rec.rates) rec.rates->add(merged);
+                    } catch (const std::exception& e) {
+                        io_error[1 - parity] = e.what();
+                    }
                 }
                 break;
             }
@@ -217,15 +235,23 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
             my.deliver_s += seconds(t0, t1);
             if (w == 0) {
                 exchanged += merged.size();
-                if (rec.spikes) rec.spikes->add(merged);
-                if (rec.rates) rec.rates->add(merged);
+                try {
+                    if (rec.spikes) rec.spikes->add(merged);
+                    if (rec.rates) rec.rates->add(merged);
+                } catch (const std::exception& e) {
+                    io_error[1 - parity] = e.what();
+                }
                 if (progress) progress(stop_step, until);
             }
             // Report buffers are written by every worker: flush them only with everyone stopped.
             if (rec.reports && rec.reports->flush_due(stop_step)) {
 #pragma omp barrier
 #pragma omp single
-                rec.reports->flush_if_needed(stop_step);
+                try {
+                    rec.reports->flush_if_needed(stop_step);
+                } catch (const std::exception& e) {
+                    io_error[1 - parity] = e.what();
+                }
             }
             t0 = clock::now();
             my.exchange_s += seconds(t1, t0);
@@ -240,7 +266,13 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     }
     spikes_exchanged_ += exchanged;
     synaptic_events_ += events;
+    if (team_size != threads_)
+        throw RunError("OpenMP started " + std::to_string(team_size) + " threads instead of the " +
+                       std::to_string(threads_) + " the network was partitioned for (OMP_THREAD_LIMIT?); "
+                       "run with --threads " + std::to_string(team_size));
     step_ = stopped ? stopped_at : until;
+    for (const auto& e : io_error)
+        if (!e.empty()) throw RunError("writing output: " + e);
     for (const auto& buffer : problems)
         for (const auto& p : buffer)
             if (!p.empty()) throw NumericalError(p);

@@ -25,7 +25,17 @@ std::string join_path(const std::string& a, const std::string& b) { return a == 
 
 }  // namespace
 
-void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_errors() {
+    // No HDF5 clean-up at exit: after a failed write (disk full) HDF5 1.10 keeps the file open and its
+    // exit handler crashes closing it; the operating system closes the files anyway. Must come before
+    // the library initialises, hence here, ahead of every other HDF5 call.
+    static const bool once = [] {
+        H5dont_atexit();
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        return true;
+    }();
+    (void)once;
+}
 
 File File::create(const std::string& path) {
     silence_errors();

@@ -43,6 +43,8 @@ void apply_network_scale(Experiment& exp, const toml::table& root) {
 
     std::vector<double> dc(exp.populations.size(), 0.0);
     for (auto& proj : exp.projections) {
+        // A one_to_one projection keeps its in-degree of 1: nothing is lost, nothing to compensate.
+        if (proj.rule == ConnectionRule::one_to_one) continue;
         const PopulationSpec& source = exp.populations[proj.source_index];
         const PopulationSpec& target = exp.populations[proj.target_index];
         if (builtin_models().find(target.model)->receptor_kind != ReceptorKind::current)

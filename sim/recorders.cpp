@@ -170,15 +170,16 @@ void StateReporter::finish(std::int64_t end_step) {
 RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps)
     : net_(net), bin_ms_(bin_ms), dt_ms_(dt_ms),
       steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))) {
-    const std::size_t bins = std::size_t((total_steps + steps_per_bin_ - 1) / steps_per_bin_);
-    counts_.assign(net.populations.size(), std::vector<std::uint32_t>(bins, 0));
+    (void)total_steps;  // bins grow as the run reaches them (a week-long protocol must not preallocate)
+    counts_.assign(net.populations.size(), {});
 }
 
 void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
     for (const auto& s : spikes) {
         const std::uint32_t p = net_.population_of(s.gid);
         const std::size_t bin = std::size_t(s.step / steps_per_bin_);
-        if (bin < counts_[p].size()) ++counts_[p][bin];
+        if (bin >= counts_[p].size()) counts_[p].resize(bin + 1, 0);
+        ++counts_[p][bin];
     }
 }
 
@@ -194,7 +195,8 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done) const 
         std::vector<float> rate(bins);
         for (std::size_t b = 0; b < bins; ++b) {
             const std::int64_t steps_in_bin = std::min<std::int64_t>(steps_per_bin_, steps_done - std::int64_t(b) * steps_per_bin_);
-            rate[b] = float(counts_[p][b] / (double(net_.populations[p].size) * steps_in_bin * dt_ms_ * 1e-3));
+            const std::uint32_t count = b < counts_[p].size() ? counts_[p][b] : 0;
+            rate[b] = float(count / (double(net_.populations[p].size) * steps_in_bin * dt_ms_ * 1e-3));
         }
         rates.write(net_.populations[p].spec->name, rate, "Hz");
     }

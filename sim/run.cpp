@@ -91,6 +91,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     const std::string dir = options.output_dir;
     int threads = options.threads > 0 ? options.threads : exp.simulation.threads;
     if (threads <= 0) threads = omp_get_max_threads();
+    // Never partition for more threads than OpenMP may start (OMP_THREAD_LIMIT).
+    threads = std::max(1, std::min(threads, omp_get_thread_limit()));
 
     // Refuse networks that cannot fit, before allocating anything.
     const NetworkEstimate estimate = estimate_network(exp);
