@@ -122,3 +122,16 @@ TEST_CASE("adex_cond RS cell under a 1 nA step matches a fine-step integration (
     // Adaptation: interspike intervals grow.
     CHECK(spikes[2] - spikes[1] > spikes[1] - spikes[0]);
 }
+
+TEST_CASE("adex_cond spikes at most once per step, and w grows by b per recorded spike", "[adex_cond]") {
+    // Drive so strong that V would cross V_peak several times within a 1 ms step: one spike per step,
+    // and w increases by exactly b per spike (no hidden increments).
+    auto p = bg_rs();
+    p.set("a_nS", 0.0);
+    p.set("tau_w_ms", 1e9);  // w only changes by the spike increments
+    Cell cell(p, 1.0);
+    int spikes = 0;
+    for (int n = 0; n < 20; ++n) spikes += cell.step(n, 1.0, 1e5) ? 1 : 0;
+    CHECK(spikes == 20);
+    CHECK(cell.group->state("w_pA")[0] == Approx(20 * 80.5).epsilon(1e-4));
+}

@@ -393,3 +393,37 @@ TEST_CASE("cli: every shipped config validates", "[cli][integration]") {
     }
     CHECK(count >= 4);
 }
+
+TEST_CASE("cli: OMP_THREAD_LIMIT below --threads still runs", "[cli][integration]") {
+    test::TempDir dir("thread_limit");
+    const std::string cmd = "OMP_THREAD_LIMIT=1 \"" + std::string(KETAPLAST_BINARY) + "\" run " +
+                            quoted(test::source_path("configs/single_neuron.toml")) + " --threads 2 --out " +
+                            quoted(dir.file("out")) + " > " + quoted(dir.file("log")) + " 2>&1";
+    const int status = std::system(cmd.c_str());
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(fs::exists(dir.file("out/summary.json")));
+}
+
+TEST_CASE("cli: a full disk ends the run with exit 1 and leaves no partial files", "[cli][integration]") {
+    // ulimit -f (1 KiB blocks) makes writes beyond 300 KiB fail as on a full disk; SIGXFSZ ignored so
+    // the write returns an error instead of killing the process.
+#if defined(__SANITIZE_ADDRESS__)
+    WARN("skipped under AddressSanitizer: its reports and shadow memory do not mix with a file-size limit");
+    return;
+#endif
+    test::TempDir dir("disk_full");
+    const std::string cmd = "sh -c 'trap \"\" XFSZ; ulimit -f 300; exec \"" + std::string(KETAPLAST_BINARY) +
+                            "\" run " + quoted(test::source_path("configs/coba.toml")) +
+                            " --threads 2 --set simulation.duration_ms=15000 --set recording.reports=[] --out " +
+                            quoted(dir.file("out")) + "' > " + quoted(dir.file("log")) + " 2>&1";
+    const int status = std::system(cmd.c_str());
+    INFO(test::read_file(dir.file("log")));
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(test::read_file(dir.file("log")), Catch::Contains("disk full"));
+    for (const auto& entry : fs::directory_iterator(dir.file("out"))) {
+        INFO(entry.path().string());
+        CHECK(entry.path().extension() != ".tmp");
+        CHECK(entry.path().filename() != "summary.json");
+    }
+}

@@ -342,3 +342,17 @@ delay_ms = 1.0)"),
     // Uniform in a disc: E[r^2] = R^2 / 2 = 1250; sd of the mean ~ 722/sqrt(500) = 32.
     CHECK(mean_r2 == Approx(1250.0).margin(160.0));
 }
+
+TEST_CASE("a tiny connection probability gives (almost) no synapses", "[connectivity]") {
+    // Geometric skips beyond any integer type must not wrap to 0 (which would connect every pair).
+    Experiment exp;
+    Network net = build(network_config(300, 300, R"(source = "A"
+target = "B"
+receptor = "AMPA"
+rule = "fixed_probability"
+probability = 1e-30
+weight_nS = 1.0
+delay_ms = 1.0)"),
+                        2, exp);
+    CHECK(net.synapse_count() == 0);
+}

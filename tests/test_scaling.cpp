@@ -169,3 +169,17 @@ delay_ms = { dist = "normal", mean = 1.5, sd = 0.75, min = 0.1 }
     // Storage: 4 bytes per synapse plus segments, against 6.
     CHECK(double(nq.synapse_bytes()) < double(nf.synapse_bytes()) - 1.9 * 30000);
 }
+
+TEST_CASE("one_to_one projections are not compensated when in-degrees scale", "[scaling]") {
+    const Experiment scaled = load_experiment_from_string(two_population_config("[network]\nscale = 0.25", R"(source = "E"
+target = "E"
+receptor = "syn"
+rule = "one_to_one"
+autapses = true
+weight_pA = 100.0
+delay_ms = 1.0)"),
+                                                          "o2o.toml");
+    // In-degree 1 at any scale: the weight and the mean input stay; only the drive is compensated.
+    CHECK(scaled.projections[0].weight.value == 100.0);
+    CHECK(scaled.populations[0].dc_pA == Approx(175.6));  // the Poisson drive's share only
+}
