@@ -52,11 +52,12 @@ Network build_network(const Experiment& experiment, std::uint32_t workers);
 WeightScale weight_scale_for(const Distribution& weight);
 std::uint16_t encode_weight(const WeightScale& scale, double w);
 
-// Expected synapse count and storage bytes before building (for the memory check).
+// Expected synapse count and bytes before building (for the memory check): synapses, the construction's
+// temporary sort keys for `workers` workers, and ring buffers.
 struct NetworkEstimate {
     double synapses = 0;
     double bytes = 0;
 };
-NetworkEstimate estimate_network(const Experiment& experiment);
+NetworkEstimate estimate_network(const Experiment& experiment, std::uint32_t workers);
 
 }  // namespace ketaplast

@@ -273,7 +273,7 @@ std::uint32_t Network::population_of(std::uint32_t gid) const {
     return std::uint32_t(populations.size());
 }
 
-NetworkEstimate estimate_network(const Experiment& exp) {
+NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
     NetworkEstimate e;
     for (const auto& proj : exp.projections) {
         const double ns = exp.populations[proj.source_index].size, nt = exp.populations[proj.target_index].size;
@@ -287,7 +287,20 @@ NetworkEstimate estimate_network(const Experiment& exp) {
         case ConnectionRule::fixed_total_number: e.synapses += double(proj.total); break;
         }
     }
-    e.bytes = e.synapses * (sizeof(std::uint16_t) + (exp.network.weights_uint16 ? 2 : 4));
+    // Synapse payload, plus the 4-byte sort key each worker holds for the shard it is building (at most
+    // its share of the synapses), plus the ring buffers: one float per neuron, receptor and delay slot.
+    const double per_synapse = sizeof(std::uint16_t) + (exp.network.weights_uint16 ? 2 : 4);
+    e.bytes = e.synapses * per_synapse + 4.0 * e.synapses / std::max(1u, workers);
+    double max_delay_ms = exp.simulation.dt_ms;
+    for (const auto& proj : exp.projections) {
+        const Distribution& d = proj.delay_ms;
+        double upper = d.upper_bound();
+        if (d.kind == Distribution::Kind::normal) upper = std::min(upper, d.mean + 10.0 * d.sd);
+        if (d.kind == Distribution::Kind::lognormal) upper = std::min(upper, std::exp(d.mean + 10.0 * d.sd));
+        max_delay_ms = std::max(max_delay_ms, upper);
+    }
+    const double slots = std::min(65001.0, max_delay_ms / exp.simulation.dt_ms + 2.0);
+    for (const auto& pop : exp.populations) e.bytes += 4.0 * slots * double(pop.size) * double(pop.receptors.size());
     return e;
 }
 

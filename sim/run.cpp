@@ -95,7 +95,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     threads = std::max(1, std::min(threads, omp_get_thread_limit()));
 
     // Refuse networks that cannot fit, before allocating anything.
-    const NetworkEstimate estimate = estimate_network(exp);
+    const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
     const double available_MB = meminfo_available_MB();
     if (available_MB > 0 && estimate.bytes / 1048576.0 > 0.9 * available_MB)
         throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
