@@ -2,6 +2,7 @@
 
 #include <unsupported/Eigen/MatrixFunctions>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -64,6 +65,20 @@ void PkModel::advance(double dt_min, double rate_mg_per_min) {
     }
     state_[4] = rate_mg_per_min;
     state_ = it->second * state_;
+}
+
+void PkModel::advance_schedule(double t0, double dt, const std::vector<DoseSpec>& doses, double W) {
+    const double t1 = t0 + dt;
+    double rate = 0.0;  // mg/min
+    for (const auto& d : doses) {
+        if (d.route == DoseSpec::Route::bolus) {
+            if (d.start_min >= t0 - 1e-9 && d.start_min < t1 - 1e-9) bolus(d.dose_mg_per_kg * W);
+            continue;
+        }
+        const double overlap = std::min(t1, d.start_min + d.duration_min) - std::max(t0, d.start_min);
+        if (overlap > 0) rate += d.dose_mg_per_kg * W / d.duration_min * (overlap / dt);
+    }
+    advance(dt, rate);
 }
 
 }  // namespace ketaplast

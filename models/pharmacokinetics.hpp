@@ -35,6 +35,12 @@ struct PkParameters {
 PkParameters ketamine_pk(const std::string& model, double body_weight_kg);
 std::vector<std::string> ketamine_pk_models();
 
+// One administration: an instantaneous bolus, or a constant-rate infusion over a duration.
+struct DoseSpec {
+    enum class Route { bolus, infusion } route = Route::infusion;
+    double dose_mg_per_kg = 0, start_min = 0, duration_min = 0;
+};
+
 class PkModel {
   public:
     explicit PkModel(const PkParameters& parameters);
@@ -47,6 +53,11 @@ class PkModel {
     double plasma_mg_per_L() const { return state_[0] / p_.V1_L; }
     double effect_site_mg_per_L() const { return state_[3]; }
     const PkParameters& parameters() const { return p_; }
+
+    // Advance over [t0, t0 + dt) of a dose schedule: boluses starting in the interval are given at its
+    // start, infusions contribute their rate for the part of the interval they cover (exact when the
+    // schedule's times lie on the step grid).
+    void advance_schedule(double t0_min, double dt_min, const std::vector<DoseSpec>& doses, double body_weight_kg);
 
   private:
     PkParameters p_;

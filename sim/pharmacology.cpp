@@ -54,15 +54,7 @@ int pharmacology_pk(const PkCurveOptions& o, const std::string& csv_path) {
     const long steps = std::lround(o.duration_min / o.step_min);
     for (long n = 0; n < steps; ++n) {
         const double t0 = double(n) * o.step_min, t1 = t0 + o.step_min;
-        double rate = 0;  // mg/min, infusions active over the whole step (schedules on the step grid)
-        for (const auto& d : o.doses) {
-            if (d.route == DoseSpec::Route::bolus && d.start_min >= t0 && d.start_min < t1)
-                pk.bolus(d.dose_mg_per_kg * o.body_weight_kg);
-            if (d.route == DoseSpec::Route::infusion && t0 >= d.start_min - 1e-9 &&
-                t1 <= d.start_min + d.duration_min + 1e-9)
-                rate += d.dose_mg_per_kg * o.body_weight_kg / d.duration_min;
-        }
-        pk.advance(o.step_min, rate);
+        pk.advance_schedule(t0, o.step_min, o.doses, o.body_weight_kg);
         row(t1);
     }
     fmt::print("# {} pharmacokinetics ({} model, {} kg, fraction unbound {:g}); concentrations of {}\n", o.agent,

@@ -5,15 +5,12 @@
 // Both print a table and can write it as CSV.
 #pragma once
 
+#include "models/pharmacokinetics.hpp"
+
 #include <string>
 #include <vector>
 
 namespace ketaplast {
-
-struct DoseSpec {
-    enum class Route { bolus, infusion } route = Route::infusion;
-    double dose_mg_per_kg = 0, start_min = 0, duration_min = 0;
-};
 
 // "DOSE_mg_per_kg@START_min" (bolus) or "DOSE_mg_per_kg@START_min+DURATION_min" (infusion).
 DoseSpec parse_dose(const std::string& text, bool infusion);
