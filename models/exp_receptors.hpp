@@ -49,15 +49,19 @@ class ExpReceptors {
             // A = (D / K_d(-70))^n e^{-n delta 70 / V_T}, beta = n delta / V_T.
             std::vector<float> A, beta;
             for (std::size_t d = 0; nmda && d < spec.blockers.size(); ++d) {
-                const ChannelBlocker& b = spec.blockers[d];
-                const double conc = spec.blocker_conc_uM[d];
-                if (conc <= 0.0) continue;
-                A.push_back(float(std::pow(conc / b.K_d_uM_at_minus70, b.hill) * std::exp(-b.hill * b.delta * 70.0 / b.V_T_mV)));
-                beta.push_back(float(b.hill * b.delta / b.V_T_mV));
+                A.push_back(blocker_A(spec.blockers[d], spec.blocker_conc_uM[d]));
+                beta.push_back(float(spec.blockers[d].hill * spec.blockers[d].delta / spec.blockers[d].V_T_mV));
             }
             blocker_A_.push_back(A);
             blocker_beta_.push_back(beta);
         }
+    }
+
+    // A drug's concentration changed (slow clock): recompute its term in every NMDA receptor.
+    void set_blocker_concentration(std::size_t drug, double conc_uM) {
+        for (std::size_t r = 0; r < specs_.size(); ++r)
+            if (is_nmda(r) && drug < blocker_A_[r].size())
+                blocker_A_[r][drug] = blocker_A(specs_[r].blockers[drug], conc_uM);
     }
 
     std::size_t count() const { return g_.size(); }
@@ -162,6 +166,11 @@ class ExpReceptors {
     }
 
   private:
+    static float blocker_A(const ChannelBlocker& b, double conc_uM) {
+        if (conc_uM <= 0.0) return 0.0f;
+        return float(std::pow(conc_uM / b.K_d_uM_at_minus70, b.hill) * std::exp(-b.hill * b.delta * 70.0 / b.V_T_mV));
+    }
+
     std::vector<ReceptorSpec> specs_;
     std::string prefix_, unit_;
     std::vector<AlignedArray<float>> g_;

@@ -84,6 +84,12 @@ class NeuronGroup {
     virtual std::vector<std::string> state_names() const = 0;
     virtual float* state(const std::string& name) = 0;
 
+    // The concentration of drug `drug` (index into the experiment's drugs) at the receptors changed.
+    virtual void set_blocker_concentration(std::size_t drug, double conc_uM) {
+        (void)drug;
+        (void)conc_uM;
+    }
+
     // First neuron in [begin, end) whose state is not finite or has run away, or -1.
     virtual std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const {
         (void)begin;

@@ -50,6 +50,10 @@ class PointNeuron : public NeuronGroup {
         return receptors_.state(name);
     }
 
+    void set_blocker_concentration(std::size_t drug, double conc_uM) override {
+        receptors_.set_blocker_concentration(drug, conc_uM);
+    }
+
     // A neuron whose V or extra state is not finite, or whose V ran beyond 10^4 mV.
     std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override {
         for (std::uint32_t i = begin; i < end; ++i) {

@@ -4,6 +4,7 @@
 #include "models/registry.hpp"
 #include "sim/network_scaling.hpp"
 #include "sim/config_sections.hpp"
+#include "sim/pharmacology.hpp"
 #include "sim/toml_reader.hpp"
 
 #include <algorithm>
@@ -123,8 +124,38 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         TomlReader r(*n->as_table(), "drugs[" + std::to_string(i) + "]", root.file());
         DrugApplication d;
         d.agent = r.choice("agent", known, "");
-        d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
         const bool custom = d.agent == "custom";
+        const bool has_bath = r.has("bath_uM"), has_pk = r.has("pk");
+        if (has_bath == has_pk)
+            r.fail("bath_uM", "give either bath_uM (a constant concentration) or pk (a dose schedule), not both or neither");
+        if (has_bath) d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
+        if (const toml::table* pk = r.table("pk")) {
+            TomlReader pr(*pk, r.key_path("pk"), root.file());
+            DrugPk schedule;
+            schedule.model = pr.choice("model", ketamine_pk_models(), "domino");
+            schedule.body_weight_kg = pr.required_number("weight_kg", range(0.0, 1000.0, false, true));
+            schedule.fraction_unbound = pr.number("unbound_fraction", range(0.0, 1.0, false, true, 0.6));
+            schedule.step_ms = pr.number("step_ms", range(0.0, 3.6e6, false, true, 1000.0));
+            for (const char* key : {"infusions", "boluses"}) {
+                const toml::array* list = pr.array(key);
+                if (!list) continue;
+                for (const auto& item : *list) {
+                    const auto text = item.value<std::string>();
+                    if (!text) pr.fail_at(&item, key, "expected strings like \"0.5@10+40\" (mg/kg @ start min + minutes)");
+                    try {
+                        schedule.doses.push_back(parse_dose(*text, std::string(key) == "infusions"));
+                    } catch (const InputError& e) {
+                        pr.fail_at(&item, key, e.what());
+                    }
+                }
+            }
+            if (schedule.doses.empty()) pr.fail("infusions", "missing: a pk schedule needs infusions or boluses");
+            if (!custom && d.agent.rfind("ketamine", 0) != 0 && d.agent != "esketamine" && d.agent != "arketamine")
+                pr.fail("model", "the PK parameter sets are for ketamine (racemic, S, R); '" + d.agent +
+                                      "' has none yet: use bath_uM");
+            pr.finish();
+            d.pk = schedule;
+        }
         const ChannelBlocker preset = custom ? ChannelBlocker{} : find_drug(d.agent).block;
         auto constant = [&](const char* key, double preset_value, const ParamDef& allowed) {
             if (custom && !r.has(key))
@@ -136,6 +167,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         d.block.hill = constant("hill", preset.hill, range(0.0, 10.0, false, true));
         d.block.delta = constant("delta", preset.delta, range(0.0, 2.0));
         d.block.V_T_mV = r.number("V_T_mV", range(1.0, 100.0, true, true, preset.V_T_mV));
+        d.molar_mass_g_per_mol = custom ? r.number("molar_mass_g_per_mol", range(1.0, 1e5, true, true, 237.7))
+                                        : find_drug(d.agent).molar_mass_g_per_mol;
         r.finish();
         drugs.push_back(d);
     }

@@ -1,6 +1,7 @@
 #include "sim/engine.hpp"
 
 #include "core/random.hpp"
+#include "models/pharmacokinetics.hpp"
 #include "sim/barrier.hpp"
 #include "sim/poisson_drive.hpp"
 
@@ -16,6 +17,15 @@ namespace ketaplast {
 
 Engine::Engine(const Experiment& experiment, Network& network, int threads)
     : exp_(experiment), net_(network), threads_(threads) {
+    for (const auto& drug : exp_.drugs) {
+        if (drug.pk) {
+            pk_.emplace_back(PkModel(ketamine_pk(drug.pk->model, drug.pk->body_weight_kg)));
+            const auto steps = std::max<std::int64_t>(1, std::llround(drug.pk->step_ms / exp_.simulation.dt_ms));
+            drug_clock_steps_ = drug_clock_steps_ ? std::min(drug_clock_steps_, steps) : steps;
+        } else {
+            pk_.emplace_back(std::nullopt);
+        }
+    }
     for (const auto& pop : net_.populations) {
         const auto& drive = pop.spec->poisson_drive;
         const double lambda = drive ? drive->inputs * drive->rate_Hz * exp_.simulation.dt_ms * 1e-3 : 0.0;
@@ -57,6 +67,38 @@ void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std
         RandomStream big(key, pop.first_gid + i, (std::uint64_t(1) << 62) | std::uint64_t(step));
         in[i] += float(big.poisson(lambda)) * weight;
     }
+}
+
+bool Engine::drug_due(std::int64_t start) const {
+    // A pure function of the interval start, so every worker agrees without communication: the first
+    // interval of a run, and every interval that begins at or after a new clock tick.
+    if (drug_clock_steps_ == 0) return false;
+    const std::int64_t D = net_.min_delay_steps;
+    return start == step_ || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
+}
+
+void Engine::update_drugs(std::int64_t step) {
+    // Advance each drug's PK to this step's time with its dose schedule, then hand the free effect-site
+    // concentration to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug
+    // concentration piecewise constant over ~1 s epochs).
+    const double t_min = double(step) * exp_.simulation.dt_ms / 60000.0;
+    DrugSample sample;
+    sample.t_ms = double(step) * exp_.simulation.dt_ms;
+    for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
+        const DrugApplication& drug = exp_.drugs[d];
+        double free_uM = drug.bath_uM, plasma = 0.0;
+        if (drug.pk && pk_[d]) {
+            if (t_min > pk_time_min_) pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
+                                                              drug.pk->body_weight_kg);
+            plasma = pk_[d]->plasma_mg_per_L() * 1000.0;
+            free_uM = drug.pk->fraction_unbound * pk_[d]->effect_site_mg_per_L() * 1000.0 / drug.molar_mass_g_per_mol;
+            for (auto& pop : net_.populations) pop.group->set_blocker_concentration(d, free_uM);
+        }
+        sample.plasma_ng_per_mL.push_back(plasma);
+        sample.free_uM.push_back(free_uM);
+    }
+    pk_time_min_ = std::max(pk_time_min_, t_min);
+    drug_samples_.push_back(sample);
 }
 
 std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
@@ -140,6 +182,11 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
         for (std::int64_t start = start_step; start < until && omp_get_num_threads() == threads_;
              start += D, ++interval) {
             const std::int64_t stop_step = std::min(start + D, until);
+            if (drug_due(start)) {  // the slow clock: one thread updates drugs while the others wait
+#pragma omp barrier
+#pragma omp single
+                update_drugs(start);
+            }
             const int parity = int(interval & 1);
             auto& mine = local[parity][w];
             mine.clear();  // read by everyone two intervals ago, before the last barrier

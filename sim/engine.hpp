@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace ketaplast {
@@ -60,6 +61,7 @@ class Engine {
     std::uint64_t spikes_exchanged() const { return spikes_exchanged_; }   // spikes of all populations
     std::uint64_t synaptic_events() const { return synaptic_events_; }     // spike x synapse deliveries
     const PhaseTimes& phase_times() const { return phase_; }
+    const std::vector<DrugSample>& drug_samples() const { return drug_samples_; }
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
@@ -75,6 +77,13 @@ class Engine {
     std::uint64_t synaptic_events_ = 0;
     PhaseTimes phase_;
     std::vector<std::vector<double>> drive_cdf_;  // per population: Poisson drive's cumulative table
+    // The drug slow clock: PK models of the drugs with a dose schedule, advanced to the tick times.
+    bool drug_due(std::int64_t interval_start) const;
+    void update_drugs(std::int64_t step);
+    std::vector<std::optional<PkModel>> pk_;
+    std::int64_t drug_clock_steps_ = 0;  // 0: no drug needs a clock
+    double pk_time_min_ = 0.0;
+    std::vector<DrugSample> drug_samples_;
 };
 
 }  // namespace ketaplast

@@ -5,6 +5,7 @@
 #include "core/distribution.hpp"
 #include "models/neuron_group.hpp"
 #include "models/parameters.hpp"
+#include "models/pharmacokinetics.hpp"
 
 #include <cstdint>
 #include <map>
@@ -109,12 +110,23 @@ struct RecordingSpec {
     std::vector<StateReportSpec> reports;
 };
 
-// A drug in the bath at a constant concentration (slice-style experiments; the PK-driven time course
-// comes later): it blocks every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3).
+// A drug at the NMDA receptors: a constant bath concentration (slice-style experiments), or the free
+// effect-site concentration of a dose schedule through a PK model, updated on a slow clock. It blocks
+// every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3).
+struct DrugPk {
+    std::string model = "domino";
+    double body_weight_kg = 70.0;
+    double fraction_unbound = 0.6;  // SCIENCE.md §4.1 default
+    std::vector<DoseSpec> doses;
+    double step_ms = 1000.0;        // slow clock: concentration held constant between updates
+};
+
 struct DrugApplication {
     std::string agent;
     double bath_uM = 0.0;
+    std::optional<DrugPk> pk;
     ChannelBlocker block;
+    double molar_mass_g_per_mol = 237.7;
 };
 
 struct Experiment {

@@ -183,7 +183,8 @@ void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
     }
 }
 
-void RateRecorder::write(const std::string& dir, std::int64_t steps_done) const {
+void RateRecorder::write(const std::string& dir, std::int64_t steps_done, const std::vector<std::string>& drug_names,
+                         const std::vector<DrugSample>& drug_samples) const {
     const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
     h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
     std::vector<double> time_ms;
@@ -199,6 +200,21 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done) const 
             rate[b] = float(count / (double(net_.populations[p].size) * steps_in_bin * dt_ms_ * 1e-3));
         }
         rates.write(net_.populations[p].spec->name, rate, "Hz");
+    }
+    if (!drug_names.empty()) {
+        h5::Object drugs = file.group("drugs");
+        for (std::size_t d = 0; d < drug_names.size(); ++d) {
+            h5::Object g = drugs.group(drug_names[d]);
+            std::vector<double> t, plasma, free;
+            for (const auto& s : drug_samples) {
+                t.push_back(s.t_ms);
+                plasma.push_back(s.plasma_ng_per_mL[d]);
+                free.push_back(s.free_uM[d]);
+            }
+            g.write("time_ms", t, "ms");
+            g.write("plasma_ng_per_mL", plasma, "ng/mL");
+            g.write("free_uM", free, "uM");
+        }
     }
     file.close();
     commit_file(dir, "timeseries.h5");

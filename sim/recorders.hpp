@@ -84,12 +84,20 @@ class StateReporter {
     h5::File file_;
 };
 
+// Drug concentrations at a slow-clock tick, per drug of the experiment.
+struct DrugSample {
+    double t_ms = 0;
+    std::vector<double> plasma_ng_per_mL, free_uM;
+};
+
 class RateRecorder {
   public:
     RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps);
     void add(const std::vector<SpikeRecord>& spikes);
-    // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>.
-    void write(const std::string& dir, std::int64_t steps_done) const;
+    // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
+    // /drugs/<agent>/{time_ms, plasma_ng_per_mL, free_uM} at the drug clock's ticks.
+    void write(const std::string& dir, std::int64_t steps_done, const std::vector<std::string>& drug_names = {},
+               const std::vector<DrugSample>& drug_samples = {}) const;
 
   private:
     const Network& net_;

@@ -138,7 +138,10 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         const auto t_write = std::chrono::steady_clock::now();
         spikes.finish();
         reports.finish(steps_done);
-        rates.write(dir, steps_done);
+        std::vector<std::string> drug_names;
+        for (std::size_t d = 0; d < exp.drugs.size(); ++d)
+            drug_names.push_back(std::to_string(d) + "_" + exp.drugs[d].agent);
+        rates.write(dir, steps_done, drug_names, engine.drug_samples());
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
 
         nlohmann::json summary;
