@@ -69,6 +69,14 @@ int command_info(const std::string& dir) {
     for (auto& [name, p] : s["populations"].items())
         fmt::print("{:<16} {:<16} {:>10} {:>12} {:>10.3f} {:>14}\n", name, p.value("model", "?"), p.value("size", 0),
                    p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0), p.value("synapses_in", 0));
+    if (s.contains("drugs")) {
+        fmt::print("\n{:<16} {:<16} {:>18} {:>14} {:>14}\n", "drug", "source", "max plasma ng/mL", "max free uM",
+                   "at ms");
+        for (const auto& d : s["drugs"])
+            fmt::print("{:<16} {:<16} {:>18.2f} {:>14.4f} {:>14.0f}\n", d.value("agent", "?"), d.value("source", "?"),
+                       d.value("max_plasma_ng_per_mL", 0.0), d.value("max_free_uM", 0.0),
+                       d.value("time_of_max_free_ms", 0.0));
+    }
     if (s.contains("timing")) {
         const auto& t = s["timing"];
         fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; real-time factor {:.3f}\n",

@@ -163,6 +163,21 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
             p["synapses_in"] = net.synapses_into(pop.index);
             summary["populations"][pop.spec->name] = p;
         }
+        for (std::size_t d = 0; d < exp.drugs.size(); ++d) {
+            double max_plasma = 0, max_free = 0, t_max_ms = 0;
+            for (const auto& sample : engine.drug_samples()) {
+                max_plasma = std::max(max_plasma, sample.plasma_ng_per_mL[d]);
+                if (sample.free_uM[d] > max_free) {
+                    max_free = sample.free_uM[d];
+                    t_max_ms = sample.t_ms;
+                }
+            }
+            summary["drugs"].push_back({{"agent", exp.drugs[d].agent},
+                                        {"source", exp.drugs[d].pk ? "pk:" + exp.drugs[d].pk->model : "bath"},
+                                        {"max_plasma_ng_per_mL", max_plasma},
+                                        {"max_free_uM", exp.drugs[d].pk ? max_free : exp.drugs[d].bath_uM},
+                                        {"time_of_max_free_ms", t_max_ms}});
+        }
         write_s = seconds_since(t_write);
         const double total_s = seconds_since(t_start);
         summary["timing"] = {{"build_s", build_s},

@@ -270,3 +270,20 @@ receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda" }
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"memantine\"\npk = { weight_kg = 70.0, infusions = [\"0.5@0+40\"] }\n"),
                       Catch::Contains("memantine") && Catch::Contains("bath_uM"));
 }
+
+TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of the infusion (T15)",
+          "[pk][integration]") {
+    // SCIENCE.md T15: 0.5 mg/kg over 40 min, Domino model: Cp(40 min) = 240 ng/mL = 1.01 uM, +- 1 %.
+    test::TempDir dir("pk_infusion");
+    const Experiment exp = load_experiment(test::source_path("configs/pk_infusion.toml"));
+    run_experiment(exp, {dir.path(), 1, false});
+    h5::File f = h5::File::open_read(dir.file("timeseries.h5"));
+    h5::Object g = f.open_group("drugs").open_group("0_ketamine");
+    const auto t = g.read_doubles("time_ms"), plasma = g.read_doubles("plasma_ng_per_mL");
+    REQUIRE(t.size() == 3600);
+    CHECK(t[2400] == Approx(40.0 * 60000.0));
+    CHECK(plasma[2400] == Approx(240.0).epsilon(0.01));
+    CHECK(plasma[2400] / 237.7 == Approx(1.01).epsilon(0.01));
+    const std::string summary = test::read_file(dir.file("summary.json"));
+    CHECK_THAT(summary, Catch::Contains("\"drugs\""));
+}
