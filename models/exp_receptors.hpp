@@ -57,6 +57,29 @@ class ExpReceptors {
         }
     }
 
+    // Readout of NMDA receptor r over neurons [begin, end) at membrane potentials V (sums over neurons):
+    // fraction of channels conducting (free of Mg2+ and drugs), fraction blocked by drugs, and the NMDA
+    // current g B (V - E) in pA (outward positive).
+    struct NmdaReadout {
+        double conducting = 0, drug_blocked = 0, current_pA = 0;
+    };
+    NmdaReadout nmda_readout(std::size_t r, std::uint32_t begin, std::uint32_t end, const float* V) const {
+        NmdaReadout out;
+        if (!is_nmda(r)) return out;
+        for (std::uint32_t i = begin; i < end; ++i) {
+            const double mg = Mg_over_K0_[r] * std::exp(-double(Mg_slope_[r]) * V[i]);
+            double drugs = 0;
+            for (std::size_t d = 0; d < blocker_A_[r].size(); ++d)
+                drugs += blocker_A_[r][d] * std::exp(-double(blocker_beta_[r][d]) * V[i]);
+            const double conducting = 1.0 / (1.0 + mg + drugs);
+            out.conducting += conducting;
+            out.drug_blocked += drugs * conducting;
+            out.current_pA += g_[r][i] * conducting * (V[i] - E_rev_mV_[r]);
+        }
+        return out;
+    }
+    const std::string& name(std::size_t r) const { return specs_[r].name; }
+
     // A drug's concentration changed (slow clock): recompute its term in every NMDA receptor.
     void set_blocker_concentration(std::size_t drug, double conc_uM) {
         for (std::size_t r = 0; r < specs_.size(); ++r)

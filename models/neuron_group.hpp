@@ -90,6 +90,14 @@ class NeuronGroup {
         (void)conc_uM;
     }
 
+    // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the
+    // mean NMDA current (pA), at the neurons' present membrane potentials. Empty without NMDA receptors.
+    struct NmdaPoolReadout {
+        std::string receptor;
+        double conducting = 0, drug_blocked = 0, current_pA = 0;
+    };
+    virtual std::vector<NmdaPoolReadout> nmda_readout() const { return {}; }
+
     // First neuron in [begin, end) whose state is not finite or has run away, or -1.
     virtual std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const {
         (void)begin;

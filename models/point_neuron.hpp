@@ -50,6 +50,17 @@ class PointNeuron : public NeuronGroup {
         return receptors_.state(name);
     }
 
+    std::vector<NmdaPoolReadout> nmda_readout() const override {
+        std::vector<NmdaPoolReadout> out;
+        for (std::size_t r = 0; r < receptors_.count(); ++r) {
+            if (!receptors_.is_nmda(r) || size_ == 0) continue;
+            const auto sums = receptors_.nmda_readout(r, 0, size_, V_m_mV_.data());
+            out.push_back({receptors_.name(r), sums.conducting / size_, sums.drug_blocked / size_,
+                           sums.current_pA / size_});
+        }
+        return out;
+    }
+
     void set_blocker_concentration(std::size_t drug, double conc_uM) override {
         receptors_.set_blocker_concentration(drug, conc_uM);
     }

@@ -98,6 +98,10 @@ void Engine::update_drugs(std::int64_t step) {
         sample.free_uM.push_back(free_uM);
     }
     pk_time_min_ = std::max(pk_time_min_, t_min);
+    // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
+    for (const auto& pop : net_.populations)
+        for (const auto& pool : pop.group->nmda_readout())
+            sample.pools.push_back({pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.current_pA});
     drug_samples_.push_back(sample);
 }
 

@@ -215,6 +215,26 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done, const 
             g.write("plasma_ng_per_mL", plasma, "ng/mL");
             g.write("free_uM", free, "uM");
         }
+        if (!drug_samples.empty() && !drug_samples.front().pools.empty()) {
+            h5::Object nmda = file.group("nmda");
+            for (std::size_t k = 0; k < drug_samples.front().pools.size(); ++k) {
+                const auto& first = drug_samples.front().pools[k];
+                h5::Object pop = nmda.exists(first.population) ? nmda.open_group(first.population)
+                                                               : nmda.group(first.population);
+                h5::Object g = pop.group(first.receptor);
+                std::vector<double> t, conducting, blocked, current;
+                for (const auto& s : drug_samples) {
+                    t.push_back(s.t_ms);
+                    conducting.push_back(s.pools[k].conducting);
+                    blocked.push_back(s.pools[k].drug_blocked);
+                    current.push_back(s.pools[k].current_pA);
+                }
+                g.write("time_ms", t, "ms");
+                g.write("conducting_fraction", conducting);
+                g.write("drug_blocked_fraction", blocked);
+                g.write("current_pA", current, "pA");
+            }
+        }
     }
     file.close();
     commit_file(dir, "timeseries.h5");

@@ -88,6 +88,12 @@ class StateReporter {
 struct DrugSample {
     double t_ms = 0;
     std::vector<double> plasma_ng_per_mL, free_uM;
+    // Per NMDA pool (population, receptor), in a fixed order: population means at the tick.
+    struct Pool {
+        std::string population, receptor;
+        double conducting = 0, drug_blocked = 0, current_pA = 0;
+    };
+    std::vector<Pool> pools;
 };
 
 class RateRecorder {
@@ -95,7 +101,9 @@ class RateRecorder {
     RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps);
     void add(const std::vector<SpikeRecord>& spikes);
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
-    // /drugs/<agent>/{time_ms, plasma_ng_per_mL, free_uM} at the drug clock's ticks.
+    // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,
+    // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, current_pA} at
+    // the drug clock's ticks.
     void write(const std::string& dir, std::int64_t steps_done, const std::vector<std::string>& drug_names = {},
                const std::vector<DrugSample>& drug_samples = {}) const;
 

@@ -286,4 +286,17 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     CHECK(plasma[2400] / 237.7 == Approx(1.01).epsilon(0.01));
     const std::string summary = test::read_file(dir.file("summary.json"));
     CHECK_THAT(summary, Catch::Contains("\"drugs\""));
+    // Per-pool readout at the end of the infusion: the cells rest at -70 mV, so the conducting fraction is
+    // the equilibrium formula at the recorded free concentration (float coefficients: 1e-5 relative).
+    const double free = g.read_doubles("free_uM")[2400];
+    const ChannelBlocker ketamine = find_drug("ketamine").block;
+    h5::Object nmda = f.open_group("nmda");
+    const double pyr = nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[2400];
+    const double inh = nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[2400];
+    CHECK(pyr == Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+    CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+    // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
+    const double pyr0 = nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
+    const double inh0 = nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[0];
+    CHECK(1.0 - inh / inh0 > 2.0 * (1.0 - pyr / pyr0));
 }
