@@ -89,7 +89,7 @@ int command_info(const std::string& dir) {
                    m.value("synapse_count", 0), m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "config.toml", "summary.json"})
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml", "summary.json"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
     fmt::print("\n");
     return 0;

@@ -14,6 +14,28 @@ void commit_file(const std::string& dir, const std::string& name) {
     if (ec) throw RunError("cannot finalise " + dir + "/" + name + ": " + ec.message());
 }
 
+void write_nodes(const Network& net, const std::string& dir) {
+    h5::File file = h5::File::create(dir + "/nodes.h5.tmp");
+    h5::Object nodes = file.group("nodes");
+    for (const auto& pop : net.populations) {
+        h5::Object g = nodes.group(pop.spec->name);
+        g.attribute("model", pop.spec->model);
+        const std::vector<std::int64_t> type(pop.size, -1), group_id(pop.size, 0);
+        std::vector<std::int64_t> group_index(pop.size);
+        for (std::uint32_t i = 0; i < pop.size; ++i) group_index[i] = i;
+        g.write("node_type_id", type);
+        g.write("node_group_id", group_id);
+        g.write("node_group_index", group_index);
+        h5::Object attributes = g.group("0");
+        attributes.write("x", std::vector<float>(pop.x_um.begin(), pop.x_um.end()), "um");
+        attributes.write("y", std::vector<float>(pop.y_um.begin(), pop.y_um.end()), "um");
+        attributes.write("z", std::vector<float>(pop.z_um.begin(), pop.z_um.end()), "um");
+        attributes.write_strings("model_type", std::vector<std::string>(1, "point_neuron"));
+    }
+    file.close();
+    commit_file(dir, "nodes.h5");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled)

@@ -114,6 +114,11 @@ class RateRecorder {
     std::vector<std::vector<std::uint32_t>> counts_;  // per population, per bin
 };
 
+// nodes.h5 in SONATA node layout: /nodes/<population>/{node_type_id, node_group_id, node_group_index} and
+// /nodes/<population>/0/{x, y, z} (um, the neurons' positions), model_type and model attributes. The
+// network's structure for pictures and analysis (viz/ reads only files).
+void write_nodes(const Network& net, const std::string& dir);
+
 // "<dir>/<name>.tmp" -> "<dir>/<name>"
 void commit_file(const std::string& dir, const std::string& name);
 

@@ -65,7 +65,7 @@ void prepare_output_dir(const std::string& dir) {
 // remove exactly the files Ketaplast writes (nothing else in the directory is touched).
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -73,7 +73,8 @@ void remove_previous_outputs(const std::string& dir) {
 
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
+    for (const char* name :
+         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -142,6 +143,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         for (std::size_t d = 0; d < exp.drugs.size(); ++d)
             drug_names.push_back(std::to_string(d) + "_" + exp.drugs[d].agent);
         rates.write(dir, steps_done, drug_names, engine.drug_samples());
+        write_nodes(net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
 
         nlohmann::json summary;

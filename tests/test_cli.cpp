@@ -255,7 +255,7 @@ TEST_CASE("cli: run single_neuron writes every output, then info summarises it",
     CHECK_THAT(info.output, Catch::Contains("status     completed"));
     for (const char* name : {"neuron", "excitatory_input", "inhibitory_input", "lif_cond", "spike_times"})
         CHECK_THAT(info.output, Catch::Contains(name));
-    CHECK_THAT(info.output, Catch::Contains("spikes.h5 reports.h5 timeseries.h5 config.toml summary.json"));
+    CHECK_THAT(info.output, Catch::Contains("spikes.h5 reports.h5 timeseries.h5 nodes.h5 config.toml summary.json"));
 }
 
 TEST_CASE("cli: run applies --set, --seed and --threads, and saves the resolved config", "[cli][integration]") {

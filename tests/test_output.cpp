@@ -39,7 +39,7 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     Experiment exp = load_experiment(source_path("configs/single_neuron.toml"));
     run_experiment(exp, {dir.path(), 2, false});
 
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"})
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"})
         CHECK(std::filesystem::exists(dir.file(name)));
     for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
         CHECK(entry.path().extension() != ".tmp");
@@ -85,6 +85,17 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     double spikes_from_rate = 0;
     for (double r : input_rate) spikes_from_rate += r * 1e-3;  // 1 ms bins, one neuron
     CHECK(spikes_from_rate == Approx(7.0));
+
+    // nodes.h5: SONATA nodes with positions (default layout: random in a 100 um box at the origin).
+    h5::File nodes = h5::File::open_read(dir.file("nodes.h5"));
+    h5::Object input_nodes = nodes.open_group("nodes").open_group("excitatory_input");
+    CHECK(input_nodes.read_u64("node_group_index") == std::vector<std::uint64_t>{0});
+    const auto x = input_nodes.open_group("0").read_doubles("x");
+    REQUIRE(x.size() == 1);
+    CHECK(x[0] >= 0.0);
+    CHECK(x[0] <= 100.0);
+    CHECK(input_nodes.open_group("0").read_string_attribute_of("x", "units") == "um");
+    CHECK(input_nodes.read_string_attribute("model") == "spike_times");
 
     // summary.json and the resolved config.
     const auto summary = nlohmann::json::parse(read_file(dir.file("summary.json")));
