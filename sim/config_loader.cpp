@@ -198,6 +198,7 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
     if (!t) return rec;
     TomlReader r(*t, "recording", root.file());
     rec.spikes = r.boolean("spikes", true);
+    rec.edges = r.boolean("edges", false);
     rec.rate_bin_ms = r.number("rate_bin_ms", range(sim.dt_ms, 1e7, true, true, std::max(1.0, sim.dt_ms)));
     if (const toml::array* reports = r.array("reports")) {
         for (std::size_t i = 0; i < reports->size(); ++i) {

@@ -106,6 +106,7 @@ struct StateReportSpec {
 
 struct RecordingSpec {
     bool spikes = true;
+    bool edges = false;  // edges.h5 (SONATA edges of every projection) at the end of the run
     double rate_bin_ms = 1.0;
     std::vector<StateReportSpec> reports;
 };

@@ -137,6 +137,18 @@ void Object::write_matrix(const std::string& name, const std::vector<float>& v, 
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
 }
 
+void Object::write_u64_matrix(const std::string& name, const std::vector<std::uint64_t>& v, std::size_t rows,
+                              std::size_t cols) {
+    const hsize_t dims[2] = {rows, cols};
+    Handle space(check(H5Screate_simple(2, dims, nullptr), file_, "dataspace"), H5Sclose);
+    Handle dset(check(H5Dcreate2(id(), name.c_str(), H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      file_, "create dataset " + join_path(path_, name)),
+                H5Dclose);
+    if (rows * cols != 0)
+        check_status(H5Dwrite(dset.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), file_,
+                     "write dataset " + join_path(path_, name));
+}
+
 AppendableDataset Object::appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,
                                      std::size_t chunk_rows, const std::string& units, bool two_d) {
     const int rank = (two_d || row_width > 1) ? 2 : 1;

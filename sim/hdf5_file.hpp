@@ -84,6 +84,9 @@ class Object {
     void write(const std::string& name, const std::vector<std::uint32_t>& v);
     void write(const std::string& name, const std::vector<std::int64_t>& v);
     void write_strings(const std::string& name, const std::vector<std::string>& v);
+    // 2-D row-major uint64 dataset.
+    void write_u64_matrix(const std::string& name, const std::vector<std::uint64_t>& v, std::size_t rows,
+                          std::size_t cols);
     // 2-D row-major float dataset.
     void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
                       const std::string& units = "");

@@ -1,6 +1,7 @@
 #include "sim/recorders.hpp"
 
 #include "core/error.hpp"
+#include "models/registry.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -34,6 +35,91 @@ void write_nodes(const Network& net, const std::string& dir) {
     }
     file.close();
     commit_file(dir, "nodes.h5");
+}
+
+namespace {
+
+// SONATA index of one side: for each node, the ranges of edge ids that have it on that side.
+void write_index(h5::Object& group, const std::vector<std::uint64_t>& node_of_edge, std::uint64_t n_nodes) {
+    std::vector<std::uint64_t> order(node_of_edge.size());
+    for (std::uint64_t e = 0; e < order.size(); ++e) order[e] = e;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint64_t a, std::uint64_t b) { return node_of_edge[a] < node_of_edge[b]; });
+    std::vector<std::uint64_t> node_ranges(2 * n_nodes, 0), ranges;
+    for (std::uint64_t k = 0; k < order.size();) {
+        const std::uint64_t node = node_of_edge[order[k]];
+        node_ranges[2 * node] = ranges.size() / 2;
+        while (k < order.size() && node_of_edge[order[k]] == node) {
+            const std::uint64_t first = order[k];
+            std::uint64_t last = first + 1;
+            ++k;
+            while (k < order.size() && node_of_edge[order[k]] == node && order[k] == last) ++last, ++k;
+            ranges.push_back(first);
+            ranges.push_back(last);
+        }
+        node_ranges[2 * node + 1] = ranges.size() / 2;
+    }
+    group.write_u64_matrix("node_id_to_ranges", node_ranges, n_nodes, 2);
+    group.write_u64_matrix("range_to_edge_id", ranges, ranges.size() / 2, 2);
+}
+
+}  // namespace
+
+void write_edges(const Experiment& exp, const Network& net, const std::string& dir) {
+    struct Edge {
+        std::uint64_t source, target;
+        float weight;
+        float delay_ms;
+    };
+    std::vector<std::vector<Edge>> per_projection(exp.projections.size());
+    for (const auto& worker : net.shards)
+        for (const auto& shard : worker)
+            for (std::uint32_t s = 0; s < net.total_neurons; ++s) {
+                const std::uint32_t source_pop = net.population_of(s);
+                shard.for_each_synapse(s, net.weight_scales, [&](std::uint16_t t, float w, std::uint16_t delay,
+                                                                 std::uint8_t, std::uint16_t projection) {
+                    per_projection[projection].push_back({s - net.populations[source_pop].first_gid,
+                                                          std::uint64_t(shard.local_begin) + t, w,
+                                                          float(delay * exp.simulation.dt_ms)});
+                });
+            }
+    h5::File file = h5::File::create(dir + "/edges.h5.tmp");
+    h5::Object edges = file.group("edges");
+    for (std::size_t p = 0; p < exp.projections.size(); ++p) {
+        auto& list = per_projection[p];
+        std::stable_sort(list.begin(), list.end(), [](const Edge& a, const Edge& b) { return a.target < b.target; });
+        const ProjectionSpec& proj = exp.projections[p];
+        h5::Object g = edges.group(proj.name);
+        std::vector<std::uint64_t> source, target, group_index;
+        std::vector<std::int64_t> type(list.size(), -1), group_id(list.size(), 0);
+        std::vector<float> weight, delay;
+        for (std::uint64_t e = 0; e < list.size(); ++e) {
+            source.push_back(list[e].source);
+            target.push_back(list[e].target);
+            group_index.push_back(e);
+            weight.push_back(list[e].weight);
+            delay.push_back(list[e].delay_ms);
+        }
+        g.write("source_node_id", source);
+        g.attribute_on("source_node_id", "node_population", proj.source);
+        g.write("target_node_id", target);
+        g.attribute_on("target_node_id", "node_population", proj.target);
+        g.write("edge_type_id", type);
+        g.write("edge_group_id", std::vector<std::int64_t>(list.size(), 0));
+        g.write("edge_group_index", group_index);
+        h5::Object attributes = g.group("0");
+        const bool conductance = builtin_models().find(exp.populations[proj.target_index].model)->receptor_kind ==
+                                 ReceptorKind::conductance;
+        attributes.write("syn_weight", weight, conductance ? "nS" : "pA");
+        attributes.write("delay", delay, "ms");
+        h5::Object indices = g.group("indices");
+        h5::Object t2s = indices.group("target_to_source");
+        write_index(t2s, target, exp.populations[proj.target_index].size);
+        h5::Object s2t = indices.group("source_to_target");
+        write_index(s2t, source, exp.populations[proj.source_index].size);
+    }
+    file.close();
+    commit_file(dir, "edges.h5");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,6 +119,13 @@ class RateRecorder {
 // network's structure for pictures and analysis (viz/ reads only files).
 void write_nodes(const Network& net, const std::string& dir);
 
+// edges.h5 in SONATA edge layout, one edge population per projection (named after it):
+// source_node_id / target_node_id (population-local, with node_population attributes), edge_type_id,
+// edge_group_id, edge_group_index, 0/{syn_weight (nS or pA), delay (ms)}, and the indices
+// indices/{target_to_source, source_to_target}/{node_id_to_ranges, range_to_edge_id} as libsonata reads
+// them. Edges are ordered by target.
+void write_edges(const Experiment& exp, const Network& net, const std::string& dir);
+
 // "<dir>/<name>.tmp" -> "<dir>/<name>"
 void commit_file(const std::string& dir, const std::string& name);
 

@@ -65,7 +65,7 @@ void prepare_output_dir(const std::string& dir) {
 // remove exactly the files Ketaplast writes (nothing else in the directory is touched).
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"}) {
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "summary.json", "config.toml"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -74,7 +74,8 @@ void remove_previous_outputs(const std::string& dir) {
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
     for (const char* name :
-         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
+         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "edges.h5.tmp", "summary.json.tmp",
+          "config.toml.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -144,6 +145,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
             drug_names.push_back(std::to_string(d) + "_" + exp.drugs[d].agent);
         rates.write(dir, steps_done, drug_names, engine.drug_samples());
         write_nodes(net, dir);
+        if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
 
         nlohmann::json summary;

@@ -119,3 +119,40 @@ TEST_CASE("overrides are saved in the resolved config", "[output]") {
     CHECK(saved.simulation.duration_ms == 50.0);
     CHECK(saved.populations[0].params.get("C_pF") == 250.0);
 }
+
+TEST_CASE("edges.h5 holds every synapse in SONATA edge layout with consistent indices", "[output][integration]") {
+    TempDir dir("edges");
+    Experiment exp = load_experiment(source_path("configs/coba.toml"),
+                                     {{"simulation.duration_ms", "1"}, {"recording.edges", "true"},
+                                      {"recording.reports", "[]"}});
+    run_experiment(exp, {dir.path(), 2, false});
+    const auto summary = nlohmann::json::parse(read_file(dir.file("summary.json")));
+    h5::File f = h5::File::open_read(dir.file("edges.h5"));
+    std::uint64_t total = 0;
+    for (const auto& proj : exp.projections) {
+        INFO(proj.name);
+        h5::Object g = f.open_group("edges").open_group(proj.name);
+        const auto source = g.read_u64("source_node_id"), target = g.read_u64("target_node_id");
+        REQUIRE(source.size() == target.size());
+        total += source.size();
+        CHECK(g.read_string_attribute_of("source_node_id", "node_population") == proj.source);
+        CHECK(g.read_string_attribute_of("target_node_id", "node_population") == proj.target);
+        const auto weight = g.open_group("0").read_doubles("syn_weight");
+        REQUIRE(weight.size() == source.size());
+        for (double w : weight) REQUIRE(w == Approx(proj.weight.value));
+        CHECK(std::is_sorted(target.begin(), target.end()));
+        // Indices: every range of a node's index holds edges of that node, and all its edges are covered.
+        for (const char* side : {"target_to_source", "source_to_target"}) {
+            const auto& of_edge = std::string(side) == "target_to_source" ? target : source;
+            h5::Object index = g.open_group("indices").open_group(side);
+            const auto node_ranges = index.read_u64("node_id_to_ranges"), ranges = index.read_u64("range_to_edge_id");
+            std::uint64_t covered = 0;
+            for (std::uint64_t node = 0; 2 * node < node_ranges.size(); ++node)
+                for (std::uint64_t r = node_ranges[2 * node]; r < node_ranges[2 * node + 1]; ++r)
+                    for (std::uint64_t e = ranges[2 * r]; e < ranges[2 * r + 1]; ++e, ++covered)
+                        REQUIRE(of_edge[e] == node);
+            CHECK(covered == source.size());
+        }
+    }
+    CHECK(total == summary["memory"]["synapse_count"].get<std::uint64_t>());
+}
