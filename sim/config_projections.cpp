@@ -144,7 +144,7 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     const bool conductance = target_model->receptor_kind == ReceptorKind::conductance;
     const std::string weight_key = conductance ? "weight_nS" : "weight_pA";
     r.allow(conductance ? "weight_pA" : "weight_nS");
-    if (r.has(conductance ? "weight_pA" : "weight_nS") && !r.has(weight_key))
+    if (r.has(conductance ? "weight_pA" : "weight_nS"))
         r.fail(conductance ? "weight_pA" : "weight_nS",
                "receptor '" + proj.receptor + "' of '" + target.name + "' is a " +
                    (conductance ? "conductance: give weight_nS" : "current: give weight_pA"));
