@@ -103,7 +103,6 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     pop.full_size = std::uint32_t(p.required_integer("size", 1, 100'000'000));
     // Rounded half to even (the default rounding mode), as numpy.round in the NEST microcircuit example.
     pop.size = std::uint32_t(std::max(1.0, std::nearbyint(pop.full_size * net.scale)));
-    pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6));
     pop.reference_rate_Hz = p.optional_number("reference_rate_Hz", range(0.0, 1e4));
     const auto& registry = builtin_models();
     pop.model = p.string("model", "");
@@ -142,6 +141,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     const std::string weight_unit = model->receptor_kind == ReceptorKind::conductance ? "nS" : "pA";
 
     if (model->kind == ModelKind::neuron) {
+        pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6));  // spike sources take no current
         const toml::table* receptors = p.table("receptors");
         if (receptors) {
             for (auto&& [k, v] : *receptors) {
