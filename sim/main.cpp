@@ -5,6 +5,7 @@
 #include "sim/config_loader.hpp"
 #include "sim/pharmacology.hpp"
 #include "sim/run.hpp"
+#include "sim/sweep.hpp"
 #include "sim/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -133,6 +134,20 @@ int main(int argc, char** argv) {
 
     auto* models = app.add_subcommand("models", "list the models and their parameters");
 
+    auto* sweep = app.add_subcommand("sweep", "run a grid or list of parameter points of one experiment");
+    std::vector<std::string> sweep_params;
+    std::string sweep_list;
+    long sweep_index = -1;
+    bool sweep_collect = false;
+    sweep->add_option("config", config, "experiment file (TOML)")->required();
+    sweep->add_option("--param", sweep_params, "key=v1,v2,... (repeatable; the grid is their product)");
+    sweep->add_option("--list", sweep_list, "CSV file: a header of keys, one point per line");
+    sweep->add_option("--out,-o", out, "sweep directory (point_<i>/ and sweep.csv)")->required();
+    sweep->add_option("--index", sweep_index, "run only point N (e.g. $SLURM_ARRAY_TASK_ID)");
+    sweep->add_flag("--collect", sweep_collect, "only build sweep.csv from the points' summaries");
+    sweep->add_option("--set", sets, "override for every point: key=value (repeatable)");
+    sweep->add_option("--threads,-t", threads, "OpenMP threads per point")->check(CLI::Range(1, 4096));
+
     auto* pharmacology = app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
     pharmacology->require_subcommand(1);
     PkCurveOptions pk_options;
@@ -184,6 +199,29 @@ int main(int argc, char** argv) {
         if (validate->parsed()) return command_validate(config, sets);
         if (info->parsed()) return command_info(run_dir);
         if (models->parsed()) return command_models();
+        if (sweep->parsed()) {
+            SweepOptions o;
+            o.config = config;
+            o.out_dir = out;
+            o.index = sweep_index;
+            o.threads = threads;
+            o.collect_only = sweep_collect;
+            o.common = parse_overrides(sets);
+            if (!sweep_list.empty() && !sweep_params.empty())
+                throw InputError("sweep: give --param or --list, not both");
+            if (!sweep_list.empty()) {
+                o.points = read_sweep_list(sweep_list);
+            } else {
+                std::vector<SweepParameter> parameters;
+                for (const auto& p : sweep_params) parameters.push_back(parse_sweep_parameter(p));
+                o.points = expand_grid(parameters);
+                if (parameters.empty()) o.points.clear();
+            }
+            const int failed = run_sweep(o);
+            fmt::print("{}: sweep of {} points -> {}{}\n", config, o.points.size(), out,
+                       failed ? " (" + std::to_string(failed) + " failed)" : std::string());
+            return failed ? 1 : 0;
+        }
         if (pk->parsed()) {
             for (const auto& i : infusions) pk_options.doses.push_back(parse_dose(i, true));
             for (const auto& b : boluses) pk_options.doses.push_back(parse_dose(b, false));

@@ -427,3 +427,42 @@ TEST_CASE("cli: a full disk ends the run with exit 1 and leaves no partial files
         CHECK(entry.path().filename() != "summary.json");
     }
 }
+
+TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table", "[cli][integration]") {
+    test::TempDir dir("sweep");
+    const std::string config = quoted(test::source_path("configs/single_neuron.toml"));
+    const std::string grid = " --param populations.neuron.params.C_pF=400,500 --param simulation.seed=1,2";
+    const auto all = run_ketaplast("sweep " + config + grid + " --out " + quoted(dir.file("all")), dir.file("log"));
+    REQUIRE(all.exit_code == 0);
+    const std::string table = test::read_file(dir.file("all/sweep.csv"));
+    CHECK_THAT(table, Catch::StartsWith("index,populations.neuron.params.C_pF,simulation.seed,status"));
+    CHECK_THAT(table, Catch::Contains("\n3,500,2,completed,"));  // last parameter varies fastest
+    CHECK(fs::exists(dir.file("all/point_3/summary.json")));
+    // A SLURM-array style run: one point, then --collect builds the table (missing points marked).
+    const auto one = run_ketaplast("sweep " + config + grid + " --index 2 --out " + quoted(dir.file("array")),
+                                   dir.file("log"));
+    REQUIRE(one.exit_code == 0);
+    CHECK(fs::exists(dir.file("array/point_2/summary.json")));
+    CHECK_FALSE(fs::exists(dir.file("array/point_1")));
+    const auto collect = run_ketaplast("sweep " + config + grid + " --collect --out " + quoted(dir.file("array")),
+                                       dir.file("log"));
+    REQUIRE(collect.exit_code == 0);
+    const std::string partial = test::read_file(dir.file("array/sweep.csv"));
+    CHECK_THAT(partial, Catch::Contains("\n2,500,1,completed,"));
+    CHECK_THAT(partial, Catch::Contains("\n1,400,2,missing"));
+    // Bad input: index out of range, an unknown key, a value of the wrong type; nothing is written.
+    const auto range = run_ketaplast("sweep " + config + grid + " --index 4 --out " + quoted(dir.file("bad")),
+                                     dir.file("log"));
+    CHECK(range.exit_code == 2);
+    CHECK_THAT(range.output, Catch::Contains("out of range") && Catch::Contains("4 points"));
+    const auto key = run_ketaplast("sweep " + config + " --param simulation.sed=1,2 --out " + quoted(dir.file("bad")),
+                                   dir.file("log"));
+    CHECK(key.exit_code == 2);
+    CHECK_THAT(key.output, Catch::Contains("did you mean 'seed'"));
+    const auto type = run_ketaplast("sweep " + config + " --param simulation.duration_ms=100,abc --out " +
+                                        quoted(dir.file("bad")),
+                                    dir.file("log"));
+    CHECK(type.exit_code == 2);
+    CHECK_THAT(type.output, Catch::Contains("simulation.duration_ms"));
+    CHECK_FALSE(fs::exists(dir.file("bad")));
+}
