@@ -27,6 +27,10 @@ inline double dual_exponential_peak(double tau_rise_ms, double tau_decay_ms) {
     return std::exp(-t_peak / tau_decay_ms) - std::exp(-t_peak / tau_rise_ms);
 }
 
+// Neurons are updated in chunks small enough that per-chunk scratch arrays stay in L1; sum_conductances
+// takes at most this many neurons at a time.
+constexpr std::uint32_t kUpdateChunk = 256;
+
 class ExpReceptors {
   public:
     ExpReceptors() = default;
@@ -90,7 +94,6 @@ class ExpReceptors {
     std::size_t count() const { return g_.size(); }
     float* g(std::size_t r) { return g_[r].data(); }
     const float* g(std::size_t r) const { return g_[r].data(); }
-    float decay(std::size_t r) const { return decay_[r]; }
     float E_rev_mV(std::size_t r) const { return E_rev_mV_[r]; }
     bool is_nmda(std::size_t r) const { return specs_[r].shape == ReceptorShape::nmda; }
 
@@ -116,7 +119,7 @@ class ExpReceptors {
                     }
                 } else {
                     // Mg2+ and drugs compete for the pore (SCIENCE.md §3.3); denominators per neuron.
-                    alignas(64) float denominator[kMaxChunk];
+                    alignas(64) float denominator[kUpdateChunk];
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i) denominator[i] = 1.0f + mg * exp_approx(minus_slope * V[i]);
                     for (std::size_t d = 0; d < A.size(); ++d) {
@@ -138,17 +141,6 @@ class ExpReceptors {
                 g_sum[i] += g[i];
                 gE_sum[i] += g[i] * E;
             }
-        }
-    }
-
-    // Sum of currents (current receptors) over [begin, end).
-    void sum_currents(std::uint32_t begin, std::uint32_t end, float* __restrict I_sum) const {
-        const std::uint32_t n = end - begin;
-        for (std::uint32_t i = 0; i < n; ++i) I_sum[i] = 0.0f;
-        for (std::size_t r = 0; r < g_.size(); ++r) {
-            const float* __restrict g = g_[r].data() + begin;
-#pragma omp simd
-            for (std::uint32_t i = 0; i < n; ++i) I_sum[i] += g[i];
         }
     }
 
@@ -203,10 +195,6 @@ class ExpReceptors {
     std::vector<AlignedArray<float>> rise_;
     std::vector<float> decay_rise_, norm_, Mg_over_K0_, Mg_slope_;
     std::vector<std::vector<float>> blocker_A_, blocker_beta_;
-    static constexpr std::uint32_t kMaxChunk = 256;  // = kUpdateChunk (callers pass chunks of at most this)
 };
-
-// Neurons are updated in chunks small enough that per-chunk scratch arrays stay in L1.
-constexpr std::uint32_t kUpdateChunk = 256;
 
 }  // namespace ketaplast

@@ -124,29 +124,27 @@ void Object::write_strings(const std::string& name, const std::vector<std::strin
     write_1d(id(), file_, path_, name, type.id(), type.id(), ptrs.data(), ptrs.size());
 }
 
-void Object::write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
-                          const std::string& units) {
+void Object::write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data, std::size_t rows,
+                      std::size_t cols, const std::string& units) {
     const hsize_t dims[2] = {rows, cols};
     Handle space(check(H5Screate_simple(2, dims, nullptr), file_, "dataspace"), H5Sclose);
-    Handle dset(check(H5Dcreate2(id(), name.c_str(), H5T_IEEE_F32LE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    Handle dset(check(H5Dcreate2(id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                       file_, "create dataset " + join_path(path_, name)),
                 H5Dclose);
     if (rows * cols != 0)
-        check_status(H5Dwrite(dset.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), file_,
+        check_status(H5Dwrite(dset.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), file_,
                      "write dataset " + join_path(path_, name));
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
 }
 
+void Object::write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
+                          const std::string& units) {
+    write_2d(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v.data(), rows, cols, units);
+}
+
 void Object::write_u64_matrix(const std::string& name, const std::vector<std::uint64_t>& v, std::size_t rows,
                               std::size_t cols) {
-    const hsize_t dims[2] = {rows, cols};
-    Handle space(check(H5Screate_simple(2, dims, nullptr), file_, "dataspace"), H5Sclose);
-    Handle dset(check(H5Dcreate2(id(), name.c_str(), H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                      file_, "create dataset " + join_path(path_, name)),
-                H5Dclose);
-    if (rows * cols != 0)
-        check_status(H5Dwrite(dset.id(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), file_,
-                     "write dataset " + join_path(path_, name));
+    write_2d(name, H5T_STD_U64LE, H5T_NATIVE_UINT64, v.data(), rows, cols, "");
 }
 
 AppendableDataset Object::appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,

@@ -108,6 +108,8 @@ class Object {
     std::string read_string_attribute_of(const std::string& dataset, const std::string& name) const;
 
   protected:
+    void write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data, std::size_t rows,
+                  std::size_t cols, const std::string& units);
     Handle h_;
     std::string path_, file_;
 };

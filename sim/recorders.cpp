@@ -241,29 +241,31 @@ void StateReporter::write_rows(Report& r, std::int64_t rows) {
     r.first_buffered_row += rows;
 }
 
+std::int64_t StateReporter::pending_rows(const Report& r, std::int64_t next_step) {
+    // Rows sampled so far: steps 0..next_step-1 with step % interval == 0, less those already written.
+    return (next_step + r.interval_steps - 1) / r.interval_steps - r.first_buffered_row;
+}
+
+bool StateReporter::half_full(const Report& r, std::int64_t next_step) {
+    return pending_rows(r, next_step) + std::int64_t(r.capacity_rows / 2) >= std::int64_t(r.capacity_rows);
+}
+
 bool StateReporter::flush_due(std::int64_t next_step) const {
-    for (const auto& r : reports_) {
-        const std::int64_t sampled = (next_step + r.interval_steps - 1) / r.interval_steps;
-        if (sampled - r.first_buffered_row + std::int64_t(r.capacity_rows / 2) >= std::int64_t(r.capacity_rows))
-            return true;
-    }
+    for (const auto& r : reports_)
+        if (half_full(r, next_step)) return true;
     return false;
 }
 
 void StateReporter::flush_if_needed(std::int64_t next_step) {
-    for (auto& r : reports_) {
-        // Rows sampled so far: steps 0..next_step-1 with step % interval == 0.
-        const std::int64_t sampled = (next_step + r.interval_steps - 1) / r.interval_steps;
-        const std::int64_t pending = sampled - r.first_buffered_row;
-        if (pending + std::int64_t(r.capacity_rows / 2) >= std::int64_t(r.capacity_rows)) write_rows(r, pending);
-    }
+    for (auto& r : reports_)
+        if (half_full(r, next_step)) write_rows(r, pending_rows(r, next_step));
 }
 
 void StateReporter::finish(std::int64_t end_step) {
     if (reports_.empty()) return;
     for (auto& r : reports_) {
         const std::int64_t sampled = (end_step + r.interval_steps - 1) / r.interval_steps;
-        write_rows(r, sampled - r.first_buffered_row);
+        write_rows(r, pending_rows(r, end_step));
         h5::Object mapping = r.group.open_group("mapping");
         const double dt = r.interval_steps * dt_ms_;
         mapping.write("time", std::vector<double>{0.0, double(sampled) * dt, dt}, "ms");
@@ -275,10 +277,10 @@ void StateReporter::finish(std::int64_t end_step) {
 
 // ---------------------------------------------------------------------------------------------
 
-RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps)
+RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms)
     : net_(net), bin_ms_(bin_ms), dt_ms_(dt_ms),
       steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))) {
-    (void)total_steps;  // bins grow as the run reaches them (a week-long protocol must not preallocate)
+    // No preallocation: a week-long protocol would reserve all its bins up front.
     counts_.assign(net.populations.size(), {});
 }
 

@@ -78,6 +78,8 @@ class StateReporter {
         h5::AppendableDataset data;
     };
     void write_rows(Report& r, std::int64_t rows);
+    static std::int64_t pending_rows(const Report& r, std::int64_t next_step);
+    static bool half_full(const Report& r, std::int64_t next_step);
     std::vector<Report> reports_;
     std::string dir_;
     double dt_ms_;
@@ -98,7 +100,7 @@ struct DrugSample {
 
 class RateRecorder {
   public:
-    RateRecorder(const Network& net, double bin_ms, double dt_ms, std::int64_t total_steps);
+    RateRecorder(const Network& net, double bin_ms, double dt_ms);  // bins grow as the run reaches them
     void add(const std::vector<SpikeRecord>& spikes);
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
     // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,

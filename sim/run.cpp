@@ -120,7 +120,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     try {
         SpikeRecorder spikes(net, dir, dt, exp.recording.spikes);
         StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps);
-        RateRecorder rates(net, exp.recording.rate_bin_ms, dt, total_steps);
+        RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
         Engine engine(exp, net, threads);
         ProgressReporter bar(dt, 0, total_steps);
         const auto t_sim = std::chrono::steady_clock::now();
