@@ -40,10 +40,12 @@ class AlignedArray {
         const std::size_t bytes = ((n * sizeof(T) + alignment - 1) / alignment) * alignment;
         data_ = static_cast<T*>(std::aligned_alloc(alignment, bytes));
         if (!data_) throw std::bad_alloc();
-        for (std::size_t i = 0; i < n; ++i) data_[i] = value;
+        for (std::size_t i = 0; i < n; ++i)
+            data_[i] = value;
     }
     void fill(T value) {
-        for (std::size_t i = 0; i < size_; ++i) data_[i] = value;
+        for (std::size_t i = 0; i < size_; ++i)
+            data_[i] = value;
     }
     void swap(AlignedArray& other) noexcept {
         std::swap(data_, other.data_);
@@ -66,4 +68,4 @@ class AlignedArray {
     std::size_t size_ = 0;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

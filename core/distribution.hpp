@@ -31,36 +31,49 @@ struct Distribution {
     // Smallest and largest value a draw can take (for validation: delays >= dt etc.).
     double lower_bound() const {
         switch (kind) {
-        case Kind::constant: return value;
-        case Kind::uniform: return low;
-        case Kind::normal: return min;
-        case Kind::lognormal: return std::max(0.0, min);
+        case Kind::constant:
+            return value;
+        case Kind::uniform:
+            return low;
+        case Kind::normal:
+            return min;
+        case Kind::lognormal:
+            return std::max(0.0, min);
         }
         return value;
     }
     double upper_bound() const {
         switch (kind) {
-        case Kind::constant: return value;
-        case Kind::uniform: return high;
+        case Kind::constant:
+            return value;
+        case Kind::uniform:
+            return high;
         case Kind::normal:
-        case Kind::lognormal: return max;
+        case Kind::lognormal:
+            return max;
         }
         return value;
     }
     double expected() const {
         switch (kind) {
-        case Kind::constant: return value;
-        case Kind::uniform: return 0.5 * (low + high);
-        case Kind::normal: return mean;
-        case Kind::lognormal: return std::exp(mean + 0.5 * sd * sd);
+        case Kind::constant:
+            return value;
+        case Kind::uniform:
+            return 0.5 * (low + high);
+        case Kind::normal:
+            return mean;
+        case Kind::lognormal:
+            return std::exp(mean + 0.5 * sd * sd);
         }
         return value;
     }
 
     double draw(RandomStream& rng) const {
         switch (kind) {
-        case Kind::constant: return value;
-        case Kind::uniform: return rng.uniform(low, high);
+        case Kind::constant:
+            return value;
+        case Kind::uniform:
+            return rng.uniform(low, high);
         case Kind::normal:
         case Kind::lognormal:
             for (int attempt = 0; attempt < 10000; ++attempt) {
@@ -74,4 +87,4 @@ struct Distribution {
     }
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

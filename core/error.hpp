@@ -21,7 +21,8 @@ class InputError : public Error {
 // A config problem located in a file: "file:line:col: key 'a.b': reason".
 class ConfigError : public InputError {
   public:
-    ConfigError(const std::string& file, int line, int column, const std::string& key, const std::string& reason)
+    ConfigError(const std::string& file, int line, int column, const std::string& key,
+                const std::string& reason)
         : InputError(format(file, line, column, key, reason)), file_(file), key_(key), reason_(reason) {}
     const std::string& file() const { return file_; }
     const std::string& key() const { return key_; }
@@ -55,4 +56,4 @@ class RunError : public Error {
     using Error::Error;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

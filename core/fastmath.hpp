@@ -38,4 +38,4 @@ inline float exp_approx(float x) {
     return exp_r * scale;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

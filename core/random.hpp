@@ -18,13 +18,13 @@ namespace ketaplast {
 
 // What a stream is used for. Part of the key, so streams of different purposes never overlap.
 enum class RandomPurpose : std::uint32_t {
-    connect_source = 1,  // which sources a target receives from (per target)
-    connect_value = 2,   // weight then delay of one synapse (per target or source, per synapse)
-    connect_count = 4,   // per-projection counts (fixed_total_number's multinomial)
-    initial_state = 5,   // initial membrane potentials etc. (per neuron)
-    position = 6,        // neuron positions (per neuron)
-    poisson_source = 7,  // Poisson spike generators (per neuron, per step)
-    poisson_drive = 8,   // Poisson background drive into neurons (per neuron, per step)
+    connect_source = 1, // which sources a target receives from (per target)
+    connect_value = 2,  // weight then delay of one synapse (per target or source, per synapse)
+    connect_count = 4,  // per-projection counts (fixed_total_number's multinomial)
+    initial_state = 5,  // initial membrane potentials etc. (per neuron)
+    position = 6,       // neuron positions (per neuron)
+    poisson_source = 7, // Poisson spike generators (per neuron, per step)
+    poisson_drive = 8,  // Poisson background drive into neurons (per neuron, per step)
 };
 
 // SplitMix64 finaliser (Steele et al. 2014): mixes (seed, purpose, tag) into a 64-bit Philox key.
@@ -56,7 +56,8 @@ inline std::vector<double> poisson_cdf_table(double lambda) {
 inline std::uint32_t poisson_by_inversion(double u, const std::vector<double>& cdf) {
     std::uint32_t k = 0;
     const std::uint32_t last = std::uint32_t(cdf.size() - 1);
-    while (k < last && u > cdf[k]) ++k;
+    while (k < last && u > cdf[k])
+        ++k;
     return k;
 }
 
@@ -98,7 +99,7 @@ class RandomStream {
 
     // Uniform in [0, 1) with 53 random bits.
     double uniform() {
-        const std::uint64_t hi = next_u32() >> 5, lo = next_u32() >> 6;  // 27 + 26 bits
+        const std::uint64_t hi = next_u32() >> 5, lo = next_u32() >> 6; // 27 + 26 bits
         return double((hi << 26) | lo) * (1.0 / 9007199254740992.0);
     }
     // Uniform in (0, 1]: safe for log().
@@ -185,7 +186,8 @@ class RandomStream {
         const double spq = std::sqrt(np * (1.0 - p));
         const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = np + 0.5;
         const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b, ur_vr = 0.86 * v_r;
-        const double m = std::floor(double(n + 1) * p), r = p / (1.0 - p), nr = double(n + 1) * r, npq = np * (1.0 - p);
+        const double m = std::floor(double(n + 1) * p), r = p / (1.0 - p), nr = double(n + 1) * r,
+                     npq = np * (1.0 - p);
         for (;;) {
             double v = uniform(), u;
             if (v <= ur_vr) {
@@ -207,9 +209,11 @@ class RandomStream {
             if (km <= 15.0) {
                 double f = 1.0;
                 if (m < k)
-                    for (double i = m + 1; i <= k; ++i) f *= nr / i - r;
+                    for (double i = m + 1; i <= k; ++i)
+                        f *= nr / i - r;
                 else if (m > k)
-                    for (double i = k + 1; i <= m; ++i) v *= nr / i - r;
+                    for (double i = k + 1; i <= m; ++i)
+                        v *= nr / i - r;
                 if (v <= f) return std::uint64_t(k);
                 continue;
             }
@@ -219,9 +223,10 @@ class RandomStream {
             if (v < t - rho) return std::uint64_t(k);
             if (v > t + rho) continue;
             const double nm = double(n) - m + 1.0, nk = double(n) - k + 1.0;
-            const double h = (m + 0.5) * std::log((m + 1.0) / (r * nm)) + stirling_tail(m) + stirling_tail(double(n) - m);
-            if (v <= h + double(n + 1) * std::log(nm / nk) + (k + 0.5) * std::log(nk * r / (k + 1.0)) - stirling_tail(k) -
-                          stirling_tail(double(n) - k))
+            const double h =
+                (m + 0.5) * std::log((m + 1.0) / (r * nm)) + stirling_tail(m) + stirling_tail(double(n) - m);
+            if (v <= h + double(n + 1) * std::log(nm / nk) + (k + 0.5) * std::log(nk * r / (k + 1.0)) -
+                         stirling_tail(k) - stirling_tail(double(n) - k))
                 return std::uint64_t(k);
         }
     }
@@ -255,4 +260,4 @@ class RandomStream {
     unsigned used_ = 4;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -4,7 +4,7 @@
 // the build machine instead, and sanitizer builds skip the clones (ifunc and ASan do not mix well).
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KETAPLAST_NATIVE) && \
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KETAPLAST_NATIVE) &&         \
     !defined(KETAPLAST_NO_CLONES)
 #define KETAPLAST_HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

@@ -78,16 +78,16 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
                 const float gs = g_sum[i], gEs = gE_sum[i], wi = w[i];
                 // Exponent capped at V_peak so a diverging upswing cannot overflow before detection.
                 const float v1 = V[i] < V_peak ? V[i] : V_peak;
-                const float dv1 =
-                    (-g_L * (v1 - E_L) + g_L * D_T * exp_approx((v1 - V_T) * inv_D_T) - wi + gEs - gs * v1 + I_ext) *
-                    inv_C;
+                const float dv1 = (-g_L * (v1 - E_L) + g_L * D_T * exp_approx((v1 - V_T) * inv_D_T) - wi +
+                                   gEs - gs * v1 + I_ext) *
+                                  inv_C;
                 const float dw1 = (a * (v1 - E_L) - wi) * inv_tau_w;
                 float v2 = v1 + h * dv1;
                 v2 = v2 < V_peak ? v2 : V_peak;
                 const float w2 = wi + h * dw1;
-                const float dv2 =
-                    (-g_L * (v2 - E_L) + g_L * D_T * exp_approx((v2 - V_T) * inv_D_T) - w2 + gEs - gs * v2 + I_ext) *
-                    inv_C;
+                const float dv2 = (-g_L * (v2 - E_L) + g_L * D_T * exp_approx((v2 - V_T) * inv_D_T) - w2 +
+                                   gEs - gs * v2 + I_ext) *
+                                  inv_C;
                 const float dw2 = (a * (v2 - E_L) - w2) * inv_tau_w;
                 const float v_next = v1 + 0.5f * h * (dv1 + dv2);
                 const float w_next = wi + 0.5f * h * (dw1 + dw2);
@@ -112,14 +112,27 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
     receptors.decay_and_add(begin, end, receptor_input);
 }
 
-}  // namespace
+} // namespace
 
 void AdexCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
                       const float* const* receptor_input, std::vector<std::uint32_t>& spikes) {
-    const AdexConstants k{dt_ms_ / float(substeps_), 1.0f / C_pF_, 1.0f / tau_w_ms_, g_leak_nS_, E_leak_mV_,
-                          V_T_mV_, Delta_T_mV_, 1.0f / Delta_T_mV_, a_nS_, b_pA_, V_reset_mV_, V_peak_mV_,
-                          float(ctx.current_pA), refractory_steps_, substeps_};
-    adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), extra_[0].data(), refractory_left_.data(), begin, end, spikes);
+    const AdexConstants k{dt_ms_ / float(substeps_),
+                          1.0f / C_pF_,
+                          1.0f / tau_w_ms_,
+                          g_leak_nS_,
+                          E_leak_mV_,
+                          V_T_mV_,
+                          Delta_T_mV_,
+                          1.0f / Delta_T_mV_,
+                          a_nS_,
+                          b_pA_,
+                          V_reset_mV_,
+                          V_peak_mV_,
+                          float(ctx.current_pA),
+                          refractory_steps_,
+                          substeps_};
+    adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), extra_[0].data(), refractory_left_.data(),
+                     begin, end, spikes);
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -23,13 +23,14 @@ class AdexCond final : public PointNeuron {
     static ParamSchema schema();
     explicit AdexCond(const GroupSetup& setup);
 
-    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
-                std::vector<std::uint32_t>& spikes) override;
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                const float* const* receptor_input, std::vector<std::uint32_t>& spikes) override;
 
   private:
-    float C_pF_, g_leak_nS_, E_leak_mV_, V_T_mV_, Delta_T_mV_, a_nS_, b_pA_, tau_w_ms_, V_reset_mV_, V_peak_mV_;
+    float C_pF_, g_leak_nS_, E_leak_mV_, V_T_mV_, Delta_T_mV_, a_nS_, b_pA_, tau_w_ms_, V_reset_mV_,
+        V_peak_mV_;
     float dt_ms_;
     std::int32_t refractory_steps_, substeps_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -23,7 +23,8 @@ namespace ketaplast {
 
 // Peak of e^{-t/tau_d} - e^{-t/tau_r}, at t_peak = tau_d tau_r / (tau_d - tau_r) ln(tau_d / tau_r).
 inline double dual_exponential_peak(double tau_rise_ms, double tau_decay_ms) {
-    const double t_peak = tau_decay_ms * tau_rise_ms / (tau_decay_ms - tau_rise_ms) * std::log(tau_decay_ms / tau_rise_ms);
+    const double t_peak =
+        tau_decay_ms * tau_rise_ms / (tau_decay_ms - tau_rise_ms) * std::log(tau_decay_ms / tau_rise_ms);
     return std::exp(-t_peak / tau_decay_ms) - std::exp(-t_peak / tau_rise_ms);
 }
 
@@ -46,15 +47,17 @@ class ExpReceptors {
             const bool nmda = spec.shape == ReceptorShape::nmda;
             rise_.emplace_back(nmda ? size : 0, 0.0f);
             decay_rise_.push_back(nmda ? static_cast<float>(std::exp(-dt_ms / spec.tau_rise_ms)) : 0.0f);
-            norm_.push_back(nmda ? static_cast<float>(1.0 / dual_exponential_peak(spec.tau_rise_ms, spec.tau_ms)) : 1.0f);
+            norm_.push_back(
+                nmda ? static_cast<float>(1.0 / dual_exponential_peak(spec.tau_rise_ms, spec.tau_ms)) : 1.0f);
             Mg_over_K0_.push_back(nmda ? static_cast<float>(spec.Mg_mM / spec.K_Mg0_mM) : 0.0f);
             Mg_slope_.push_back(static_cast<float>(spec.Mg_slope_per_mV));
-            // Each blocker's term (D / K_d(V))^n = A exp(-beta V), with K_d(V) = K_d(-70) e^{delta (V+70)/V_T}:
-            // A = (D / K_d(-70))^n e^{-n delta 70 / V_T}, beta = n delta / V_T.
+            // Each blocker's term (D / K_d(V))^n = A exp(-beta V), with K_d(V) = K_d(-70) e^{delta
+            // (V+70)/V_T}: A = (D / K_d(-70))^n e^{-n delta 70 / V_T}, beta = n delta / V_T.
             std::vector<float> A, beta;
             for (std::size_t d = 0; nmda && d < spec.blockers.size(); ++d) {
                 A.push_back(blocker_A(spec.blockers[d], spec.blocker_conc_uM[d]));
-                beta.push_back(float(spec.blockers[d].hill * spec.blockers[d].delta / spec.blockers[d].V_T_mV));
+                beta.push_back(
+                    float(spec.blockers[d].hill * spec.blockers[d].delta / spec.blockers[d].V_T_mV));
             }
             blocker_A_.push_back(A);
             blocker_beta_.push_back(beta);
@@ -99,10 +102,11 @@ class ExpReceptors {
 
     // Sum of conductances and of conductance x reversal over [begin, end), written at out[0..); NMDA
     // conductances are weighted by their Mg2+ block at the membrane potential V (neurons [begin, end)).
-    void sum_conductances(std::uint32_t begin, std::uint32_t end, const float* __restrict V, float* __restrict g_sum,
-                          float* __restrict gE_sum) const {
+    void sum_conductances(std::uint32_t begin, std::uint32_t end, const float* __restrict V,
+                          float* __restrict g_sum, float* __restrict gE_sum) const {
         const std::uint32_t n = end - begin;
-        for (std::uint32_t i = 0; i < n; ++i) g_sum[i] = gE_sum[i] = 0.0f;
+        for (std::uint32_t i = 0; i < n; ++i)
+            g_sum[i] = gE_sum[i] = 0.0f;
         for (std::size_t r = 0; r < g_.size(); ++r) {
             const float* __restrict g = g_[r].data() + begin;
             const float E = E_rev_mV_[r];
@@ -121,11 +125,13 @@ class ExpReceptors {
                     // Mg2+ and drugs compete for the pore (SCIENCE.md §3.3); denominators per neuron.
                     alignas(64) float denominator[kUpdateChunk];
 #pragma omp simd
-                    for (std::uint32_t i = 0; i < n; ++i) denominator[i] = 1.0f + mg * exp_approx(minus_slope * V[i]);
+                    for (std::uint32_t i = 0; i < n; ++i)
+                        denominator[i] = 1.0f + mg * exp_approx(minus_slope * V[i]);
                     for (std::size_t d = 0; d < A.size(); ++d) {
                         const float a = A[d], minus_b = -beta[d];
 #pragma omp simd
-                        for (std::uint32_t i = 0; i < n; ++i) denominator[i] += a * exp_approx(minus_b * V[i]);
+                        for (std::uint32_t i = 0; i < n; ++i)
+                            denominator[i] += a * exp_approx(minus_b * V[i]);
                     }
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i) {
@@ -163,12 +169,14 @@ class ExpReceptors {
                 continue;
             }
 #pragma omp simd
-            for (std::uint32_t i = begin; i < end; ++i) g[i] = g[i] * d + in[i];
+            for (std::uint32_t i = begin; i < end; ++i)
+                g[i] = g[i] * d + in[i];
         }
     }
 
     void append_state_names(std::vector<std::string>& names) const {
-        for (const auto& spec : specs_) names.push_back(prefix_ + spec.name + "_" + unit_);
+        for (const auto& spec : specs_)
+            names.push_back(prefix_ + spec.name + "_" + unit_);
         for (const auto& spec : specs_)
             if (spec.shape == ReceptorShape::nmda) names.push_back("h_" + spec.name + "_" + unit_);
     }
@@ -183,7 +191,8 @@ class ExpReceptors {
   private:
     static float blocker_A(const ChannelBlocker& b, double conc_uM) {
         if (conc_uM <= 0.0) return 0.0f;
-        return float(std::pow(conc_uM / b.K_d_uM_at_minus70, b.hill) * std::exp(-b.hill * b.delta * 70.0 / b.V_T_mV));
+        return float(std::pow(conc_uM / b.K_d_uM_at_minus70, b.hill) *
+                     std::exp(-b.hill * b.delta * 70.0 / b.V_T_mV));
     }
 
     std::vector<ReceptorSpec> specs_;
@@ -197,4 +206,4 @@ class ExpReceptors {
     std::vector<std::vector<float>> blocker_A_, blocker_beta_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

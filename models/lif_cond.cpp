@@ -37,9 +37,9 @@ struct LifCondConstants {
 
 // The per-step loop, compiled once per SIMD level (core/simd.hpp).
 KETAPLAST_HOT_CLONES
-void lif_cond_kernel(const LifCondConstants k, ExpReceptors& receptors, const float* const* receptor_input, float* __restrict V_all,
-                     std::int32_t* __restrict ref_all, std::uint32_t begin, std::uint32_t end,
-                     std::vector<std::uint32_t>& spikes) {
+void lif_cond_kernel(const LifCondConstants k, ExpReceptors& receptors, const float* const* receptor_input,
+                     float* __restrict V_all, std::int32_t* __restrict ref_all, std::uint32_t begin,
+                     std::uint32_t end, std::vector<std::uint32_t>& spikes) {
     alignas(64) float g_sum[kUpdateChunk];
     alignas(64) float gE_sum[kUpdateChunk];
     alignas(64) std::int32_t fired[kUpdateChunk];
@@ -62,13 +62,15 @@ void lif_cond_kernel(const LifCondConstants k, ExpReceptors& receptors, const fl
     receptors.decay_and_add(begin, end, receptor_input);
 }
 
-}  // namespace
+} // namespace
 
 void LifCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
                      const float* const* receptor_input, std::vector<std::uint32_t>& spikes) {
-    const LifCondConstants k{g_leak_nS_,      g_leak_nS_ * E_leak_mV_, float(ctx.current_pA), -dt_ms_ / C_pF_,
-                             V_th_mV_,        V_reset_mV_,             refractory_steps_};
-    lif_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end, spikes);
+    const LifCondConstants k{
+        g_leak_nS_,  g_leak_nS_ * E_leak_mV_, float(ctx.current_pA), -dt_ms_ / C_pF_, V_th_mV_,
+        V_reset_mV_, refractory_steps_};
+    lif_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end,
+                    spikes);
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -22,12 +22,12 @@ class LifCond final : public PointNeuron {
     static ParamSchema schema();
     explicit LifCond(const GroupSetup& setup);
 
-    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
-                std::vector<std::uint32_t>& spikes) override;
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                const float* const* receptor_input, std::vector<std::uint32_t>& spikes) override;
 
   private:
     float C_pF_, g_leak_nS_, E_leak_mV_, V_th_mV_, V_reset_mV_, dt_ms_;
     std::int32_t refractory_steps_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

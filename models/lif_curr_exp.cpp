@@ -49,20 +49,23 @@ struct CurrExpConstants {
 
 KETAPLAST_HOT_CLONES
 void lif_curr_exp_kernel(const CurrExpConstants k, const float* P21, ExpReceptors& receptors,
-                         const float* const* receptor_input, float* __restrict V_all, std::int32_t* __restrict ref_all,
-                         std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spikes) {
+                         const float* const* receptor_input, float* __restrict V_all,
+                         std::int32_t* __restrict ref_all, std::uint32_t begin, std::uint32_t end,
+                         std::vector<std::uint32_t>& spikes) {
     alignas(64) float drive[kUpdateChunk];
     alignas(64) std::int32_t fired[kUpdateChunk];
     for (std::uint32_t chunk = begin; chunk < end; chunk += kUpdateChunk) {
         const std::uint32_t n = std::min(kUpdateChunk, end - chunk);
         // sum_r P21_r I_r + P20 I_dc
 #pragma omp simd
-        for (std::uint32_t i = 0; i < n; ++i) drive[i] = k.P20 * k.I_dc;
+        for (std::uint32_t i = 0; i < n; ++i)
+            drive[i] = k.P20 * k.I_dc;
         for (std::size_t r = 0; r < receptors.count(); ++r) {
             const float* __restrict I = receptors.g(r) + chunk;
             const float p = P21[r];
 #pragma omp simd
-            for (std::uint32_t i = 0; i < n; ++i) drive[i] += p * I[i];
+            for (std::uint32_t i = 0; i < n; ++i)
+                drive[i] += p * I[i];
         }
         float* __restrict V = V_all + chunk;
         std::int32_t* __restrict ref = ref_all + chunk;
@@ -76,14 +79,14 @@ void lif_curr_exp_kernel(const CurrExpConstants k, const float* P21, ExpReceptor
     receptors.decay_and_add(begin, end, receptor_input);
 }
 
-}  // namespace
+} // namespace
 
 void LifCurrExp::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
                         const float* const* receptor_input, std::vector<std::uint32_t>& spikes) {
-    const CurrExpConstants k{E_leak_mV_, V_th_mV_, V_reset_mV_, P22_, P20_, I_e_pA_ + float(ctx.current_pA),
-                             refractory_steps_};
-    lif_curr_exp_kernel(k, P21_.data(), receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end,
-                        spikes);
+    const CurrExpConstants k{
+        E_leak_mV_, V_th_mV_, V_reset_mV_, P22_, P20_, I_e_pA_ + float(ctx.current_pA), refractory_steps_};
+    lif_curr_exp_kernel(k, P21_.data(), receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(),
+                        begin, end, spikes);
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -25,14 +25,14 @@ class LifCurrExp final : public PointNeuron {
     static ParamSchema schema();
     explicit LifCurrExp(const GroupSetup& setup);
 
-    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
-                std::vector<std::uint32_t>& spikes) override;
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                const float* const* receptor_input, std::vector<std::uint32_t>& spikes) override;
 
   private:
     float E_leak_mV_, V_th_mV_, V_reset_mV_, I_e_pA_;
     float P22_, P20_;
-    std::vector<float> P21_;  // per receptor
+    std::vector<float> P21_; // per receptor
     std::int32_t refractory_steps_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -25,14 +25,14 @@ enum class ReceptorKind { conductance, current };
 // A synaptic receptor channel of a population: an exponentially decaying conductance (nS) with a
 // reversal potential, or an exponentially decaying current (pA).
 enum class ReceptorShape {
-    exponential,  // g jumps by w, decays with tau_ms
-    nmda,         // dual exponential (rise tau_rise_ms, decay tau_ms, peak w) times the Mg2+ block B(V)
+    exponential, // g jumps by w, decays with tau_ms
+    nmda,        // dual exponential (rise tau_rise_ms, decay tau_ms, peak w) times the Mg2+ block B(V)
 };
 
 struct ReceptorSpec {
-    std::string name;     // e.g. "AMPA", "GABA_A", "NMDA"
-    double tau_ms = 5.0;  // decay time constant
-    double E_rev_mV = 0;  // reversal potential (conductance receptors only)
+    std::string name;    // e.g. "AMPA", "GABA_A", "NMDA"
+    double tau_ms = 5.0; // decay time constant
+    double E_rev_mV = 0; // reversal potential (conductance receptors only)
     ReceptorShape shape = ReceptorShape::exponential;
     // NMDA: rise time constant and the Woodhull/Jahr-Stevens block 1 / (1 + Mg / (K0 exp(slope V)))
     // (SCIENCE.md §2.1, §2.3: tau_rise 2 ms, decay 100 ms; K0 3.57 mM, slope 0.062 per mV).
@@ -48,7 +48,7 @@ struct ReceptorSpec {
 
 // What the engine knows at a step, for all neurons of the population.
 struct StepContext {
-    std::int64_t step = 0;        // integer clock; t = step * dt_ms
+    std::int64_t step = 0; // integer clock; t = step * dt_ms
     double dt_ms = 0.1;
     double current_pA = 0.0;      // injected step current this step (same for all neurons)
     std::uint64_t seed = 0;       // for stochastic models (counter-based streams)
@@ -64,7 +64,7 @@ struct GroupSetup {
     std::vector<ReceptorSpec> receptors;
     // Spike sources: explicit spike steps per neuron (sorted) and a piecewise-constant rate.
     std::vector<std::vector<std::int64_t>> spike_steps;
-    std::vector<std::pair<std::int64_t, double>> rate_schedule_Hz;  // (first step, rate)
+    std::vector<std::pair<std::int64_t, double>> rate_schedule_Hz; // (first step, rate)
 };
 
 class NeuronGroup {
@@ -106,4 +106,4 @@ class NeuronGroup {
     }
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -26,7 +26,7 @@ struct ChannelBlocker {
     double K_d_uM_at_minus70 = 0.71;
     double hill = 1.0;
     double delta = 0.79;
-    double V_T_mV = 25.4;  // RT/F at 22 °C (26.7 mV at 37 °C)
+    double V_T_mV = 25.4; // RT/F at 22 °C (26.7 mV at 37 °C)
 
     double K_d_uM(double V_mV) const { return K_d_uM_at_minus70 * std::exp(delta * (V_mV + 70.0) / V_T_mV); }
     // (D / K_d(V))^n: the blocker's term beside 1 and [Mg]/K_Mg in the equilibrium partition.
@@ -40,8 +40,9 @@ struct ChannelBlocker {
 inline double nmda_unblocked_fraction(const MgBlock& mg, const std::vector<ChannelBlocker>& blockers,
                                       const std::vector<double>& conc_uM, double V_mV) {
     double denominator = 1.0 + mg.Mg_mM / mg.K_Mg_mM(V_mV);
-    for (std::size_t d = 0; d < blockers.size(); ++d) denominator += blockers[d].occupancy_ratio(conc_uM[d], V_mV);
+    for (std::size_t d = 0; d < blockers.size(); ++d)
+        denominator += blockers[d].occupancy_ratio(conc_uM[d], V_mV);
     return 1.0 / denominator;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

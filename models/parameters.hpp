@@ -12,13 +12,13 @@
 namespace ketaplast {
 
 struct ParamDef {
-    std::string key;  // with unit suffix: C_pF, tau_ms, E_rev_mV
+    std::string key; // with unit suffix: C_pF, tau_ms, E_rev_mV
     double default_value = 0.0;
     double min = -std::numeric_limits<double>::infinity();
     double max = std::numeric_limits<double>::infinity();
     bool min_inclusive = true;
     bool max_inclusive = true;
-    std::string meaning;  // one line, with the source of the default
+    std::string meaning; // one line, with the source of the default
 
     bool accepts(double v) const {
         const bool lo = min_inclusive ? v >= min : v > min;
@@ -44,7 +44,8 @@ class ParamValues {
 
     static ParamValues defaults(const ParamSchema& schema) {
         ParamValues values;
-        for (const auto& def : schema) values.set(def.key, def.default_value);
+        for (const auto& def : schema)
+            values.set(def.key, def.default_value);
         return values;
     }
 
@@ -64,4 +65,4 @@ inline std::string ParamDef::range_text() const {
     return std::string(min_inclusive ? "[" : "(") + num(min) + ", " + num(max) + (max_inclusive ? "]" : ")");
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

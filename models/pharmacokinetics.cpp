@@ -8,7 +8,9 @@
 
 namespace ketaplast {
 
-std::vector<std::string> ketamine_pk_models() { return {"domino", "clements", "hijazi", "herd"}; }
+std::vector<std::string> ketamine_pk_models() {
+    return {"domino", "clements", "hijazi", "herd"};
+}
 
 PkParameters ketamine_pk(const std::string& model, double W) {
     PkParameters p;
@@ -29,11 +31,12 @@ PkParameters ketamine_pk(const std::string& model, double W) {
         // Herd et al. 2007 (children 1-14 y), allometric: V1 38.7 L, CL 90 L/h, Q 215 L/h, V2 102 L at 70 kg.
         const double s = W / 70.0, s34 = std::pow(s, 0.75);
         p.V1_L = 38.7 * s;
-        const double CL = 90.0 / 60.0 * s34, Q = 215.0 / 60.0 * s34, V2 = 102.0 * s;  // L/min, L
+        const double CL = 90.0 / 60.0 * s34, Q = 215.0 / 60.0 * s34, V2 = 102.0 * s; // L/min, L
         p.k10 = CL / p.V1_L, p.k12 = Q / p.V1_L, p.k21 = Q / V2;
     } else {
         std::string known;
-        for (const auto& m : ketamine_pk_models()) known += (known.empty() ? "" : ", ") + m;
+        for (const auto& m : ketamine_pk_models())
+            known += (known.empty() ? "" : ", ") + m;
         throw std::invalid_argument("unknown pharmacokinetic model '" + model + "' (known: " + known + ")");
     }
     return p;
@@ -46,12 +49,12 @@ PkModel::PkModel(const PkParameters& p) : p_(p) {
     generator_(0, 0) = -(p.k10 + p.k12 + p.k13);
     generator_(0, 1) = p.k21;
     generator_(0, 2) = p.k31;
-    generator_(0, 4) = 1.0;  // + R
+    generator_(0, 4) = 1.0; // + R
     generator_(1, 0) = p.k12;
     generator_(1, 1) = -p.k21;
     generator_(2, 0) = p.k13;
     generator_(2, 2) = -p.k31;
-    generator_(3, 0) = p.ke0 / p.V1_L;  // ke0 Cp
+    generator_(3, 0) = p.ke0 / p.V1_L; // ke0 Cp
     generator_(3, 3) = -p.ke0;
 }
 
@@ -69,7 +72,7 @@ void PkModel::advance(double dt_min, double rate_mg_per_min) {
 
 void PkModel::advance_schedule(double t0, double dt, const std::vector<DoseSpec>& doses, double W) {
     const double t1 = t0 + dt;
-    double rate = 0.0;  // mg/min
+    double rate = 0.0; // mg/min
     for (const auto& d : doses) {
         if (d.route == DoseSpec::Route::bolus) {
             if (d.start_min >= t0 - 1e-9 && d.start_min < t1 - 1e-9) bolus(d.dose_mg_per_kg * W);
@@ -81,4 +84,4 @@ void PkModel::advance_schedule(double t0, double dt, const std::vector<DoseSpec>
     advance(dt, rate);
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -25,9 +25,9 @@ namespace ketaplast {
 
 struct PkParameters {
     std::string name;
-    double V1_L = 0;                                   // central volume for the given body weight
-    double k10 = 0, k12 = 0, k21 = 0, k13 = 0, k31 = 0;  // per minute
-    double ke0 = 0.65;  // per minute; SCIENCE.md §4.2 default (opentiva's 1-min time to peak effect)
+    double V1_L = 0;                                    // central volume for the given body weight
+    double k10 = 0, k12 = 0, k21 = 0, k13 = 0, k31 = 0; // per minute
+    double ke0 = 0.65; // per minute; SCIENCE.md §4.2 default (opentiva's 1-min time to peak effect)
 };
 
 // The named racemic-ketamine sets for a body weight (kg). Throws std::invalid_argument for an unknown
@@ -57,13 +57,14 @@ class PkModel {
     // Advance over [t0, t0 + dt) of a dose schedule: boluses starting in the interval are given at its
     // start, infusions contribute their rate for the part of the interval they cover (exact when the
     // schedule's times lie on the step grid).
-    void advance_schedule(double t0_min, double dt_min, const std::vector<DoseSpec>& doses, double body_weight_kg);
+    void advance_schedule(double t0_min, double dt_min, const std::vector<DoseSpec>& doses,
+                          double body_weight_kg);
 
   private:
     PkParameters p_;
-    Eigen::Matrix<double, 5, 5> generator_;  // (A1, A2, A3, Ce, rate) -> derivatives; rate is constant
+    Eigen::Matrix<double, 5, 5> generator_; // (A1, A2, A3, Ce, rate) -> derivatives; rate is constant
     Eigen::Matrix<double, 5, 1> state_;
-    std::map<double, Eigen::Matrix<double, 5, 5>> propagators_;  // exp(G dt) by dt
+    std::map<double, Eigen::Matrix<double, 5, 5>> propagators_; // exp(G dt) by dt
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

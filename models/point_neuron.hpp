@@ -16,8 +16,8 @@ namespace ketaplast {
 // Threshold, reset and refractoriness for one neuron, branch-free (masks, so the caller's loop
 // vectorises): a non-refractory neuron whose freely integrated V_free reaches V_th spikes, is reset and
 // held at V_reset for ref_steps steps. Returns 1 for a spike.
-inline std::int32_t threshold_and_reset(float V_free, float V_th, float V_reset, std::int32_t ref_steps, float& V,
-                                        std::int32_t& ref) {
+inline std::int32_t threshold_and_reset(float V_free, float V_th, float V_reset, std::int32_t ref_steps,
+                                        float& V, std::int32_t& ref) {
     const bool refractory = ref > 0;
     const bool spike = !refractory && V_free >= V_th;
     V = (refractory || spike) ? V_reset : V_free;
@@ -69,25 +69,28 @@ class PointNeuron : public NeuronGroup {
     std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override {
         for (std::uint32_t i = begin; i < end; ++i) {
             bool bad = !std::isfinite(V_m_mV_[i]) || std::fabs(V_m_mV_[i]) > 1e4f;
-            for (const auto& x : extra_) bad = bad || !std::isfinite(x[i]);
+            for (const auto& x : extra_)
+                bad = bad || !std::isfinite(x[i]);
             if (bad) return i;
         }
         return -1;
     }
 
   protected:
-    PointNeuron(const GroupSetup& setup, ReceptorKind kind, float V_initial_mV, std::vector<std::string> extra_names = {})
+    PointNeuron(const GroupSetup& setup, ReceptorKind kind, float V_initial_mV,
+                std::vector<std::string> extra_names = {})
         : size_(setup.size), V_m_mV_(setup.size, V_initial_mV), refractory_left_(setup.size, 0),
           receptors_(setup.receptors, setup.size, setup.dt_ms, kind), extra_names_(std::move(extra_names)) {
-        for (std::size_t k = 0; k < extra_names_.size(); ++k) extra_.emplace_back(setup.size, 0.0f);
+        for (std::size_t k = 0; k < extra_names_.size(); ++k)
+            extra_.emplace_back(setup.size, 0.0f);
     }
 
     std::uint32_t size_;
     AlignedArray<float> V_m_mV_;
-    AlignedArray<std::int32_t> refractory_left_;  // steps still clamped at V_reset
+    AlignedArray<std::int32_t> refractory_left_; // steps still clamped at V_reset
     ExpReceptors receptors_;
     std::vector<std::string> extra_names_;
     std::vector<AlignedArray<float>> extra_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

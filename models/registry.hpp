@@ -13,8 +13,8 @@
 namespace ketaplast {
 
 enum class ModelKind {
-    neuron,  // integrates synaptic input, has receptors
-    source,  // emits spikes only
+    neuron, // integrates synaptic input, has receptors
+    source, // emits spikes only
 };
 
 struct ModelInfo {
@@ -36,7 +36,8 @@ class ModelRegistry {
     }
     std::vector<std::string> names() const {
         std::vector<std::string> out;
-        for (const auto& m : models_) out.push_back(m.name);
+        for (const auto& m : models_)
+            out.push_back(m.name);
         return out;
     }
     const std::vector<ModelInfo>& all() const { return models_; }
@@ -48,4 +49,4 @@ class ModelRegistry {
 // The registry of the models shipped with Ketaplast.
 const ModelRegistry& builtin_models();
 
-}  // namespace ketaplast
+} // namespace ketaplast

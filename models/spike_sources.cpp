@@ -14,7 +14,8 @@ ParamSchema PoissonSource::schema() {
 
 PoissonSource::PoissonSource(const GroupSetup& setup) : size_(setup.size), dt_ms_(setup.dt_ms) {
     schedule_.emplace_back(0, setup.params.get("rate_Hz"));
-    for (const auto& entry : setup.rate_schedule_Hz) schedule_.push_back(entry);
+    for (const auto& entry : setup.rate_schedule_Hz)
+        schedule_.push_back(entry);
     std::stable_sort(schedule_.begin(), schedule_.end(),
                      [](const auto& x, const auto& y) { return x.first < y.first; });
 }
@@ -26,8 +27,8 @@ double PoissonSource::rate_at(std::int64_t step) const {
     return rate;
 }
 
-void PoissonSource::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const*,
-                           std::vector<std::uint32_t>& spikes) {
+void PoissonSource::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                           const float* const*, std::vector<std::uint32_t>& spikes) {
     const double rate_Hz = rate_at(ctx.step);
     if (rate_Hz <= 0.0) return;
     const double p_spike = -std::expm1(-rate_Hz * dt_ms_ * 1e-3);
@@ -43,17 +44,19 @@ SpikeTimesSource::SpikeTimesSource(const GroupSetup& setup)
     steps_.resize(size_);
 }
 
-void SpikeTimesSource::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const*,
-                              std::vector<std::uint32_t>& spikes) {
+void SpikeTimesSource::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                              const float* const*, std::vector<std::uint32_t>& spikes) {
     for (std::uint32_t i = begin; i < end; ++i) {
         const auto& times = steps_[i];
         std::size_t& k = next_[i];
-        while (k < times.size() && times[k] < ctx.step) ++k;  // (only after a resume from a later step)
+        while (k < times.size() && times[k] < ctx.step)
+            ++k; // (only after a resume from a later step)
         if (k < times.size() && times[k] == ctx.step) {
             spikes.push_back(i);
-            while (k < times.size() && times[k] == ctx.step) ++k;  // duplicates on the grid: one spike
+            while (k < times.size() && times[k] == ctx.step)
+                ++k; // duplicates on the grid: one spike
         }
     }
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

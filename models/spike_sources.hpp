@@ -19,8 +19,8 @@ class PoissonSource final : public NeuronGroup {
     static ParamSchema schema();
     explicit PoissonSource(const GroupSetup& setup);
     std::uint32_t size() const override { return size_; }
-    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
-                std::vector<std::uint32_t>& spikes) override;
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                const float* const* receptor_input, std::vector<std::uint32_t>& spikes) override;
     std::vector<std::string> state_names() const override { return {}; }
     float* state(const std::string&) override { return nullptr; }
 
@@ -28,7 +28,7 @@ class PoissonSource final : public NeuronGroup {
     double rate_at(std::int64_t step) const;
     std::uint32_t size_;
     double dt_ms_;
-    std::vector<std::pair<std::int64_t, double>> schedule_;  // (first step, rate Hz), sorted
+    std::vector<std::pair<std::int64_t, double>> schedule_; // (first step, rate Hz), sorted
 };
 
 class SpikeTimesSource final : public NeuronGroup {
@@ -36,15 +36,15 @@ class SpikeTimesSource final : public NeuronGroup {
     static ParamSchema schema() { return {}; }
     explicit SpikeTimesSource(const GroupSetup& setup);
     std::uint32_t size() const override { return size_; }
-    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end, const float* const* receptor_input,
-                std::vector<std::uint32_t>& spikes) override;
+    void update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                const float* const* receptor_input, std::vector<std::uint32_t>& spikes) override;
     std::vector<std::string> state_names() const override { return {}; }
     float* state(const std::string&) override { return nullptr; }
 
   private:
     std::uint32_t size_;
-    std::vector<std::vector<std::int64_t>> steps_;  // per neuron, sorted
-    std::vector<std::size_t> next_;                 // per neuron: index of the next spike to emit
+    std::vector<std::vector<std::int64_t>> steps_; // per neuron, sorted
+    std::vector<std::size_t> next_;                // per neuron: index of the next spike to emit
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -21,7 +21,7 @@ class SpinSleepBarrier {
         const unsigned generation = generation_.load(std::memory_order_acquire);
         if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {
             arrived_.store(0, std::memory_order_relaxed);
-            generation_.fetch_add(1, std::memory_order_acq_rel);  // releases everyone's writes
+            generation_.fetch_add(1, std::memory_order_acq_rel); // releases everyone's writes
             generation_.notify_all();
             return;
         }
@@ -31,7 +31,8 @@ class SpinSleepBarrier {
             __builtin_ia32_pause();
 #endif
         }
-        while (generation_.load(std::memory_order_acquire) == generation) generation_.wait(generation);
+        while (generation_.load(std::memory_order_acquire) == generation)
+            generation_.wait(generation);
     }
 
   private:
@@ -40,4 +41,4 @@ class SpinSleepBarrier {
     alignas(64) std::atomic<unsigned> generation_{0};
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

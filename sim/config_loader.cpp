@@ -2,15 +2,15 @@
 
 #include "models/drugs.hpp"
 #include "models/registry.hpp"
-#include "sim/network_scaling.hpp"
 #include "sim/config_sections.hpp"
+#include "sim/network_scaling.hpp"
 #include "sim/pharmacology.hpp"
 #include "sim/toml_reader.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -32,11 +32,12 @@ std::string number_text(double v) {
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    for (const auto& s : items)
+        out += (out.empty() ? "" : ", ") + s;
     return out;
 }
 
-}  // namespace config_detail
+} // namespace config_detail
 
 using namespace config_detail;
 
@@ -61,12 +62,11 @@ toml::node* find_array_element(toml::array& array, const std::string& segment) {
 }
 
 void apply_override(toml::table& root, const Override& o, const std::string& file) {
-    auto fail = [&](const std::string& reason) {
-        throw ConfigError(file, 0, 0, o.key, "--set: " + reason);
-    };
+    auto fail = [&](const std::string& reason) { throw ConfigError(file, 0, 0, o.key, "--set: " + reason); };
     std::vector<std::string> segments;
     std::stringstream ss(o.key);
-    for (std::string s; std::getline(ss, s, '.');) segments.push_back(s);
+    for (std::string s; std::getline(ss, s, '.');)
+        segments.push_back(s);
     if (segments.empty() || std::any_of(segments.begin(), segments.end(), [](auto& s) { return s.empty(); }))
         fail("malformed key (use dotted paths such as simulation.duration_ms or populations.E.size)");
 
@@ -79,14 +79,16 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
         }
         if (auto* array = next->as_array()) {
             ++i;
-            if (i + 1 >= segments.size()) fail("'" + segments[i - 1] + "' is a list: name an element, then a key");
+            if (i + 1 >= segments.size())
+                fail("'" + segments[i - 1] + "' is a list: name an element, then a key");
             toml::node* element = find_array_element(*array, segments[i]);
             if (!element || !element->is_table()) {
                 std::vector<std::string> names;
                 for (auto& e : *array)
                     if (auto* t = e.as_table())
                         if (auto n = t->get_as<std::string>("name")) names.push_back(n->get());
-                fail("no element named '" + segments[i] + "' in '" + segments[i - 1] + "' (known: " + join(names) + ")");
+                fail("no element named '" + segments[i] + "' in '" + segments[i - 1] +
+                     "' (known: " + join(names) + ")");
             }
             table = element->as_table();
         } else if (auto* t = next->as_table()) {
@@ -102,7 +104,7 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
         parsed = toml::parse("value = " + o.value);
     } catch (const toml::parse_error&) {
         parsed = toml::table{};
-        parsed.insert("value", o.value);  // a bare word: take it as a string
+        parsed.insert("value", o.value); // a bare word: take it as a string
     }
     parsed.get("value")->visit([&](auto&& node) { table->insert_or_assign(segments.back(), node); });
 }
@@ -116,7 +118,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
     const toml::array* list = root.array("drugs");
     if (!list) return drugs;
     std::vector<std::string> known;
-    for (const auto& d : builtin_drugs()) known.push_back(d.name);
+    for (const auto& d : builtin_drugs())
+        known.push_back(d.name);
     known.push_back("custom");
     for (std::size_t i = 0; i < list->size(); ++i) {
         const toml::node* n = list->get(i);
@@ -127,7 +130,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         const bool custom = d.agent == "custom";
         const bool has_bath = r.has("bath_uM"), has_pk = r.has("pk");
         if (has_bath == has_pk)
-            r.fail("bath_uM", "give either bath_uM (a constant concentration) or pk (a dose schedule), not both or neither");
+            r.fail("bath_uM", "give either bath_uM (a constant concentration) or pk (a dose schedule), not "
+                              "both or neither");
         if (has_bath) d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
         if (const toml::table* pk = r.table("pk")) {
             TomlReader pr(*pk, r.key_path("pk"), root.file());
@@ -141,7 +145,9 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
                 if (!list) continue;
                 for (const auto& item : *list) {
                     const auto text = item.value<std::string>();
-                    if (!text) pr.fail_at(&item, key, "expected strings like \"0.5@10+40\" (mg/kg @ start min + minutes)");
+                    if (!text)
+                        pr.fail_at(&item, key,
+                                   "expected strings like \"0.5@10+40\" (mg/kg @ start min + minutes)");
                     try {
                         schedule.doses.push_back(parse_dose(*text, std::string(key) == "infusions"));
                     } catch (const InputError& e) {
@@ -149,10 +155,12 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
                     }
                 }
             }
-            if (schedule.doses.empty()) pr.fail("infusions", "missing: a pk schedule needs infusions or boluses");
-            if (!custom && d.agent.rfind("ketamine", 0) != 0 && d.agent != "esketamine" && d.agent != "arketamine")
+            if (schedule.doses.empty())
+                pr.fail("infusions", "missing: a pk schedule needs infusions or boluses");
+            if (!custom && d.agent.rfind("ketamine", 0) != 0 && d.agent != "esketamine" &&
+                d.agent != "arketamine")
                 pr.fail("model", "the PK parameter sets are for ketamine (racemic, S, R); '" + d.agent +
-                                      "' has none yet: use bath_uM");
+                                     "' has none yet: use bath_uM");
             pr.finish();
             d.pk = schedule;
         }
@@ -163,7 +171,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
             return r.number(key, ParamDef{"", preset_value, allowed.min, allowed.max, allowed.min_inclusive,
                                           allowed.max_inclusive, ""});
         };
-        d.block.K_d_uM_at_minus70 = constant("K_d_uM", preset.K_d_uM_at_minus70, range(0.0, 1e9, false, true));
+        d.block.K_d_uM_at_minus70 =
+            constant("K_d_uM", preset.K_d_uM_at_minus70, range(0.0, 1e9, false, true));
         d.block.hill = constant("hill", preset.hill, range(0.0, 10.0, false, true));
         d.block.delta = constant("delta", preset.delta, range(0.0, 2.0));
         d.block.V_T_mV = r.number("V_T_mV", range(1.0, 100.0, true, true, preset.V_T_mV));
@@ -184,15 +193,16 @@ SimulationSpec read_simulation(TomlReader& root) {
     sim.duration_ms = r.required_number("duration_ms", range(0.0, 1e10, false, true));
     // A run of round(duration / dt) = 0 steps would "complete" without simulating anything.
     if (std::llround(sim.duration_ms / sim.dt_ms) < 1)
-        r.fail("duration_ms", "value " + number_text(sim.duration_ms) + " is shorter than one time step (dt_ms = " +
-                                  number_text(sim.dt_ms) + ")");
+        r.fail("duration_ms", "value " + number_text(sim.duration_ms) +
+                                  " is shorter than one time step (dt_ms = " + number_text(sim.dt_ms) + ")");
     sim.seed = std::uint64_t(r.integer("seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
     sim.threads = int(r.integer("threads", 0, 0, 4096));
     r.finish();
     return sim;
 }
 
-RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>& pops, const SimulationSpec& sim) {
+RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>& pops,
+                             const SimulationSpec& sim) {
     RecordingSpec rec;
     const toml::table* t = root.table("recording");
     if (!t) return rec;
@@ -204,7 +214,8 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
         for (std::size_t i = 0; i < reports->size(); ++i) {
             const toml::node* n = reports->get(i);
             const std::string key = "reports[" + std::to_string(i) + "]";
-            if (!n->is_table()) r.fail_at(n, key, "expected a table {population, variables, neurons, interval_ms}");
+            if (!n->is_table())
+                r.fail_at(n, key, "expected a table {population, variables, neurons, interval_ms}");
             TomlReader rr(*n->as_table(), r.key_path(key), root.file());
             StateReportSpec s;
             s.population = rr.required_string("population");
@@ -216,7 +227,8 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
             for (std::size_t j = 0; j < rec.reports.size(); ++j)
                 if (rec.reports[j].population_index == s.population_index)
                     rr.fail("population", "a second report on population '" + s.population + "' (reports[" +
-                                              std::to_string(j) + "] already records it): list all its variables in one report");
+                                              std::to_string(j) +
+                                              "] already records it): list all its variables in one report");
             const auto* model = builtin_models().find(it->model);
             GroupSetup probe;
             probe.size = 1;
@@ -224,13 +236,15 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
             probe.params = it->params;
             probe.receptors = it->receptors;
             const auto names = model->create(probe)->state_names();
-            if (names.empty()) rr.fail("population", "population '" + s.population + "' has no state to report");
+            if (names.empty())
+                rr.fail("population", "population '" + s.population + "' has no state to report");
             if (const toml::array* vars = rr.array("variables")) {
                 for (auto& v : *vars) {
                     const auto name = v.value<std::string>();
                     if (!name || std::find(names.begin(), names.end(), *name) == names.end())
-                        rr.fail_at(&v, "variables", "unknown variable " + (name ? "'" + *name + "'" : "(not a string)") +
-                                                        " (has: " + join(names) + ")");
+                        rr.fail_at(&v, "variables",
+                                   "unknown variable " + (name ? "'" + *name + "'" : "(not a string)") +
+                                       " (has: " + join(names) + ")");
                     s.variables.push_back(*name);
                 }
             } else {
@@ -238,12 +252,14 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
             }
             const toml::node* neurons = rr.node("neurons");
             if (!neurons || (neurons->is_string() && neurons->value<std::string>() == "all")) {
-                for (std::uint32_t k = 0; k < it->size; ++k) s.neurons.push_back(k);
+                for (std::uint32_t k = 0; k < it->size; ++k)
+                    s.neurons.push_back(k);
             } else if (const auto* list = neurons->as_array()) {
                 for (auto& v : *list) {
                     const auto id = v.value<std::int64_t>();
                     if (!v.is_integer() || *id < 0 || *id >= std::int64_t(it->size))
-                        rr.fail_at(&v, "neurons", "neuron ids must be integers in [0, " + std::to_string(it->size) + ")");
+                        rr.fail_at(&v, "neurons",
+                                   "neuron ids must be integers in [0, " + std::to_string(it->size) + ")");
                     s.neurons.push_back(std::uint32_t(*id));
                 }
                 std::sort(s.neurons.begin(), s.neurons.end());
@@ -251,7 +267,8 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
             } else {
                 rr.fail("neurons", "expected \"all\" or a list of neuron ids");
             }
-            s.interval_ms = rr.number("interval_ms", range(sim.dt_ms * (1 - 1e-9), 1e9, true, true, sim.dt_ms));
+            s.interval_ms =
+                rr.number("interval_ms", range(sim.dt_ms * (1 - 1e-9), 1e9, true, true, sim.dt_ms));
             rr.finish();
             rec.reports.push_back(s);
         }
@@ -261,7 +278,8 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
 }
 
 Experiment lower(toml::table& root_table, const std::string& file, const std::vector<Override>& overrides) {
-    for (const auto& o : overrides) apply_override(root_table, o, file);
+    for (const auto& o : overrides)
+        apply_override(root_table, o, file);
     Experiment exp;
     exp.config_path = file;
     {
@@ -272,7 +290,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     TomlReader root(root_table, "", file);
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
-    for (const char* key : {"simulation", "network", "drugs", "output", "populations", "projections", "recording"})
+    for (const char* key :
+         {"simulation", "network", "drugs", "output", "populations", "projections", "recording"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
@@ -280,8 +299,10 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const toml::table* network = root.table("network")) {
         TomlReader nr(*network, "network", file);
         exp.network.scale = nr.number("scale", range(0.0, 1.0, false, true, 1.0));
-        exp.network.indegree_scale = nr.number("indegree_scale", range(0.0, 1.0, false, true, exp.network.scale));
-        exp.network.weights_uint16 = nr.choice("weight_storage", {"float32", "uint16"}, "float32") == "uint16";
+        exp.network.indegree_scale =
+            nr.number("indegree_scale", range(0.0, 1.0, false, true, exp.network.scale));
+        exp.network.weights_uint16 =
+            nr.choice("weight_storage", {"float32", "uint16"}, "float32") == "uint16";
         nr.finish();
     }
     if (const toml::table* output = root.table("output")) {
@@ -290,7 +311,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
         o.finish();
     }
     const toml::array* pops = root.array("populations");
-    if (!pops || pops->empty()) root.fail("populations", "missing: at least one [[populations]] entry is needed");
+    if (!pops || pops->empty())
+        root.fail("populations", "missing: at least one [[populations]] entry is needed");
     for (std::size_t i = 0; i < pops->size(); ++i) {
         const toml::node* n = pops->get(i);
         if (!n->is_table()) root.fail_at(n, "populations", "expected [[populations]] tables");
@@ -301,8 +323,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
         for (std::size_t i = 0; i < projs->size(); ++i) {
             const toml::node* n = projs->get(i);
             if (!n->is_table()) root.fail_at(n, "projections", "expected [[projections]] tables");
-            exp.projections.push_back(
-                read_projection(*n->as_table(), i, file, exp.network, exp.simulation, exp.populations, exp.projections));
+            exp.projections.push_back(read_projection(*n->as_table(), i, file, exp.network, exp.simulation,
+                                                      exp.populations, exp.projections));
         }
     }
     // Drugs in the bath block every NMDA receptor (all pools share the drug; they differ in Mg2+ block).
@@ -319,7 +341,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     return exp;
 }
 
-}  // namespace
+} // namespace
 
 Override parse_override(const std::string& text) {
     const auto eq = text.find('=');
@@ -343,7 +365,8 @@ Experiment load_experiment_from_string(const std::string& toml_text, const std::
 Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw InputError(path + ": config file not found");
-    if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a config file");
+    if (std::filesystem::is_directory(path, ec))
+        throw InputError(path + ": is a directory, not a config file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path + ": cannot read config file");
     std::stringstream buffer;
@@ -351,17 +374,22 @@ Experiment load_experiment(const std::string& path, const std::vector<Override>&
     return load_experiment_from_string(buffer.str(), path, overrides);
 }
 
-
 const char* rule_name(ConnectionRule rule) {
     switch (rule) {
-    case ConnectionRule::one_to_one: return "one_to_one";
-    case ConnectionRule::all_to_all: return "all_to_all";
-    case ConnectionRule::fixed_probability: return "fixed_probability";
-    case ConnectionRule::fixed_indegree: return "fixed_indegree";
-    case ConnectionRule::fixed_outdegree: return "fixed_outdegree";
-    case ConnectionRule::fixed_total_number: return "fixed_total_number";
+    case ConnectionRule::one_to_one:
+        return "one_to_one";
+    case ConnectionRule::all_to_all:
+        return "all_to_all";
+    case ConnectionRule::fixed_probability:
+        return "fixed_probability";
+    case ConnectionRule::fixed_indegree:
+        return "fixed_indegree";
+    case ConnectionRule::fixed_outdegree:
+        return "fixed_outdegree";
+    case ConnectionRule::fixed_total_number:
+        return "fixed_total_number";
     }
     return "?";
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

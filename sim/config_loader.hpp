@@ -11,11 +11,11 @@
 namespace ketaplast {
 
 struct Override {
-    std::string key;    // dotted path; array elements by name or index: populations.E.size
-    std::string value;  // TOML value text: 10, 0.5, "text", [1, 2], true
+    std::string key;   // dotted path; array elements by name or index: populations.E.size
+    std::string value; // TOML value text: 10, 0.5, "text", [1, 2], true
 };
 
-Override parse_override(const std::string& text);  // "key=value"
+Override parse_override(const std::string& text); // "key=value"
 
 Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides = {});
 
@@ -23,4 +23,4 @@ Experiment load_experiment(const std::string& path, const std::vector<Override>&
 Experiment load_experiment_from_string(const std::string& toml_text, const std::string& name,
                                        const std::vector<Override>& overrides = {});
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -17,7 +17,7 @@ namespace ketaplast::config_detail {
 
 namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
-}  // namespace
+} // namespace
 
 namespace {
 
@@ -25,7 +25,7 @@ PositionSpec read_positions(const toml::table& t, const std::string& path, const
     TomlReader r(t, path, file);
     PositionSpec p;
     const std::string layout = r.choice("layout", {"grid", "random_box", "column"}, "random_box");
-    p.layout = layout == "grid" ? PositionSpec::Layout::grid
+    p.layout = layout == "grid"     ? PositionSpec::Layout::grid
                : layout == "column" ? PositionSpec::Layout::column
                                     : PositionSpec::Layout::random_box;
     auto origin = r.number_array("origin_um", 3, range(-1e7, 1e7));
@@ -47,7 +47,7 @@ PositionSpec read_positions(const toml::table& t, const std::string& path, const
 }
 
 std::vector<std::vector<double>> read_spike_times_file(const std::string& path, std::uint32_t size,
-                                                      TomlReader& r, const std::string& key) {
+                                                       TomlReader& r, const std::string& key) {
     std::ifstream in(path);
     if (!in) r.fail(key, "cannot read spike-times file '" + path + "'");
     std::vector<std::vector<double>> times(size);
@@ -58,14 +58,15 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
         std::replace(line.begin(), line.end(), ',', ' ');
         std::istringstream fields(line);
         std::string neuron_text, time_text, extra;
-        if (!(fields >> neuron_text)) continue;  // blank or comment line
+        if (!(fields >> neuron_text)) continue; // blank or comment line
         // Exactly two fields, an integer and a finite number: "1.5 2.0" must not be read as neuron 1
         // at 0.5 ms, and a stray word must not be skipped silently.
         std::int64_t neuron = 0;
         double t_ms = 0;
         const char* const neuron_last = neuron_text.data() + neuron_text.size();
         const auto [neuron_end, neuron_ec] = std::from_chars(neuron_text.data(), neuron_last, neuron);
-        bool valid = neuron_ec == std::errc() && neuron_end == neuron_last && (fields >> time_text) && !(fields >> extra);
+        bool valid = neuron_ec == std::errc() && neuron_end == neuron_last && (fields >> time_text) &&
+                     !(fields >> extra);
         if (valid) {
             char* time_end = nullptr;
             t_ms = std::strtod(time_text.c_str(), &time_end);
@@ -85,7 +86,7 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
     return times;
 }
 
-}  // namespace
+} // namespace
 
 PopulationSpec read_population(const toml::table& t, std::size_t index, const std::string& file,
                                const SimulationSpec& sim, const NetworkSpec& net,
@@ -110,7 +111,8 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     if (!model) {
         if (pop.model.empty()) p.fail("model", "missing (one of: " + join(registry.names()) + ")");
         const std::string near = closest_key(pop.model, registry.names());
-        p.fail("model", "unknown model \"" + pop.model + "\"" + (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
+        p.fail("model", "unknown model \"" + pop.model + "\"" +
+                            (near.empty() ? "" : "; did you mean \"" + near + "\"?") +
                             " (known: " + join(registry.names()) + ")");
     }
 
@@ -118,7 +120,8 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     pop.params = ParamValues::defaults(model->params);
     if (const toml::table* params = p.table("params")) {
         TomlReader pr(*params, p.key_path("params"), file);
-        for (const auto& def : model->params) pop.params.set(def.key, pr.number(def.key, def));
+        for (const auto& def : model->params)
+            pop.params.set(def.key, pr.number(def.key, def));
         pr.finish();
     }
     // Any model with a reset and a threshold (or spike cut-off) needs the reset below it.
@@ -127,8 +130,8 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
         const double reset = pop.params.get("V_reset_mV");
         const double threshold = pop.params.get(threshold_key);
         if (!(reset < threshold)) {
-            const std::string reason = "V_reset_mV = " + number_text(reset) + " must be below " + threshold_key +
-                                       " = " + number_text(threshold);
+            const std::string reason = "V_reset_mV = " + number_text(reset) + " must be below " +
+                                       threshold_key + " = " + number_text(threshold);
             // Point at the reset value if it was written, else at the threshold, else at the population.
             if (const toml::table* params = p.table("params")) {
                 TomlReader pr(*params, p.key_path("params"), file);
@@ -141,7 +144,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     const std::string weight_unit = model->receptor_kind == ReceptorKind::conductance ? "nS" : "pA";
 
     if (model->kind == ModelKind::neuron) {
-        pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6));  // spike sources take no current
+        pop.dc_pA = p.number("dc_pA", range(-1e6, 1e6)); // spike sources take no current
         const toml::table* receptors = p.table("receptors");
         if (receptors) {
             for (auto&& [k, v] : *receptors) {
@@ -154,26 +157,31 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                 ReceptorSpec spec;
                 spec.name = name;
                 if (name.empty() || name.find_first_of(". /\\") != std::string::npos)
-                    p.fail_at(&v, "receptors." + name, "receptor names must be non-empty without '.', '/', '\\' or spaces");
+                    p.fail_at(&v, "receptors." + name,
+                              "receptor names must be non-empty without '.', '/', '\\' or spaces");
                 spec.tau_ms = rr.required_number("tau_ms", range(0.0, 1e6, false, true));
                 if (model->receptor_kind == ReceptorKind::conductance)
                     spec.E_rev_mV = rr.required_number("E_rev_mV", range(-200.0, 200.0));
                 const std::string shape = rr.choice("shape", {"exponential", "nmda"}, "exponential");
                 if (shape == "nmda") {
                     if (model->receptor_kind != ReceptorKind::conductance)
-                        rr.fail("shape", "an NMDA receptor (Mg2+ block of a conductance) needs a conductance-based "
-                                         "model; '" + pop.model + "' is current-based");
+                        rr.fail("shape",
+                                "an NMDA receptor (Mg2+ block of a conductance) needs a conductance-based "
+                                "model; '" +
+                                    pop.model + "' is current-based");
                     spec.shape = ReceptorShape::nmda;
                     // SCIENCE.md §2.1 (Brunel & Wang 2001: rise 2 ms, decay 100 ms) and §2.3 (Mg2+ block).
                     spec.tau_rise_ms = rr.number("tau_rise_ms", range(0.0, 1e6, false, true, 2.0));
                     if (!(spec.tau_rise_ms < spec.tau_ms))
-                        rr.fail("tau_rise_ms", "must be shorter than tau_ms (" + number_text(spec.tau_ms) + " ms)");
+                        rr.fail("tau_rise_ms",
+                                "must be shorter than tau_ms (" + number_text(spec.tau_ms) + " ms)");
                     spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
                     // Subunit presets of K0 (SCIENCE.md §2.3): GluN2A/2B Jahr-Stevens 3.57 mM; GluN2C/2D less
-                    // Mg-sensitive, default 8 x (back-calculated from Kotermanski & Johnson 2009 IC50 shifts, [M]).
+                    // Mg-sensitive, default 8 x (back-calculated from Kotermanski & Johnson 2009 IC50 shifts,
+                    // [M]).
                     const std::string subunit = rr.choice("subunit", {"GluN2A/2B", "GluN2C/2D"}, "GluN2A/2B");
-                    spec.K_Mg0_mM = rr.number("K_Mg0_mM", range(0.0, 1e4, false, true,
-                                                                 subunit == "GluN2C/2D" ? 8.0 * 3.57 : 3.57));
+                    spec.K_Mg0_mM = rr.number(
+                        "K_Mg0_mM", range(0.0, 1e4, false, true, subunit == "GluN2C/2D" ? 8.0 * 3.57 : 3.57));
                     spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
                 }
                 rr.finish();
@@ -201,16 +209,17 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                                    [&](const ReceptorSpec& s) { return s.name == d.receptor; });
             if (it == pop.receptors.end()) {
                 std::vector<std::string> names;
-                for (auto& s : pop.receptors) names.push_back(s.name);
-                dr.fail("receptor", "population '" + pop.name + "' has no receptor '" + d.receptor + "' (has: " +
-                                        join(names) + ")");
+                for (auto& s : pop.receptors)
+                    names.push_back(s.name);
+                dr.fail("receptor", "population '" + pop.name + "' has no receptor '" + d.receptor +
+                                        "' (has: " + join(names) + ")");
             }
             d.receptor_index = std::size_t(it - pop.receptors.begin());
             d.rate_Hz = dr.required_number("rate_Hz", range(0.0, 1e5));
             d.inputs = dr.number("inputs", range(0.0, 1e7, true, true, 1.0));
-            d.weight = dr.required_number("weight_" + weight_unit,
-                                          model->receptor_kind == ReceptorKind::conductance ? range(0.0, 1e6)
-                                                                                            : range(-1e6, 1e6));
+            d.weight = dr.required_number(
+                "weight_" + weight_unit,
+                model->receptor_kind == ReceptorKind::conductance ? range(0.0, 1e6) : range(-1e6, 1e6));
             d.mean_only = dr.choice("mode", {"poisson", "mean"}, "poisson") == "mean";
             dr.finish();
             pop.poisson_drive = d;
@@ -236,33 +245,40 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                 const toml::node* n = schedule->get(i);
                 const auto* pair = n->as_array();
                 if (!pair || pair->size() != 2 || !pair->get(0)->is_number() || !pair->get(1)->is_number())
-                    p.fail_at(n, "rate_schedule", "element " + std::to_string(i) + ": expected [time_ms, rate_Hz]");
+                    p.fail_at(n, "rate_schedule",
+                              "element " + std::to_string(i) + ": expected [time_ms, rate_Hz]");
                 const double t_ms = pair->get(0)->value<double>().value();
                 const double rate = pair->get(1)->value<double>().value();
                 if (t_ms < 0 || rate < 0 || rate > 1e4 || !std::isfinite(t_ms))
                     p.fail_at(n, "rate_schedule",
-                              "element " + std::to_string(i) + ": need time_ms >= 0 and rate_Hz in [0, 10000]");
+                              "element " + std::to_string(i) +
+                                  ": need time_ms >= 0 and rate_Hz in [0, 10000]");
                 pop.rate_schedule.emplace_back(t_ms, rate);
             }
         }
     } else if (pop.model == "spike_times") {
         const toml::array* inline_times = p.array("spike_times_ms");
         const bool has_file = p.has("spike_times_file");
-        if (inline_times && has_file) p.fail("spike_times_file", "give either spike_times_ms or spike_times_file, not both");
+        if (inline_times && has_file)
+            p.fail("spike_times_file", "give either spike_times_ms or spike_times_file, not both");
         if (!inline_times && !has_file)
-            p.fail("spike_times_ms", "missing: a spike_times source needs spike_times_ms = [[...], ...] or spike_times_file");
+            p.fail("spike_times_ms",
+                   "missing: a spike_times source needs spike_times_ms = [[...], ...] or spike_times_file");
         if (inline_times) {
             if (inline_times->size() != pop.size)
-                p.fail("spike_times_ms", "expected one list per neuron (" + std::to_string(pop.size) + "), got " +
-                                             std::to_string(inline_times->size()));
+                p.fail("spike_times_ms", "expected one list per neuron (" + std::to_string(pop.size) +
+                                             "), got " + std::to_string(inline_times->size()));
             for (std::size_t i = 0; i < inline_times->size(); ++i) {
                 const toml::node* n = inline_times->get(i);
                 const auto* list = n->as_array();
-                if (!list) p.fail_at(n, "spike_times_ms", "element " + std::to_string(i) + ": expected a list of times");
+                if (!list)
+                    p.fail_at(n, "spike_times_ms",
+                              "element " + std::to_string(i) + ": expected a list of times");
                 std::vector<double> times;
                 for (auto& tn : *list) {
                     if (!tn.is_number() || !(tn.value<double>().value() > 0))
-                        p.fail_at(&tn, "spike_times_ms", "neuron " + std::to_string(i) + ": spike times must be numbers > 0 ms");
+                        p.fail_at(&tn, "spike_times_ms",
+                                  "neuron " + std::to_string(i) + ": spike times must be numbers > 0 ms");
                     times.push_back(tn.value<double>().value());
                 }
                 pop.spike_times_ms.push_back(times);
@@ -279,4 +295,4 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
     return pop;
 }
 
-}  // namespace ketaplast::config_detail
+} // namespace ketaplast::config_detail

@@ -15,11 +15,11 @@ namespace ketaplast::config_detail {
 
 namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
-}  // namespace
+} // namespace
 
 ProjectionSpec read_projection(const toml::table& t, std::size_t index, const std::string& file,
-                               const NetworkSpec& network,
-                               const SimulationSpec& sim, const std::vector<PopulationSpec>& pops,
+                               const NetworkSpec& network, const SimulationSpec& sim,
+                               const std::vector<PopulationSpec>& pops,
                                const std::vector<ProjectionSpec>& earlier) {
     TomlReader r0(t, "projections[" + std::to_string(index) + "]", file);
     ProjectionSpec proj;
@@ -28,19 +28,22 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     proj.name = r0.string("name", proj.source + "_to_" + proj.target);
     for (const auto& other : earlier)
         if (other.name == proj.name)
-            r0.fail("name", "duplicate projection name '" + proj.name + "' (give each projection a unique name)");
+            r0.fail("name",
+                    "duplicate projection name '" + proj.name + "' (give each projection a unique name)");
     TomlReader r(t, "projections." + proj.name, file);
     r.allow("name");
     r.allow("source");
     r.allow("target");
 
     std::vector<std::string> pop_names;
-    for (const auto& p : pops) pop_names.push_back(p.name);
+    for (const auto& p : pops)
+        pop_names.push_back(p.name);
     auto find_pop = [&](const std::string& key, const std::string& name) {
         for (std::size_t i = 0; i < pops.size(); ++i)
             if (pops[i].name == name) return i;
         const std::string near = closest_key(name, pop_names);
-        r.fail(key, "unknown population '" + name + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
+        r.fail(key, "unknown population '" + name + "'" +
+                        (near.empty() ? "" : "; did you mean '" + near + "'?") +
                         " (known: " + join(pop_names) + ")");
     };
     proj.source_index = find_pop("source", proj.source);
@@ -53,19 +56,21 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
 
     proj.receptor = r.required_string("receptor");
     std::vector<std::string> receptor_names;
-    for (const auto& s : target.receptors) receptor_names.push_back(s.name);
+    for (const auto& s : target.receptors)
+        receptor_names.push_back(s.name);
     auto it = std::find(receptor_names.begin(), receptor_names.end(), proj.receptor);
     if (it == receptor_names.end())
-        r.fail("receptor", "target population '" + target.name + "' has no receptor '" + proj.receptor + "' (has: " +
+        r.fail("receptor", "target population '" + target.name + "' has no receptor '" + proj.receptor +
+                               "' (has: " +
                                (receptor_names.empty() ? std::string("none; add [populations.receptors]")
                                                        : join(receptor_names)) +
                                ")");
     proj.receptor_index = std::size_t(it - receptor_names.begin());
 
-    const std::string rule =
-        r.choice("rule",
-                 {"one_to_one", "all_to_all", "fixed_probability", "fixed_indegree", "fixed_outdegree", "fixed_total_number"},
-                 "");
+    const std::string rule = r.choice("rule",
+                                      {"one_to_one", "all_to_all", "fixed_probability", "fixed_indegree",
+                                       "fixed_outdegree", "fixed_total_number"},
+                                      "");
     const std::uint32_t n_source = pops[proj.source_index].size, n_target = target.size;
     const bool same = proj.source_index == proj.target_index;
     proj.autapses = r.boolean("autapses", false);
@@ -74,8 +79,9 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         proj.rule = ConnectionRule::one_to_one;
         proj.full_indegree = 1.0;
         if (same && !proj.autapses)
-            r.fail("rule", "one_to_one from population '" + target.name +
-                               "' onto itself connects each neuron to itself: set autapses = true if that is meant");
+            r.fail("rule",
+                   "one_to_one from population '" + target.name +
+                       "' onto itself connects each neuron to itself: set autapses = true if that is meant");
         if (n_source != n_target)
             r.fail("rule", "one_to_one needs equal sizes (source " + std::to_string(n_source) + ", target " +
                                std::to_string(n_target) + ")");
@@ -83,8 +89,9 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         proj.rule = ConnectionRule::all_to_all;
         proj.full_indegree = pops[proj.source_index].full_size;
         if (network.indegree_scale != network.scale)
-            r.fail("rule", "all_to_all cannot keep in-degrees at network.indegree_scale when neurons scale by "
-                           "network.scale: use fixed_indegree or fixed_probability");
+            r.fail("rule",
+                   "all_to_all cannot keep in-degrees at network.indegree_scale when neurons scale by "
+                   "network.scale: use fixed_indegree or fixed_probability");
     } else if (rule == "fixed_probability") {
         proj.rule = ConnectionRule::fixed_probability;
         proj.probability = r.required_number("probability", range(0.0, 1.0));
@@ -95,7 +102,8 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
             if (proj.probability > 1.0)
                 r.fail("probability", "with network.indegree_scale / network.scale = " +
                                           number_text(network.indegree_scale / network.scale) +
-                                          " the probability would exceed 1 (" + number_text(proj.probability) + ")");
+                                          " the probability would exceed 1 (" +
+                                          number_text(proj.probability) + ")");
         }
     } else if (rule == "fixed_total_number") {
         // Potjans & Diesmann (2014): a fixed number of synapses, each between a source and a target
@@ -103,8 +111,9 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         proj.rule = ConnectionRule::fixed_total_number;
         const double n_pre = pops[proj.source_index].full_size, n_post = target.full_size;
         if (r.has("total") == r.has("probability"))
-            r.fail("total", "give either total (number of synapses) or probability (converted to a total as in "
-                            "Potjans & Diesmann 2014), not both or neither");
+            r.fail("total",
+                   "give either total (number of synapses) or probability (converted to a total as in "
+                   "Potjans & Diesmann 2014), not both or neither");
         if (r.has("total")) {
             proj.full_total = double(r.required_integer("total", 0, 100'000'000'000));
         } else {
@@ -113,7 +122,8 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
             //   K = ln(1 - p) / ln((N_pre N_post - 1) / (N_pre N_post)), from the full-scale sizes.
             const double prob = r.required_number("probability", range(0.0, 1.0, true, false));
             const double pairs_full = n_pre * n_post;
-            proj.full_total = pairs_full > 1 ? std::log1p(-prob) / std::log((pairs_full - 1.0) / pairs_full) : 0.0;
+            proj.full_total =
+                pairs_full > 1 ? std::log1p(-prob) / std::log((pairs_full - 1.0) / pairs_full) : 0.0;
         }
         // Neurons and in-degrees both scale: the total goes with scale^2.
         // Neurons scale with `scale`, in-degrees with `indegree_scale`: the total goes with both.
@@ -121,10 +131,13 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
         proj.full_indegree = n_post > 0 ? proj.full_total / n_post : 0.0;
         if (!proj.multapses)
             r.fail("multapses", "fixed_total_number draws pairs with replacement: set multapses = true");
-        const std::uint64_t pairs = std::uint64_t(n_source) * n_target - ((same && !proj.autapses) ? n_target : 0);
-        if (proj.total > 0 && pairs == 0) r.fail("total", "no pair available (a single neuron without autapses)");
+        const std::uint64_t pairs =
+            std::uint64_t(n_source) * n_target - ((same && !proj.autapses) ? n_target : 0);
+        if (proj.total > 0 && pairs == 0)
+            r.fail("total", "no pair available (a single neuron without autapses)");
     } else {
-        proj.rule = rule == "fixed_indegree" ? ConnectionRule::fixed_indegree : ConnectionRule::fixed_outdegree;
+        proj.rule =
+            rule == "fixed_indegree" ? ConnectionRule::fixed_indegree : ConnectionRule::fixed_outdegree;
         const char* key = rule == "fixed_indegree" ? "indegree" : "outdegree";
         const std::int64_t full_degree = r.required_integer(key, 0, 100'000'000);
         // In-degrees (out-degrees) scale with the network (sim/network_scaling.cpp).
@@ -151,7 +164,8 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     proj.weight = r.distribution(weight_key, conductance ? range(0.0, 1e6) : range(-1e6, 1e6));
     // A delay must be at least one step: the engine exchanges spikes once per minimum delay.
     const ParamDef delay_range{"", sim.dt_ms, sim.dt_ms * (1.0 - 1e-9), 65000.0 * sim.dt_ms, true, true, ""};
-    if (!r.has("delay_ms")) r.fail("delay_ms", "missing (a number >= dt_ms = " + number_text(sim.dt_ms) + ")");
+    if (!r.has("delay_ms"))
+        r.fail("delay_ms", "missing (a number >= dt_ms = " + number_text(sim.dt_ms) + ")");
     const toml::node* delay_node = r.node("delay_ms");
     if (delay_node->is_number() && delay_node->value<double>().value() < sim.dt_ms * (1.0 - 1e-9))
         r.fail("delay_ms", "delay " + number_text(delay_node->value<double>().value()) +
@@ -162,4 +176,4 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
     return proj;
 }
 
-}  // namespace ketaplast::config_detail
+} // namespace ketaplast::config_detail

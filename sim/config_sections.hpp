@@ -12,7 +12,8 @@
 
 namespace ketaplast::config_detail {
 
-ParamDef range(double min, double max, bool min_inclusive = true, bool max_inclusive = true, double def = 0.0);
+ParamDef range(double min, double max, bool min_inclusive = true, bool max_inclusive = true,
+               double def = 0.0);
 // Numbers in messages as the user wrote them (0.05, -50), not std::to_string's 0.050000.
 std::string number_text(double v);
 std::string join(const std::vector<std::string>& items);
@@ -23,6 +24,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
 
 ProjectionSpec read_projection(const toml::table& t, std::size_t index, const std::string& file,
                                const NetworkSpec& network, const SimulationSpec& sim,
-                               const std::vector<PopulationSpec>& pops, const std::vector<ProjectionSpec>& earlier);
+                               const std::vector<PopulationSpec>& pops,
+                               const std::vector<ProjectionSpec>& earlier);
 
-}  // namespace ketaplast::config_detail
+} // namespace ketaplast::config_detail

@@ -19,8 +19,8 @@ struct ConnectScratch {
 // fixed_total_number: how many of the projection's synapses end on each target. A multinomial
 // drawn as a chain of conditional binomials from one stream keyed by the projection, so every
 // worker computes the same counts (once per projection, before the workers build their shards).
-std::vector<std::uint32_t> total_number_counts(const ProjectionSpec& proj, std::uint32_t n_target, std::uint64_t seed,
-                                               std::uint32_t projection_index);
+std::vector<std::uint32_t> total_number_counts(const ProjectionSpec& proj, std::uint32_t n_target,
+                                               std::uint64_t seed, std::uint32_t projection_index);
 
 // Calls emit(source_local, target_local, key_id, key_index) for every synapse of `proj` onto targets
 // [target_begin, target_end) (population-local ids), in a fixed order: for rules generated per
@@ -33,6 +33,6 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
                           std::uint32_t projection_index, ConnectScratch& scratch, Emit&& emit,
                           const std::vector<std::uint32_t>* target_counts = nullptr);
 
-}  // namespace ketaplast
+} // namespace ketaplast
 
 #include "sim/connectivity_impl.hpp"

@@ -28,7 +28,8 @@ void sample_distinct(RandomStream& rng, std::uint32_t n, std::uint32_t k, std::u
             chosen.push_back(i);
             take(i);
         }
-        for (std::uint32_t i : chosen) marked[i] = 0;
+        for (std::uint32_t i : chosen)
+            marked[i] = 0;
         if (excluded < n) marked[excluded] = 0;
     } else {
         std::uint32_t needed = k, remaining = pool;
@@ -43,7 +44,7 @@ void sample_distinct(RandomStream& rng, std::uint32_t n, std::uint32_t k, std::u
     }
 }
 
-}  // namespace detail
+} // namespace detail
 
 template <typename Emit>
 void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, std::uint32_t n_target,
@@ -53,7 +54,8 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
     const bool skip_self = proj.source_index == proj.target_index && !proj.autapses;
     switch (proj.rule) {
     case ConnectionRule::one_to_one:
-        for (std::uint32_t t = target_begin; t < target_end; ++t) emit(t, t, t, 0);
+        for (std::uint32_t t = target_begin; t < target_end; ++t)
+            emit(t, t, t, 0);
         break;
     case ConnectionRule::all_to_all:
     case ConnectionRule::fixed_probability: {
@@ -70,7 +72,8 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
             // Bernoulli(p) for every source, drawn by geometric skips: O(expected in-degree).
             RandomStream rng(seed, RandomPurpose::connect_source, projection_index, t);
             // Positions as doubles: a skip can be astronomically large for tiny p.
-            for (double s = rng.geometric_skip(log1m_p); s < double(n_source); s += 1.0 + rng.geometric_skip(log1m_p))
+            for (double s = rng.geometric_skip(log1m_p); s < double(n_source);
+                 s += 1.0 + rng.geometric_skip(log1m_p))
                 if (!(skip_self && std::uint32_t(s) == t)) emit(std::uint32_t(s), t, t, k++);
         }
         break;
@@ -114,11 +117,12 @@ void generate_connections(const ProjectionSpec& proj, std::uint32_t n_source, st
                     ++drawn;
                 }
             } else {
-                detail::sample_distinct(rng, n_target, proj.degree, excluded, scratch.marked, scratch.chosen, take);
+                detail::sample_distinct(rng, n_target, proj.degree, excluded, scratch.marked, scratch.chosen,
+                                        take);
             }
         }
         break;
     }
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -20,7 +20,8 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
     for (const auto& drug : exp_.drugs) {
         if (drug.pk) {
             pk_.emplace_back(PkModel(ketamine_pk(drug.pk->model, drug.pk->body_weight_kg)));
-            const auto steps = std::max<std::int64_t>(1, std::llround(drug.pk->step_ms / exp_.simulation.dt_ms));
+            const auto steps =
+                std::max<std::int64_t>(1, std::llround(drug.pk->step_ms / exp_.simulation.dt_ms));
             drug_clock_steps_ = drug_clock_steps_ ? std::min(drug_clock_steps_, steps) : steps;
         } else {
             pk_.emplace_back(std::nullopt);
@@ -29,7 +30,8 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
     for (const auto& pop : net_.populations) {
         const auto& drive = pop.spec->poisson_drive;
         const double lambda = drive ? drive->inputs * drive->rate_Hz * exp_.simulation.dt_ms * 1e-3 : 0.0;
-        drive_cdf_.push_back(lambda > 0.0 && lambda < 30.0 ? poisson_cdf_table(lambda) : std::vector<double>{});
+        drive_cdf_.push_back(lambda > 0.0 && lambda < 30.0 ? poisson_cdf_table(lambda)
+                                                           : std::vector<double>{});
     }
     if (std::size_t(threads_) != net_.blocks.size())
         throw std::logic_error("engine: thread count must equal the network's worker count");
@@ -43,15 +45,16 @@ double Engine::current_at(const PopulationSpec& spec, std::int64_t step) const {
     return current;
 }
 
-void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step, std::uint32_t begin,
-                       std::uint32_t end, const std::vector<float*>& inputs) const {
+void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step,
+                       std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const {
     // Summed input of `inputs` independent Poisson trains: one Poisson count per neuron per step.
     float* in = inputs[drive.receptor_index];
     const double lambda = drive.inputs * drive.rate_Hz * exp_.simulation.dt_ms * 1e-3;
     const float weight = float(drive.weight);
-    if (drive.mean_only) {  // the DC equivalent: the expected input every step
+    if (drive.mean_only) { // the DC equivalent: the expected input every step
         const float mean = float(lambda) * weight;
-        for (std::uint32_t i = begin; i < end; ++i) in[i] += mean;
+        for (std::uint32_t i = begin; i < end; ++i)
+            in[i] += mean;
         return;
     }
     if (lambda <= 0.0) return;
@@ -63,7 +66,7 @@ void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std
         add_poisson_counts(key, pop.first_gid, step, drive_cdf_[pop.index], weight, begin, end, in);
         return;
     }
-    for (std::uint32_t i = begin; i < end; ++i) {  // large means: PTRS, one stream per neuron and step
+    for (std::uint32_t i = begin; i < end; ++i) { // large means: PTRS, one stream per neuron and step
         RandomStream big(key, pop.first_gid + i, (std::uint64_t(1) << 62) | std::uint64_t(step));
         in[i] += float(big.poisson(lambda)) * weight;
     }
@@ -88,11 +91,14 @@ void Engine::update_drugs(std::int64_t step) {
         const DrugApplication& drug = exp_.drugs[d];
         double free_uM = drug.bath_uM, plasma = 0.0;
         if (drug.pk && pk_[d]) {
-            if (t_min > pk_time_min_) pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
-                                                              drug.pk->body_weight_kg);
+            if (t_min > pk_time_min_)
+                pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
+                                         drug.pk->body_weight_kg);
             plasma = pk_[d]->plasma_mg_per_L() * 1000.0;
-            free_uM = drug.pk->fraction_unbound * pk_[d]->effect_site_mg_per_L() * 1000.0 / drug.molar_mass_g_per_mol;
-            for (auto& pop : net_.populations) pop.group->set_blocker_concentration(d, free_uM);
+            free_uM = drug.pk->fraction_unbound * pk_[d]->effect_site_mg_per_L() * 1000.0 /
+                      drug.molar_mass_g_per_mol;
+            for (auto& pop : net_.populations)
+                pop.group->set_blocker_concentration(d, free_uM);
         }
         sample.plasma_ng_per_mL.push_back(plasma);
         sample.free_uM.push_back(free_uM);
@@ -101,7 +107,8 @@ void Engine::update_drugs(std::int64_t step) {
     // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
     for (const auto& pop : net_.populations)
         for (const auto& pool : pop.group->nmda_readout())
-            sample.pools.push_back({pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.current_pA});
+            sample.pools.push_back(
+                {pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.current_pA});
     drug_samples_.push_back(sample);
 }
 
@@ -112,19 +119,23 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
         for (const SynapseShard& shard : net_.shards[worker]) {
             Population& pop = net_.populations[shard.population];
             std::uint32_t k = shard.source_synapses[spike.gid];
-            const std::uint32_t first = shard.source_segments[spike.gid], last = shard.source_segments[spike.gid + 1];
+            const std::uint32_t first = shard.source_segments[spike.gid],
+                                last = shard.source_segments[spike.gid + 1];
             for (std::uint32_t s = first; s < last; ++s) {
                 const SynapseSegment& seg = shard.segments[s];
                 const std::size_t slot = std::size_t((spike.step + seg.delay_steps) % L);
-                float* __restrict buffer = pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
+                float* __restrict buffer =
+                    pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
                 const std::uint16_t* __restrict target = shard.target.data() + k;
                 if (shard.quantized) {
                     const std::uint16_t* __restrict code = shard.weight_code.data() + k;
                     const WeightScale scale = net_.weight_scales[seg.projection];
-                    for (std::uint32_t j = 0; j < seg.count; ++j) buffer[target[j]] += scale.base + scale.step * float(code[j]);
+                    for (std::uint32_t j = 0; j < seg.count; ++j)
+                        buffer[target[j]] += scale.base + scale.step * float(code[j]);
                 } else {
                     const float* __restrict weight = shard.weight.data() + k;
-                    for (std::uint32_t j = 0; j < seg.count; ++j) buffer[target[j]] += weight[j];
+                    for (std::uint32_t j = 0; j < seg.count; ++j)
+                        buffer[target[j]] += weight[j];
                 }
                 k += seg.count;
                 events += seg.count;
@@ -145,8 +156,9 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     // Spikes of each worker, double-buffered by interval parity: during interval i workers append to
     // buffer i % 2 and, after the barrier, everyone reads all workers' buffers i % 2 while the next
     // interval already writes the other one. One barrier per interval is enough (without MPI).
-    std::vector<std::vector<SpikeRecord>> local[2] = {std::vector<std::vector<SpikeRecord>>(std::size_t(threads_)),
-                                                      std::vector<std::vector<SpikeRecord>>(std::size_t(threads_))};
+    std::vector<std::vector<SpikeRecord>> local[2] = {
+        std::vector<std::vector<SpikeRecord>>(std::size_t(threads_)),
+        std::vector<std::vector<SpikeRecord>>(std::size_t(threads_))};
     std::vector<std::string> problems[2] = {std::vector<std::string>(std::size_t(threads_)),
                                             std::vector<std::string>(std::size_t(threads_))};
     const std::int64_t start_step = step_;
@@ -157,7 +169,9 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     std::vector<PhaseTimes> times(static_cast<std::size_t>(threads_));
     SpinSleepBarrier barrier(threads_);
     using clock = std::chrono::steady_clock;
-    auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+    auto seconds = [](clock::time_point a, clock::time_point b) {
+        return std::chrono::duration<double>(b - a).count();
+    };
 
     // Writes (HDF5) that fail inside the parallel region must not terminate the process: worker 0 stores
     // the message for the next interval's stop decision (read by everyone after the next barrier), and
@@ -186,14 +200,14 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
         for (std::int64_t start = start_step; start < until && omp_get_num_threads() == threads_;
              start += D, ++interval) {
             const std::int64_t stop_step = std::min(start + D, until);
-            if (drug_due(start)) {  // the slow clock: one thread updates drugs while the others wait
+            if (drug_due(start)) { // the slow clock: one thread updates drugs while the others wait
 #pragma omp barrier
 #pragma omp single
                 update_drugs(start);
             }
             const int parity = int(interval & 1);
             auto& mine = local[parity][w];
-            mine.clear();  // read by everyone two intervals ago, before the last barrier
+            mine.clear(); // read by everyone two intervals ago, before the last barrier
             for (std::int64_t m = start; m < stop_step; ++m) {
                 if (rec.reports) rec.reports->sample(m, block.begin, block.end);
                 const std::size_t slot = std::size_t(m % L);
@@ -203,7 +217,8 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     if (lo >= hi) continue;
                     const std::uint32_t b = lo - pop.first_gid, e = hi - pop.first_gid;
                     inputs.clear();
-                    for (auto& ring : pop.ring) inputs.push_back(ring.data() + slot * pop.size);
+                    for (auto& ring : pop.ring)
+                        inputs.push_back(ring.data() + slot * pop.size);
 
                     if (const auto& drive = pop.spec->poisson_drive) {
                         t1 = clock::now();
@@ -223,8 +238,10 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     ctx.first_gid = pop.first_gid;
                     fired.clear();
                     pop.group->update(ctx, b, e, inputs.data(), fired);
-                    for (std::uint32_t i : fired) mine.push_back({m, pop.first_gid + i});
-                    for (float* in : inputs) std::memset(in + b, 0, sizeof(float) * (e - b));
+                    for (std::uint32_t i : fired)
+                        mine.push_back({m, pop.first_gid + i});
+                    for (float* in : inputs)
+                        std::memset(in + b, 0, sizeof(float) * (e - b));
                 }
             }
             if (interval % check_every == 0 || stop_step == until) {
@@ -236,12 +253,14 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     if (bad >= 0 && problems[parity][w].empty()) {
                         std::ostringstream msg;
                         msg << "numerical blow-up in population '" << pop.spec->name << "', neuron " << bad
-                            << " (state not finite or |V| > 10^4 mV) at t = " << double(stop_step) * dt << " ms";
+                            << " (state not finite or |V| > 10^4 mV) at t = " << double(stop_step) * dt
+                            << " ms";
                         const auto names = pop.group->state_names();
                         if (!names.empty()) {
                             msg << " (";
                             for (std::size_t v = 0; v < names.size(); ++v)
-                                msg << (v ? ", " : "") << names[v] << " = " << pop.group->state(names[v])[bad];
+                                msg << (v ? ", " : "") << names[v] << " = "
+                                    << pop.group->state(names[v])[bad];
                             msg << ")";
                         }
                         problems[parity][w] = msg.str();
@@ -262,12 +281,14 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                 for (int t = 0; t < threads_; ++t) {
                     const auto& l = local[parity][std::size_t(t)];
                     auto& c = cursors[std::size_t(t)];
-                    while (c < l.size() && l[c].step == m) merged.push_back(l[c++]);
+                    while (c < l.size() && l[c].step == m)
+                        merged.push_back(l[c++]);
                 }
             // Every worker sees the same stop decision: the problems of this interval's parity. The
             // interval's spikes are still recorded, so the files cover everything that was simulated.
             bool stop = !io_error[parity].empty();
-            for (const auto& p : problems[parity]) stop = stop || !p.empty();
+            for (const auto& p : problems[parity])
+                stop = stop || !p.empty();
             if (stop) {
                 if (w == 0) {
                     stopped = true;
@@ -319,8 +340,10 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     synaptic_events_ += events;
     if (team_size != threads_)
         throw RunError("OpenMP started " + std::to_string(team_size) + " threads instead of the " +
-                       std::to_string(threads_) + " the network was partitioned for (OMP_THREAD_LIMIT?); "
-                       "run with --threads " + std::to_string(team_size));
+                       std::to_string(threads_) +
+                       " the network was partitioned for (OMP_THREAD_LIMIT?); "
+                       "run with --threads " +
+                       std::to_string(team_size));
     step_ = stopped ? stopped_at : until;
     for (const auto& e : io_error)
         if (!e.empty()) throw RunError("writing output: " + e);
@@ -329,4 +352,4 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
             if (!p.empty()) throw NumericalError(p);
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -17,9 +17,9 @@
 // thread count.
 #pragma once
 
+#include "core/error.hpp"
 #include "sim/experiment.hpp"
 #include "sim/network.hpp"
-#include "core/error.hpp"
 #include "sim/recorders.hpp"
 
 #include <cstdint>
@@ -58,15 +58,15 @@ class Engine {
 
     std::int64_t step() const { return step_; }
     int threads() const { return threads_; }
-    std::uint64_t spikes_exchanged() const { return spikes_exchanged_; }   // spikes of all populations
-    std::uint64_t synaptic_events() const { return synaptic_events_; }     // spike x synapse deliveries
+    std::uint64_t spikes_exchanged() const { return spikes_exchanged_; } // spikes of all populations
+    std::uint64_t synaptic_events() const { return synaptic_events_; }   // spike x synapse deliveries
     const PhaseTimes& phase_times() const { return phase_; }
     const std::vector<DrugSample>& drug_samples() const { return drug_samples_; }
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
-    void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step, std::uint32_t begin,
-                   std::uint32_t end, const std::vector<float*>& inputs) const;
+    void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step,
+                   std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const;
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
 
     const Experiment& exp_;
@@ -76,14 +76,14 @@ class Engine {
     std::uint64_t spikes_exchanged_ = 0;
     std::uint64_t synaptic_events_ = 0;
     PhaseTimes phase_;
-    std::vector<std::vector<double>> drive_cdf_;  // per population: Poisson drive's cumulative table
+    std::vector<std::vector<double>> drive_cdf_; // per population: Poisson drive's cumulative table
     // The drug slow clock: PK models of the drugs with a dose schedule, advanced to the tick times.
     bool drug_due(std::int64_t interval_start) const;
     void update_drugs(std::int64_t step);
     std::vector<std::optional<PkModel>> pk_;
-    std::int64_t drug_clock_steps_ = 0;  // 0: no drug needs a clock
+    std::int64_t drug_clock_steps_ = 0; // 0: no drug needs a clock
     double pk_time_min_ = 0.0;
     std::vector<DrugSample> drug_samples_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -19,23 +19,23 @@ struct SimulationSpec {
     double dt_ms = 0.1;
     double duration_ms = 1000.0;
     std::uint64_t seed = 1;
-    int threads = 0;  // 0: OpenMP default (OMP_NUM_THREADS or all cores)
+    int threads = 0; // 0: OpenMP default (OMP_NUM_THREADS or all cores)
 };
 
 struct PositionSpec {
     enum class Layout { grid, random_box, column } layout = Layout::random_box;
     double origin_um[3] = {0, 0, 0};
-    double extent_um[3] = {100, 100, 100};  // grid / random_box: box size
-    double radius_um = 100;                 // column: cylinder radius around origin (x, y)
-    double depth_um[2] = {0, 100};          // column: z range below origin (cortical depth)
+    double extent_um[3] = {100, 100, 100}; // grid / random_box: box size
+    double radius_um = 100;                // column: cylinder radius around origin (x, y)
+    double depth_um[2] = {0, 100};         // column: z range below origin (cortical depth)
 };
 
 struct PoissonDriveSpec {
     std::string receptor;
     std::size_t receptor_index = 0;
-    double rate_Hz = 0;    // rate of each input
-    double inputs = 1;     // number of independent inputs (summed: one Poisson draw per step)
-    double weight = 0;     // nS or pA per input spike
+    double rate_Hz = 0; // rate of each input
+    double inputs = 1;  // number of independent inputs (summed: one Poisson draw per step)
+    double weight = 0;  // nS or pA per input spike
     // "mean": instead of Poisson counts, the expected input (inputs x rate x dt x weight) every step,
     // the DC equivalent of the drive (Potjans & Diesmann 2014's DC option).
     bool mean_only = false;
@@ -61,22 +61,29 @@ struct CurrentStepSpec {
 
 struct PopulationSpec {
     std::string name;
-    std::uint32_t size = 0;       // after scaling
-    std::uint32_t full_size = 0;  // as written in the config
-    double dc_pA = 0.0;           // constant current into every neuron (plus scaling compensation)
-    std::optional<double> reference_rate_Hz;  // full-scale mean rate, for the scaling compensation
+    std::uint32_t size = 0;                  // after scaling
+    std::uint32_t full_size = 0;             // as written in the config
+    double dc_pA = 0.0;                      // constant current into every neuron (plus scaling compensation)
+    std::optional<double> reference_rate_Hz; // full-scale mean rate, for the scaling compensation
     std::string model;
     ParamValues params;
     std::vector<ReceptorSpec> receptors;
-    std::map<std::string, Distribution> initial;  // state name -> initial value
+    std::map<std::string, Distribution> initial; // state name -> initial value
     PositionSpec positions;
     std::optional<PoissonDriveSpec> poisson_drive;
     std::vector<CurrentStepSpec> current_steps;
-    std::vector<std::pair<double, double>> rate_schedule;  // (from ms, rate Hz), poisson_source
-    std::vector<std::vector<double>> spike_times_ms;       // spike_times source, per neuron
+    std::vector<std::pair<double, double>> rate_schedule; // (from ms, rate Hz), poisson_source
+    std::vector<std::vector<double>> spike_times_ms;      // spike_times source, per neuron
 };
 
-enum class ConnectionRule { one_to_one, all_to_all, fixed_probability, fixed_indegree, fixed_outdegree, fixed_total_number };
+enum class ConnectionRule {
+    one_to_one,
+    all_to_all,
+    fixed_probability,
+    fixed_indegree,
+    fixed_outdegree,
+    fixed_total_number
+};
 
 struct ProjectionSpec {
     std::string name;
@@ -86,13 +93,13 @@ struct ProjectionSpec {
     std::size_t receptor_index = 0;
     ConnectionRule rule = ConnectionRule::fixed_probability;
     double probability = 0.0;
-    std::uint32_t degree = 0;  // in- or out-degree
-    std::uint64_t total = 0;   // fixed_total_number: synapses of the whole projection (after scaling)
-    double full_total = 0;     // fixed_total_number at full scale (before rounding)
-    double full_indegree = 0;  // expected in-degree at full scale (for the scaling compensation)
+    std::uint32_t degree = 0; // in- or out-degree
+    std::uint64_t total = 0;  // fixed_total_number: synapses of the whole projection (after scaling)
+    double full_total = 0;    // fixed_total_number at full scale (before rounding)
+    double full_indegree = 0; // expected in-degree at full scale (for the scaling compensation)
     bool autapses = false;
     bool multapses = false;
-    Distribution weight;    // nS (conductance receptors) or pA (current receptors)
+    Distribution weight; // nS (conductance receptors) or pA (current receptors)
     Distribution delay_ms;
 };
 
@@ -100,13 +107,13 @@ struct StateReportSpec {
     std::string population;
     std::size_t population_index = 0;
     std::vector<std::string> variables;
-    std::vector<std::uint32_t> neurons;  // population-local ids, sorted
+    std::vector<std::uint32_t> neurons; // population-local ids, sorted
     double interval_ms = 1.0;
 };
 
 struct RecordingSpec {
     bool spikes = true;
-    bool edges = false;  // edges.h5 (SONATA edges of every projection) at the end of the run
+    bool edges = false; // edges.h5 (SONATA edges of every projection) at the end of the run
     double rate_bin_ms = 1.0;
     std::vector<StateReportSpec> reports;
 };
@@ -117,9 +124,9 @@ struct RecordingSpec {
 struct DrugPk {
     std::string model = "domino";
     double body_weight_kg = 70.0;
-    double fraction_unbound = 0.6;  // SCIENCE.md §4.1 default
+    double fraction_unbound = 0.6; // SCIENCE.md §4.1 default
     std::vector<DoseSpec> doses;
-    double step_ms = 1000.0;        // slow clock: concentration held constant between updates
+    double step_ms = 1000.0; // slow clock: concentration held constant between updates
 };
 
 struct DrugApplication {
@@ -132,8 +139,8 @@ struct DrugApplication {
 
 struct Experiment {
     std::string config_path;
-    std::string resolved_toml;  // the config after --set overrides, saved with the outputs
-    std::string output_dir;     // from [output] dir; the CLI's --out overrides
+    std::string resolved_toml; // the config after --set overrides, saved with the outputs
+    std::string output_dir;    // from [output] dir; the CLI's --out overrides
     SimulationSpec simulation;
     NetworkSpec network;
     std::vector<DrugApplication> drugs;
@@ -144,4 +151,4 @@ struct Experiment {
 
 const char* rule_name(ConnectionRule rule);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -21,9 +21,11 @@ void check_status(herr_t status, const std::string& file, const std::string& wha
     if (status < 0) fail(file, what);
 }
 
-std::string join_path(const std::string& a, const std::string& b) { return a == "/" ? "/" + b : a + "/" + b; }
+std::string join_path(const std::string& a, const std::string& b) {
+    return a == "/" ? "/" + b : a + "/" + b;
+}
 
-}  // namespace
+} // namespace
 
 void silence_errors() {
     // No HDF5 clean-up at exit: after a failed write (disk full) HDF5 1.10 keeps the file open and its
@@ -67,19 +69,23 @@ Object Object::open_group(const std::string& name) const {
     return Object(Handle(g, H5Gclose), join_path(path_, name), file_);
 }
 
-bool Object::exists(const std::string& name) const { return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0; }
+bool Object::exists(const std::string& name) const {
+    return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0;
+}
 
 namespace {
 
-void write_1d(hid_t loc, const std::string& file, const std::string& path, const std::string& name, hid_t file_type,
-              hid_t mem_type, const void* data, std::size_t n) {
+void write_1d(hid_t loc, const std::string& file, const std::string& path, const std::string& name,
+              hid_t file_type, hid_t mem_type, const void* data, std::size_t n) {
     const hsize_t dims[1] = {n};
     Handle space(check(H5Screate_simple(1, dims, nullptr), file, "dataspace"), H5Sclose);
-    Handle dset(check(H5Dcreate2(loc, name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), file,
-                      "create dataset " + join_path(path, name)),
-                H5Dclose);
-    if (n) check_status(H5Dwrite(dset.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), file,
-                        "write dataset " + join_path(path, name));
+    Handle dset(
+        check(H5Dcreate2(loc, name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              file, "create dataset " + join_path(path, name)),
+        H5Dclose);
+    if (n)
+        check_status(H5Dwrite(dset.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), file,
+                     "write dataset " + join_path(path, name));
 }
 
 void string_attribute(hid_t obj, const std::string& file, const std::string& name, const std::string& value) {
@@ -95,7 +101,7 @@ void string_attribute(hid_t obj, const std::string& file, const std::string& nam
     check_status(H5Awrite(attr.id(), type.id(), padded.data()), file, "write attribute " + name);
 }
 
-}  // namespace
+} // namespace
 
 void Object::write(const std::string& name, const std::vector<double>& v, const std::string& units) {
     write_1d(id(), file_, path_, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.data(), v.size());
@@ -120,25 +126,27 @@ void Object::write_strings(const std::string& name, const std::vector<std::strin
     H5Tset_size(type.id(), H5T_VARIABLE);
     H5Tset_cset(type.id(), H5T_CSET_UTF8);
     std::vector<const char*> ptrs;
-    for (const auto& s : v) ptrs.push_back(s.c_str());
+    for (const auto& s : v)
+        ptrs.push_back(s.c_str());
     write_1d(id(), file_, path_, name, type.id(), type.id(), ptrs.data(), ptrs.size());
 }
 
-void Object::write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data, std::size_t rows,
-                      std::size_t cols, const std::string& units) {
+void Object::write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
+                      std::size_t rows, std::size_t cols, const std::string& units) {
     const hsize_t dims[2] = {rows, cols};
     Handle space(check(H5Screate_simple(2, dims, nullptr), file_, "dataspace"), H5Sclose);
-    Handle dset(check(H5Dcreate2(id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                      file_, "create dataset " + join_path(path_, name)),
-                H5Dclose);
+    Handle dset(
+        check(H5Dcreate2(id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              file_, "create dataset " + join_path(path_, name)),
+        H5Dclose);
     if (rows * cols != 0)
         check_status(H5Dwrite(dset.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), file_,
                      "write dataset " + join_path(path_, name));
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
 }
 
-void Object::write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
-                          const std::string& units) {
+void Object::write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows,
+                          std::size_t cols, const std::string& units) {
     write_2d(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v.data(), rows, cols, units);
 }
 
@@ -147,19 +155,22 @@ void Object::write_u64_matrix(const std::string& name, const std::vector<std::ui
     write_2d(name, H5T_STD_U64LE, H5T_NATIVE_UINT64, v.data(), rows, cols, "");
 }
 
-AppendableDataset Object::appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,
-                                     std::size_t chunk_rows, const std::string& units, bool two_d) {
+AppendableDataset Object::appendable(const std::string& name, hid_t file_type, hid_t mem_type,
+                                     std::size_t row_width, std::size_t chunk_rows, const std::string& units,
+                                     bool two_d) {
     const int rank = (two_d || row_width > 1) ? 2 : 1;
     const hsize_t dims[2] = {0, row_width}, maxdims[2] = {H5S_UNLIMITED, row_width};
     const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows), std::max<hsize_t>(1, row_width)};
     Handle space(check(H5Screate_simple(rank, dims, maxdims), file_, "dataspace"), H5Sclose);
     Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     check_status(H5Pset_chunk(props.id(), rank, chunk), file_, "chunking");
-    Handle dset(check(H5Dcreate2(id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT), file_,
-                      "create dataset " + join_path(path_, name)),
-                H5Dclose);
+    Handle dset(
+        check(H5Dcreate2(id(), name.c_str(), file_type, space.id(), H5P_DEFAULT, props.id(), H5P_DEFAULT),
+              file_, "create dataset " + join_path(path_, name)),
+        H5Dclose);
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
-    return AppendableDataset(std::move(dset), mem_type, row_width, rank, file_ + ":" + join_path(path_, name));
+    return AppendableDataset(std::move(dset), mem_type, row_width, rank,
+                             file_ + ":" + join_path(path_, name));
 }
 
 void AppendableDataset::append_raw(const void* data, std::size_t count) {
@@ -177,20 +188,22 @@ void AppendableDataset::append_raw(const void* data, std::size_t count) {
     rows_ += new_rows;
 }
 
-void Object::attribute(const std::string& name, const std::string& value) { string_attribute(id(), file_, name, value); }
+void Object::attribute(const std::string& name, const std::string& value) {
+    string_attribute(id(), file_, name, value);
+}
 
 void Object::attribute(const std::string& name, double value) {
     Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attr(check(H5Acreate2(id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), file_,
-                      "attribute " + name),
+    Handle attr(check(H5Acreate2(id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                      file_, "attribute " + name),
                 H5Aclose);
     check_status(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, &value), file_, "attribute " + name);
 }
 
 void Object::attribute(const std::string& name, std::int64_t value) {
     Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attr(check(H5Acreate2(id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT), file_,
-                      "attribute " + name),
+    Handle attr(check(H5Acreate2(id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                      file_, "attribute " + name),
                 H5Aclose);
     check_status(H5Awrite(attr.id(), H5T_NATIVE_INT64, &value), file_, "attribute " + name);
 }
@@ -203,7 +216,8 @@ void Object::attribute_on(const std::string& dataset, const std::string& name, c
 void Object::sorting_attribute(int value) {
     Handle type(H5Tenum_create(H5T_STD_U8LE), H5Tclose);
     const char* names[] = {"none", "by_id", "by_time"};
-    for (std::uint8_t v = 0; v < 3; ++v) H5Tenum_insert(type.id(), names[v], &v);
+    for (std::uint8_t v = 0; v < 3; ++v)
+        H5Tenum_insert(type.id(), names[v], &v);
     Handle space(H5Screate(H5S_SCALAR), H5Sclose);
     Handle attr(check(H5Acreate2(id(), "sorting", type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), file_,
                       "attribute sorting"),
@@ -243,7 +257,7 @@ std::string read_string_attr(hid_t obj, const std::string& file, const std::stri
     s.erase(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
     return s;
 }
-}  // namespace
+} // namespace
 
 std::vector<double> Object::read_doubles(const std::string& name) const {
     return read_1d<double>(id(), file_, name, H5T_NATIVE_DOUBLE);
@@ -251,11 +265,13 @@ std::vector<double> Object::read_doubles(const std::string& name) const {
 std::vector<std::uint64_t> Object::read_u64(const std::string& name) const {
     return read_1d<std::uint64_t>(id(), file_, name, H5T_NATIVE_UINT64);
 }
-std::string Object::read_string_attribute(const std::string& name) const { return read_string_attr(id(), file_, name); }
+std::string Object::read_string_attribute(const std::string& name) const {
+    return read_string_attr(id(), file_, name);
+}
 std::string Object::read_string_attribute_of(const std::string& dataset, const std::string& name) const {
     Handle d(H5Dopen2(id(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
     if (!d.valid()) throw InputError(file_ + ": missing dataset " + dataset);
     return read_string_attr(d.id(), file_, name);
 }
 
-}  // namespace ketaplast::h5
+} // namespace ketaplast::h5

@@ -48,12 +48,13 @@ class AppendableDataset {
   public:
     AppendableDataset() = default;
     AppendableDataset(Handle dataset, hid_t mem_type, std::size_t row_width, int rank, std::string name)
-        : dataset_(std::move(dataset)), mem_type_(mem_type), row_width_(row_width), rank_(rank), name_(std::move(name)) {}
+        : dataset_(std::move(dataset)), mem_type_(mem_type), row_width_(row_width), rank_(rank),
+          name_(std::move(name)) {}
     template <typename T>
     void append(const std::vector<T>& values) {
         append_raw(values.data(), values.size());
     }
-    void append_raw(const void* data, std::size_t count);  // count: elements (multiple of row width)
+    void append_raw(const void* data, std::size_t count); // count: elements (multiple of row width)
     std::uint64_t rows() const { return rows_; }
     hid_t id() const { return dataset_.id(); }
 
@@ -70,12 +71,13 @@ class AppendableDataset {
 class Object {
   public:
     Object() = default;
-    Object(Handle h, std::string path, std::string file) : h_(std::move(h)), path_(std::move(path)), file_(std::move(file)) {}
+    Object(Handle h, std::string path, std::string file)
+        : h_(std::move(h)), path_(std::move(path)), file_(std::move(file)) {}
     hid_t id() const { return h_.id(); }
     const std::string& path() const { return path_; }
 
-    Object group(const std::string& name);       // create
-    Object open_group(const std::string& name) const;  // open existing
+    Object group(const std::string& name);            // create
+    Object open_group(const std::string& name) const; // open existing
     bool exists(const std::string& name) const;
 
     void write(const std::string& name, const std::vector<double>& v, const std::string& units = "");
@@ -88,12 +90,13 @@ class Object {
     void write_u64_matrix(const std::string& name, const std::vector<std::uint64_t>& v, std::size_t rows,
                           std::size_t cols);
     // 2-D row-major float dataset.
-    void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols,
-                      const std::string& units = "");
+    void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows,
+                      std::size_t cols, const std::string& units = "");
 
     // rank 2 (rows x row_width) when two_d, else rank 1 (row_width must be 1).
-    AppendableDataset appendable(const std::string& name, hid_t file_type, hid_t mem_type, std::size_t row_width,
-                                 std::size_t chunk_rows, const std::string& units = "", bool two_d = false);
+    AppendableDataset appendable(const std::string& name, hid_t file_type, hid_t mem_type,
+                                 std::size_t row_width, std::size_t chunk_rows, const std::string& units = "",
+                                 bool two_d = false);
 
     void attribute(const std::string& name, const std::string& value);
     void attribute(const std::string& name, double value);
@@ -108,15 +111,15 @@ class Object {
     std::string read_string_attribute_of(const std::string& dataset, const std::string& name) const;
 
   protected:
-    void write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data, std::size_t rows,
-                  std::size_t cols, const std::string& units);
+    void write_2d(const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
+                  std::size_t rows, std::size_t cols, const std::string& units);
     Handle h_;
     std::string path_, file_;
 };
 
 class File : public Object {
   public:
-    static File create(const std::string& path);  // truncates
+    static File create(const std::string& path); // truncates
     static File open_read(const std::string& path);
     void close() { h_.reset(); }
     bool valid_file() const { return h_.valid(); }
@@ -125,4 +128,4 @@ class File : public Object {
 // Disable HDF5's automatic error printing (errors become exceptions with our own message).
 void silence_errors();
 
-}  // namespace ketaplast::h5
+} // namespace ketaplast::h5

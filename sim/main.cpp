@@ -22,12 +22,13 @@ using namespace ketaplast;
 
 std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
     std::vector<Override> out;
-    for (const auto& s : sets) out.push_back(parse_override(s));
+    for (const auto& s : sets)
+        out.push_back(parse_override(s));
     return out;
 }
 
-int command_run(const std::string& config, const std::string& out, const std::vector<std::string>& sets, int threads,
-                std::optional<std::int64_t> seed) {
+int command_run(const std::string& config, const std::string& out, const std::vector<std::string>& sets,
+                int threads, std::optional<std::int64_t> seed) {
     auto overrides = parse_overrides(sets);
     if (seed) overrides.push_back({"simulation.seed", std::to_string(*seed)});
     const Experiment exp = load_experiment(config, overrides);
@@ -43,7 +44,8 @@ int command_run(const std::string& config, const std::string& out, const std::ve
 int command_validate(const std::string& config, const std::vector<std::string>& sets) {
     const Experiment exp = load_experiment(config, parse_overrides(sets));
     std::size_t neurons = 0;
-    for (const auto& p : exp.populations) neurons += p.size;
+    for (const auto& p : exp.populations)
+        neurons += p.size;
     fmt::print("{}: valid ({} populations, {} neurons, {} projections, {} ms at dt = {} ms)\n", config,
                exp.populations.size(), neurons, exp.projections.size(), exp.simulation.duration_ms,
                exp.simulation.dt_ms);
@@ -65,32 +67,36 @@ int command_info(const std::string& dir) {
     fmt::print("status     {}\n", s.value("status", "?"));
     fmt::print("simulated  {} ms at dt = {} ms, seed {}, {} threads\n", s.value("simulated_ms", 0.0),
                s.value("dt_ms", 0.0), s.value("seed", 0), s.value("threads", 0));
-    fmt::print("\n{:<16} {:<16} {:>10} {:>12} {:>10} {:>14}\n", "population", "model", "neurons", "spikes", "rate Hz",
-               "synapses in");
+    fmt::print("\n{:<16} {:<16} {:>10} {:>12} {:>10} {:>14}\n", "population", "model", "neurons", "spikes",
+               "rate Hz", "synapses in");
     for (auto& [name, p] : s["populations"].items())
-        fmt::print("{:<16} {:<16} {:>10} {:>12} {:>10.3f} {:>14}\n", name, p.value("model", "?"), p.value("size", 0),
-                   p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0), p.value("synapses_in", 0));
+        fmt::print("{:<16} {:<16} {:>10} {:>12} {:>10.3f} {:>14}\n", name, p.value("model", "?"),
+                   p.value("size", 0), p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0),
+                   p.value("synapses_in", 0));
     if (s.contains("drugs")) {
-        fmt::print("\n{:<16} {:<16} {:>18} {:>14} {:>14}\n", "drug", "source", "max plasma ng/mL", "max free uM",
-                   "at ms");
+        fmt::print("\n{:<16} {:<16} {:>18} {:>14} {:>14}\n", "drug", "source", "max plasma ng/mL",
+                   "max free uM", "at ms");
         for (const auto& d : s["drugs"])
-            fmt::print("{:<16} {:<16} {:>18.2f} {:>14.4f} {:>14.0f}\n", d.value("agent", "?"), d.value("source", "?"),
-                       d.value("max_plasma_ng_per_mL", 0.0), d.value("max_free_uM", 0.0),
-                       d.value("time_of_max_free_ms", 0.0));
+            fmt::print("{:<16} {:<16} {:>18.2f} {:>14.4f} {:>14.0f}\n", d.value("agent", "?"),
+                       d.value("source", "?"), d.value("max_plasma_ng_per_mL", 0.0),
+                       d.value("max_free_uM", 0.0), d.value("time_of_max_free_ms", 0.0));
     }
     if (s.contains("timing")) {
         const auto& t = s["timing"];
-        fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; real-time factor {:.3f}\n",
+        fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; "
+                   "real-time factor {:.3f}\n",
                    t.value("build_s", 0.0), t.value("simulate_s", 0.0), t.value("write_s", 0.0),
                    t.value("total_s", 0.0), t.value("real_time_factor", 0.0));
     }
     if (s.contains("memory")) {
         const auto& m = s["memory"];
-        fmt::print("memory     peak {:.1f} MB; {} synapses, {:.2f} bytes per synapse\n", m.value("peak_rss_MB", 0.0),
-                   m.value("synapse_count", 0), m.value("bytes_per_synapse", 0.0));
+        fmt::print("memory     peak {:.1f} MB; {} synapses, {:.2f} bytes per synapse\n",
+                   m.value("peak_rss_MB", 0.0), m.value("synapse_count", 0),
+                   m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml", "summary.json"})
+    for (const char* f :
+         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml", "summary.json"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
     fmt::print("\n");
     return 0;
@@ -98,14 +104,16 @@ int command_info(const std::string& dir) {
 
 int command_models() {
     for (const auto& m : builtin_models().all()) {
-        fmt::print("{}  ({})\n  {}\n", m.name, m.kind == ModelKind::neuron ? "neuron" : "spike source", m.description);
+        fmt::print("{}  ({})\n  {}\n", m.name, m.kind == ModelKind::neuron ? "neuron" : "spike source",
+                   m.description);
         for (const auto& p : m.params)
-            fmt::print("    {:<14} default {:<10g} range {:<22} {}\n", p.key, p.default_value, p.range_text(), p.meaning);
+            fmt::print("    {:<14} default {:<10g} range {:<22} {}\n", p.key, p.default_value, p.range_text(),
+                       p.meaning);
     }
     return 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Ketaplast: spiking networks, NMDA-receptor drugs and plasticity"};
@@ -120,7 +128,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "run an experiment");
     run->add_option("config", config, "experiment file (TOML)")->required();
     run->add_option("--out,-o", out, "output directory (default: [output] dir of the config)");
-    run->add_option("--set", sets, "override a config value: key=value (repeatable), e.g. simulation.duration_ms=500");
+    run->add_option("--set", sets,
+                    "override a config value: key=value (repeatable), e.g. simulation.duration_ms=500");
     run->add_option("--threads,-t", threads, "OpenMP threads (default: simulation.threads, else all cores)")
         ->check(CLI::Range(1, 4096));
     run->add_option("--seed", seed, "random seed (overrides simulation.seed)")->check(CLI::NonNegativeNumber);
@@ -148,7 +157,8 @@ int main(int argc, char** argv) {
     sweep->add_option("--set", sets, "override for every point: key=value (repeatable)");
     sweep->add_option("--threads,-t", threads, "OpenMP threads per point")->check(CLI::Range(1, 4096));
 
-    auto* pharmacology = app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
+    auto* pharmacology =
+        app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
     pharmacology->require_subcommand(1);
     PkCurveOptions pk_options;
     std::vector<std::string> infusions, boluses;
@@ -156,16 +166,20 @@ int main(int argc, char** argv) {
     auto* pk = pharmacology->add_subcommand("pk", "plasma and effect-site concentration of a dose schedule");
     pk->add_option("--model", pk_options.model, "domino (default), clements, hijazi, herd");
     pk->add_option("--weight-kg", pk_options.body_weight_kg, "body weight (default 70)");
-    pk->add_option("--unbound", pk_options.fraction_unbound, "unbound fraction for the free concentration (0.6)");
-    pk->add_option("--infusion", infusions, "DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
+    pk->add_option("--unbound", pk_options.fraction_unbound,
+                   "unbound fraction for the free concentration (0.6)");
+    pk->add_option("--infusion", infusions,
+                   "DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
     pk->add_option("--bolus", boluses, "DOSE@START in mg/kg, min (repeatable)");
     pk->add_option("--duration-min", pk_options.duration_min, "time covered (default 240)");
     pk->add_option("--step-min", pk_options.step_min, "table step (default 1; the integration is exact)");
     pk->add_option("--out", pk_out, "also write the table as CSV");
     BlockCurveOptions block_options;
-    auto* block = pharmacology->add_subcommand("block", "equilibrium NMDA channel block vs concentration, and IC50");
-    block->add_option("--agent", block_options.agent, "ketamine (default), esketamine, arketamine, norketamine, "
-                                                      "hnk_2r6r, memantine, mk801");
+    auto* block =
+        pharmacology->add_subcommand("block", "equilibrium NMDA channel block vs concentration, and IC50");
+    block->add_option("--agent", block_options.agent,
+                      "ketamine (default), esketamine, arketamine, norketamine, "
+                      "hnk_2r6r, memantine, mk801");
     block->add_option("--voltage-mV", block_options.V_mV, "membrane potential (default -70)");
     block->add_option("--mg-mM", block_options.Mg_mM, "[Mg2+]o (default 0)");
     block->add_option("--out", block_out, "also write the table as CSV");
@@ -195,7 +209,8 @@ int main(int argc, char** argv) {
 
     try {
         if (run->parsed())
-            return command_run(config, out, sets, threads, seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt);
+            return command_run(config, out, sets, threads,
+                               seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt);
         if (validate->parsed()) return command_validate(config, sets);
         if (info->parsed()) return command_info(run_dir);
         if (models->parsed()) return command_models();
@@ -213,7 +228,8 @@ int main(int argc, char** argv) {
                 o.points = read_sweep_list(sweep_list);
             } else {
                 std::vector<SweepParameter> parameters;
-                for (const auto& p : sweep_params) parameters.push_back(parse_sweep_parameter(p));
+                for (const auto& p : sweep_params)
+                    parameters.push_back(parse_sweep_parameter(p));
                 o.points = expand_grid(parameters);
                 if (parameters.empty()) o.points.clear();
             }
@@ -223,9 +239,12 @@ int main(int argc, char** argv) {
             return failed ? 1 : 0;
         }
         if (pk->parsed()) {
-            for (const auto& i : infusions) pk_options.doses.push_back(parse_dose(i, true));
-            for (const auto& b : boluses) pk_options.doses.push_back(parse_dose(b, false));
-            if (pk_options.doses.empty()) throw InputError("pharmacology pk: give at least one --infusion or --bolus");
+            for (const auto& i : infusions)
+                pk_options.doses.push_back(parse_dose(i, true));
+            for (const auto& b : boluses)
+                pk_options.doses.push_back(parse_dose(b, false));
+            if (pk_options.doses.empty())
+                throw InputError("pharmacology pk: give at least one --infusion or --bolus");
             return pharmacology_pk(pk_options, pk_out);
         }
         if (block->parsed()) {

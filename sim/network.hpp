@@ -30,10 +30,10 @@ struct Population {
 struct Network {
     std::vector<Population> populations;
     std::uint32_t total_neurons = 0;
-    std::vector<Block> blocks;                       // one per worker
-    std::vector<std::vector<SynapseShard>> shards;   // per worker
-    std::vector<WeightScale> weight_scales;          // per projection (uint16 weight storage)
-    double max_weight_rounding = 0.0;                // largest |w - decoded w| bound over projections
+    std::vector<Block> blocks;                     // one per worker
+    std::vector<std::vector<SynapseShard>> shards; // per worker
+    std::vector<WeightScale> weight_scales;        // per projection (uint16 weight storage)
+    double max_weight_rounding = 0.0;              // largest |w - decoded w| bound over projections
     std::uint32_t min_delay_steps = 1, max_delay_steps = 1;
     std::uint32_t ring_length = 2;
     bool has_synapses = false;
@@ -60,4 +60,4 @@ struct NetworkEstimate {
 };
 NetworkEstimate estimate_network(const Experiment& experiment, std::uint32_t workers);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -27,7 +27,8 @@ void place_positions(Population& pop, std::uint64_t seed) {
     pop.z_um.resize(n);
     if (p.layout == PositionSpec::Layout::grid) {
         // Smallest cubic-ish grid with >= n points filling the box, neurons in x-fastest order.
-        const std::uint32_t side = std::max<std::uint32_t>(1, std::uint32_t(std::ceil(std::cbrt(double(n)) - 1e-9)));
+        const std::uint32_t side =
+            std::max<std::uint32_t>(1, std::uint32_t(std::ceil(std::cbrt(double(n)) - 1e-9)));
         const std::uint32_t nx = side, ny = side, nz = (n + nx * ny - 1) / (nx * ny);
         for (std::uint32_t i = 0; i < n; ++i) {
             const std::uint32_t ix = i % nx, iy = (i / nx) % ny, iz = i / (nx * ny);
@@ -43,11 +44,12 @@ void place_positions(Population& pop, std::uint64_t seed) {
             pop.x_um[i] = float(p.origin_um[0] + rng.uniform() * p.extent_um[0]);
             pop.y_um[i] = float(p.origin_um[1] + rng.uniform() * p.extent_um[1]);
             pop.z_um[i] = float(p.origin_um[2] + rng.uniform() * p.extent_um[2]);
-        } else {  // column: uniform in a disc (radius sqrt(u)), uniform in depth (z down from origin)
+        } else { // column: uniform in a disc (radius sqrt(u)), uniform in depth (z down from origin)
             const double r = p.radius_um * std::sqrt(rng.uniform()), phi = 2.0 * M_PI * rng.uniform();
             pop.x_um[i] = float(p.origin_um[0] + r * std::cos(phi));
             pop.y_um[i] = float(p.origin_um[1] + r * std::sin(phi));
-            pop.z_um[i] = float(p.origin_um[2] - (p.depth_um[0] + rng.uniform() * (p.depth_um[1] - p.depth_um[0])));
+            pop.z_um[i] =
+                float(p.origin_um[2] - (p.depth_um[0] + rng.uniform() * (p.depth_um[1] - p.depth_um[0])));
         }
     }
 }
@@ -55,7 +57,8 @@ void place_positions(Population& pop, std::uint64_t seed) {
 // FNV-1a: a stable 32-bit hash (std::hash differs between standard libraries).
 std::uint32_t stable_hash(const std::string& text) {
     std::uint32_t h = 2166136261u;
-    for (unsigned char c : text) h = (h ^ c) * 16777619u;
+    for (unsigned char c : text)
+        h = (h ^ c) * 16777619u;
     return h;
 }
 
@@ -78,11 +81,12 @@ struct ShardBuilder {
     const std::vector<Population>& pops;
     std::uint32_t total_neurons;
     double dt_ms;
-    const std::vector<std::vector<std::uint32_t>>& target_counts;  // per projection (fixed_total_number)
-    const std::vector<WeightScale>& scales;                        // per projection (uint16 weights)
+    const std::vector<std::vector<std::uint32_t>>& target_counts; // per projection (fixed_total_number)
+    const std::vector<WeightScale>& scales;                       // per projection (uint16 weights)
 
     std::uint16_t delay_steps(double delay_ms) const {
-        return std::uint16_t(std::max<long>(1, std::lround(delay_ms / dt_ms)));  // half away from zero, as NEST
+        return std::uint16_t(
+            std::max<long>(1, std::lround(delay_ms / dt_ms))); // half away from zero, as NEST
     }
 
     void build(SynapseShard& shard) const {
@@ -106,14 +110,18 @@ struct ShardBuilder {
             const Population& source_pop = pops[proj.source_index];
             generate_connections(
                 proj, source_pop.size, target_pop.size, t_begin, t_end, exp.simulation.seed, p, scratch,
-                [&](std::uint32_t s, std::uint32_t, std::uint32_t, std::uint64_t) { ++count[source_pop.first_gid + s]; },
+                [&](std::uint32_t s, std::uint32_t, std::uint32_t, std::uint64_t) {
+                    ++count[source_pop.first_gid + s];
+                },
                 &target_counts[p]);
         }
         std::vector<std::uint64_t> start(total_neurons + 1, 0);
-        for (std::uint32_t g = 0; g < total_neurons; ++g) start[g + 1] = start[g] + count[g];
+        for (std::uint32_t g = 0; g < total_neurons; ++g)
+            start[g + 1] = start[g] + count[g];
         const std::uint64_t n_syn = start[total_neurons];
         if (n_syn > std::numeric_limits<std::uint32_t>::max())
-            throw RunError("population '" + target_pop.spec->name + "': more than 2^32 synapses onto one shard");
+            throw RunError("population '" + target_pop.spec->name +
+                           "': more than 2^32 synapses onto one shard");
         shard.target.resize(n_syn);
         if (quantized)
             shard.weight_code.resize(n_syn);
@@ -142,7 +150,8 @@ struct ShardBuilder {
                     std::uint16_t d = delay0;
                     if (!const_weight || !const_delay) {
                         // One stream per synapse: weight first, then delay (usually one Philox block).
-                        RandomStream rng(exp.simulation.seed, RandomPurpose::connect_value, p, key_id, key_index);
+                        RandomStream rng(exp.simulation.seed, RandomPurpose::connect_value, p, key_id,
+                                         key_index);
                         if (!const_weight) w = proj.weight.draw(rng);
                         if (!const_delay) d = delay_steps(proj.delay_ms.draw(rng));
                     }
@@ -169,15 +178,19 @@ struct ShardBuilder {
             const std::uint64_t a = start[g], b = start[g + 1], n = b - a;
             if (n == 0) continue;
             bool sorted = true;
-            for (std::uint64_t i = a + 1; i < b && sorted; ++i) sorted = key[i - 1] <= key[i];
+            for (std::uint64_t i = a + 1; i < b && sorted; ++i)
+                sorted = key[i - 1] <= key[i];
             if (!sorted) {
                 // Stable counting sort over [min key, max key] (usually the source's delay range).
-                const std::uint32_t lo = *std::min_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
-                const std::uint32_t hi = *std::max_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                const std::uint32_t lo =
+                    *std::min_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
+                const std::uint32_t hi =
+                    *std::max_element(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
                 const bool dense = hi - lo < 65536;
                 if (dense) {
                     offsets.assign(std::size_t(hi - lo) + 2, 0);
-                    for (std::uint64_t i = a; i < b; ++i) ++offsets[key[i] - lo + 1];
+                    for (std::uint64_t i = a; i < b; ++i)
+                        ++offsets[key[i] - lo + 1];
                 } else {
                     distinct.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
                     std::sort(distinct.begin(), distinct.end());
@@ -186,27 +199,36 @@ struct ShardBuilder {
                 }
                 auto bucket = [&](std::uint32_t k) {
                     return dense ? std::size_t(k - lo)
-                                 : std::size_t(std::lower_bound(distinct.begin(), distinct.end(), k) - distinct.begin());
+                                 : std::size_t(std::lower_bound(distinct.begin(), distinct.end(), k) -
+                                               distinct.begin());
                 };
                 if (!dense)
-                    for (std::uint64_t i = a; i < b; ++i) ++offsets[bucket(key[i]) + 1];
-                for (std::size_t k = 1; k < offsets.size(); ++k) offsets[k] += offsets[k - 1];
+                    for (std::uint64_t i = a; i < b; ++i)
+                        ++offsets[bucket(key[i]) + 1];
+                for (std::size_t k = 1; k < offsets.size(); ++k)
+                    offsets[k] += offsets[k - 1];
                 order.resize(n);
-                for (std::uint64_t i = a; i < b; ++i) order[offsets[bucket(key[i])]++] = std::uint32_t(i - a);
+                for (std::uint64_t i = a; i < b; ++i)
+                    order[offsets[bucket(key[i])]++] = std::uint32_t(i - a);
                 tmp_target.assign(shard.target.begin() + a, shard.target.begin() + b);
                 tmp_key.assign(key.begin() + std::ptrdiff_t(a), key.begin() + std::ptrdiff_t(b));
-                if (quantized) tmp_code.assign(shard.weight_code.begin() + a, shard.weight_code.begin() + b);
-                else tmp_weight.assign(shard.weight.begin() + a, shard.weight.begin() + b);
+                if (quantized)
+                    tmp_code.assign(shard.weight_code.begin() + a, shard.weight_code.begin() + b);
+                else
+                    tmp_weight.assign(shard.weight.begin() + a, shard.weight.begin() + b);
                 for (std::uint64_t i = 0; i < n; ++i) {
                     shard.target[a + i] = tmp_target[order[i]];
                     key[a + i] = tmp_key[order[i]];
-                    if (quantized) shard.weight_code[a + i] = tmp_code[order[i]];
-                    else shard.weight[a + i] = tmp_weight[order[i]];
+                    if (quantized)
+                        shard.weight_code[a + i] = tmp_code[order[i]];
+                    else
+                        shard.weight[a + i] = tmp_weight[order[i]];
                 }
             }
             for (std::uint64_t i = a; i < b;) {
                 std::uint64_t j = i;
-                while (j < b && key[j] == key[i] && j - i < 65535) ++j;
+                while (j < b && key[j] == key[i] && j - i < 65535)
+                    ++j;
                 SynapseSegment seg;
                 seg.count = std::uint16_t(j - i);
                 seg.delay_steps = std::uint16_t(key[i] & 0xffff);
@@ -222,7 +244,7 @@ struct ShardBuilder {
     }
 };
 
-}  // namespace
+} // namespace
 
 WeightScale weight_scale_for(const Distribution& d) {
     // The range every draw falls in: the distribution's bounds, and for unbounded tails mean +- 8 sd
@@ -248,14 +270,16 @@ std::uint16_t encode_weight(const WeightScale& scale, double w) {
 std::uint64_t Network::synapse_count() const {
     std::uint64_t n = 0;
     for (const auto& worker : shards)
-        for (const auto& s : worker) n += s.synapse_count();
+        for (const auto& s : worker)
+            n += s.synapse_count();
     return n;
 }
 
 std::uint64_t Network::synapse_bytes() const {
     std::uint64_t n = 0;
     for (const auto& worker : shards)
-        for (const auto& s : worker) n += s.bytes();
+        for (const auto& s : worker)
+            n += s.bytes();
     return n;
 }
 
@@ -276,15 +300,29 @@ std::uint32_t Network::population_of(std::uint32_t gid) const {
 NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
     NetworkEstimate e;
     for (const auto& proj : exp.projections) {
-        const double ns = exp.populations[proj.source_index].size, nt = exp.populations[proj.target_index].size;
-        const double pairs = ns * nt - ((proj.source_index == proj.target_index && !proj.autapses) ? nt : 0.0);
+        const double ns = exp.populations[proj.source_index].size,
+                     nt = exp.populations[proj.target_index].size;
+        const double pairs =
+            ns * nt - ((proj.source_index == proj.target_index && !proj.autapses) ? nt : 0.0);
         switch (proj.rule) {
-        case ConnectionRule::one_to_one: e.synapses += nt; break;
-        case ConnectionRule::all_to_all: e.synapses += pairs; break;
-        case ConnectionRule::fixed_probability: e.synapses += proj.probability * pairs; break;
-        case ConnectionRule::fixed_indegree: e.synapses += double(proj.degree) * nt; break;
-        case ConnectionRule::fixed_outdegree: e.synapses += double(proj.degree) * ns; break;
-        case ConnectionRule::fixed_total_number: e.synapses += double(proj.total); break;
+        case ConnectionRule::one_to_one:
+            e.synapses += nt;
+            break;
+        case ConnectionRule::all_to_all:
+            e.synapses += pairs;
+            break;
+        case ConnectionRule::fixed_probability:
+            e.synapses += proj.probability * pairs;
+            break;
+        case ConnectionRule::fixed_indegree:
+            e.synapses += double(proj.degree) * nt;
+            break;
+        case ConnectionRule::fixed_outdegree:
+            e.synapses += double(proj.degree) * ns;
+            break;
+        case ConnectionRule::fixed_total_number:
+            e.synapses += double(proj.total);
+            break;
         }
     }
     // Synapse payload, plus the 4-byte sort key each worker holds for the shard it is building (at most
@@ -300,7 +338,8 @@ NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
         max_delay_ms = std::max(max_delay_ms, upper);
     }
     const double slots = std::min(65001.0, max_delay_ms / exp.simulation.dt_ms + 2.0);
-    for (const auto& pop : exp.populations) e.bytes += 4.0 * slots * double(pop.size) * double(pop.receptors.size());
+    for (const auto& pop : exp.populations)
+        e.bytes += 4.0 * slots * double(pop.size) * double(pop.receptors.size());
     return e;
 }
 
@@ -329,7 +368,8 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         // A spike at time t is emitted by the step that ends at t: step round(t/dt) - 1.
         for (const auto& times : spec.spike_times_ms) {
             std::vector<std::int64_t> steps;
-            for (double t : times) steps.push_back(std::max<std::int64_t>(0, std::llround(t / dt) - 1));
+            for (double t : times)
+                steps.push_back(std::max<std::int64_t>(0, std::llround(t / dt) - 1));
             std::sort(steps.begin(), steps.end());
             setup.spike_steps.push_back(steps);
         }
@@ -363,19 +403,22 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
     for (std::size_t p = 0; p < exp.projections.size(); ++p)
         if (exp.projections[p].rule == ConnectionRule::fixed_total_number)
-            target_counts[p] = total_number_counts(exp.projections[p], exp.populations[exp.projections[p].target_index].size,
-                                                   exp.simulation.seed, std::uint32_t(p));
+            target_counts[p] =
+                total_number_counts(exp.projections[p], exp.populations[exp.projections[p].target_index].size,
+                                    exp.simulation.seed, std::uint32_t(p));
     if (exp.network.weights_uint16)
         for (const auto& proj : exp.projections) {
             net.weight_scales.push_back(weight_scale_for(proj.weight));
-            net.max_weight_rounding = std::max(net.max_weight_rounding, 0.5 * double(net.weight_scales.back().step));
+            net.max_weight_rounding =
+                std::max(net.max_weight_rounding, 0.5 * double(net.weight_scales.back().step));
         }
     const ShardBuilder builder{exp, net.populations, net.total_neurons, dt, target_counts, net.weight_scales};
     std::string error;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
     for (std::uint32_t w = 0; w < workers; ++w) {
         try {
-            for (auto& shard : net.shards[w]) builder.build(shard);
+            for (auto& shard : net.shards[w])
+                builder.build(shard);
         } catch (const std::exception& e) {
 #pragma omp critical
             error = e.what();
@@ -394,7 +437,8 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
     // (MPI: these become an allreduce over ranks.)
     net.has_synapses = max_delay > 0;
     // Without synapses, exchange every 1 ms (only recording happens at exchange points).
-    if (!net.has_synapses) min_delay = max_delay = std::max<std::uint32_t>(1, std::uint32_t(std::lround(1.0 / dt)));
+    if (!net.has_synapses)
+        min_delay = max_delay = std::max<std::uint32_t>(1, std::uint32_t(std::lround(1.0 / dt)));
     net.min_delay_steps = min_delay;
     net.max_delay_steps = max_delay;
     // Slots in use at a delivery: the steps after the interval up to (last step + max delay).
@@ -406,4 +450,4 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
     return net;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -22,4 +22,4 @@ void apply_network_scale(Experiment& experiment, const toml::table& root);
 // Multiply every value a distribution can take by `factor` > 0.
 Distribution scaled(const Distribution& d, double factor);
 
-}  // namespace ketaplast
+} // namespace ketaplast

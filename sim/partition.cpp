@@ -25,4 +25,4 @@ std::vector<Block> partition_neurons(const std::vector<std::uint32_t>& populatio
     return blocks;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -11,10 +11,10 @@
 
 namespace ketaplast {
 
-constexpr std::uint32_t kAlignNeurons = 16;  // one 64-byte line of floats
+constexpr std::uint32_t kAlignNeurons = 16; // one 64-byte line of floats
 
 struct Block {
-    std::uint32_t begin = 0, end = 0;  // global ids [begin, end)
+    std::uint32_t begin = 0, end = 0; // global ids [begin, end)
 };
 
 // Split [0, total) into `workers` blocks. population_starts: first global id of each population
@@ -22,4 +22,4 @@ struct Block {
 std::vector<Block> partition_neurons(const std::vector<std::uint32_t>& population_starts, std::uint32_t total,
                                      std::uint32_t workers);
 
-}  // namespace ketaplast
+} // namespace ketaplast

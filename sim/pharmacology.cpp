@@ -24,17 +24,21 @@ DoseSpec parse_dose(const std::string& text, bool infusion) {
     if (infusion && (!(in >> plus >> d.duration_min) || plus != '+'))
         throw InputError("infusion '" + text + "': expected " + form);
     std::string rest;
-    if (in >> rest) throw InputError("dose '" + text + "': unexpected '" + rest + "' (expected " + form + ")");
+    if (in >> rest)
+        throw InputError("dose '" + text + "': unexpected '" + rest + "' (expected " + form + ")");
     if (d.dose_mg_per_kg < 0) throw InputError("dose '" + text + "': the dose must not be negative");
     if (d.start_min < 0) throw InputError("dose '" + text + "': the start time must not be negative");
-    if (infusion && !(d.duration_min > 0)) throw InputError("infusion '" + text + "': the duration must be > 0 min");
+    if (infusion && !(d.duration_min > 0))
+        throw InputError("infusion '" + text + "': the duration must be > 0 min");
     return d;
 }
 
 int pharmacology_pk(const PkCurveOptions& o, const std::string& csv_path) {
     if (!(o.body_weight_kg > 0)) throw InputError("--weight-kg: body weight must be > 0 kg");
-    if (!(o.step_min > 0) || !(o.duration_min > 0)) throw InputError("--step-min and --duration-min must be > 0");
-    if (o.fraction_unbound <= 0 || o.fraction_unbound > 1) throw InputError("--unbound: fraction must be in (0, 1]");
+    if (!(o.step_min > 0) || !(o.duration_min > 0))
+        throw InputError("--step-min and --duration-min must be > 0");
+    if (o.fraction_unbound <= 0 || o.fraction_unbound > 1)
+        throw InputError("--unbound: fraction must be in (0, 1]");
     PkParameters params;
     try {
         params = ketamine_pk(o.model, o.body_weight_kg);
@@ -57,8 +61,8 @@ int pharmacology_pk(const PkCurveOptions& o, const std::string& csv_path) {
         pk.advance_schedule(t0, o.step_min, o.doses, o.body_weight_kg);
         row(t1);
     }
-    fmt::print("# {} pharmacokinetics ({} model, {} kg, fraction unbound {:g}); concentrations of {}\n", o.agent,
-               o.model, o.body_weight_kg, o.fraction_unbound, o.agent);
+    fmt::print("# {} pharmacokinetics ({} model, {} kg, fraction unbound {:g}); concentrations of {}\n",
+               o.agent, o.model, o.body_weight_kg, o.fraction_unbound, o.agent);
     fmt::print("{}", table.str());
     if (!csv_path.empty()) {
         std::ofstream out(csv_path);
@@ -87,13 +91,14 @@ int pharmacology_block(const BlockCurveOptions& o, const std::string& csv_path) 
     std::ostringstream table;
     table << "conc_uM,fraction_blocked_by_drug,fraction_conducting\n";
     for (int k = 0; k <= 60; ++k) {
-        const double conc = std::pow(10.0, -3.0 + 0.1 * k);  // 1 nM .. 1 mM
+        const double conc = std::pow(10.0, -3.0 + 0.1 * k); // 1 nM .. 1 mM
         const double open = nmda_unblocked_fraction(mg, {drug.block}, {conc}, o.V_mV);
         table << fmt::format("{:.6g},{:.5f},{:.5f}\n", conc, 1.0 - open / none, open);
     }
     const double ic50 = apparent_ic50_uM(o.agent, o.V_mV, o.Mg_mM);
-    fmt::print("# {} block at {:g} mV, [Mg2+] {:g} mM: apparent IC50 {:.4g} uM (K_d {:.4g} uM at this V; {})\n",
-               o.agent, o.V_mV, o.Mg_mM, ic50, drug.block.K_d_uM(o.V_mV), drug.source);
+    fmt::print(
+        "# {} block at {:g} mV, [Mg2+] {:g} mM: apparent IC50 {:.4g} uM (K_d {:.4g} uM at this V; {})\n",
+        o.agent, o.V_mV, o.Mg_mM, ic50, drug.block.K_d_uM(o.V_mV), drug.source);
     fmt::print("{}", table.str());
     if (!csv_path.empty()) {
         std::ofstream out(csv_path);
@@ -102,4 +107,4 @@ int pharmacology_block(const BlockCurveOptions& o, const std::string& csv_path) 
     return 0;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -18,7 +18,7 @@ DoseSpec parse_dose(const std::string& text, bool infusion);
 struct PkCurveOptions {
     std::string model = "domino";
     double body_weight_kg = 70.0;
-    double fraction_unbound = 0.6;  // SCIENCE.md §4.1 default
+    double fraction_unbound = 0.6; // SCIENCE.md §4.1 default
     std::vector<DoseSpec> doses;
     double duration_min = 240.0, step_min = 1.0;
     std::string agent = "ketamine";
@@ -34,4 +34,4 @@ int pharmacology_block(const BlockCurveOptions& options, const std::string& csv_
 // The concentration (uM) that halves the Mg-unblocked fraction at V: the apparent IC50.
 double apparent_ic50_uM(const std::string& agent, double V_mV, double Mg_mM);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -13,8 +13,8 @@ constexpr std::uint32_t kBatch = 256;
 // Philox4x32-10 rounds (Random123 philox.h: round = two 32x32->64 products, xors with the key; the key
 // is bumped by the Weyl constants between rounds), for a batch of counters that differ in word 0.
 KETAPLAST_HOT_CLONES
-void philox_batch(std::uint32_t key0, std::uint32_t key1, std::uint32_t id0, std::uint32_t sub_lo, std::uint32_t sub_hi,
-                  unsigned word, std::uint32_t n, std::uint32_t* __restrict out) {
+void philox_batch(std::uint32_t key0, std::uint32_t key1, std::uint32_t id0, std::uint32_t sub_lo,
+                  std::uint32_t sub_hi, unsigned word, std::uint32_t n, std::uint32_t* __restrict out) {
     // The requested word by masks (a select on `word` inside the loop stops the vectoriser).
     const std::uint64_t m0 = word == 0 ? ~0ull : 0, m1 = word == 1 ? ~0ull : 0, m2 = word == 2 ? ~0ull : 0,
                         m3 = word == 3 ? ~0ull : 0;
@@ -36,7 +36,7 @@ void philox_batch(std::uint32_t key0, std::uint32_t key1, std::uint32_t id0, std
     }
 }
 
-}  // namespace
+} // namespace
 
 void philox_words(const StreamKey& key, std::uint32_t id0, std::uint64_t sub, unsigned word, std::uint32_t n,
                   std::uint32_t* out) {
@@ -49,8 +49,8 @@ namespace {
 // the first k with u <= cdf[k], capped at the table's end) -- the same counts as poisson_by_inversion,
 // computed table entry by table entry over all lanes so the loops vectorise.
 KETAPLAST_HOT_CLONES
-void invert_batch(const std::uint32_t* __restrict bits, std::uint32_t n, const double* __restrict cdf, std::size_t last,
-                  float weight, float* __restrict input) {
+void invert_batch(const std::uint32_t* __restrict bits, std::uint32_t n, const double* __restrict cdf,
+                  std::size_t last, float weight, float* __restrict input) {
     alignas(64) double u[kBatch];
     alignas(64) std::int32_t count[kBatch];
 #pragma omp simd
@@ -61,16 +61,19 @@ void invert_batch(const std::uint32_t* __restrict bits, std::uint32_t n, const d
     for (std::size_t k = 0; k < last; ++k) {
         const double c = cdf[k];
 #pragma omp simd
-        for (std::uint32_t i = 0; i < n; ++i) count[i] += u[i] > c ? 1 : 0;
+        for (std::uint32_t i = 0; i < n; ++i)
+            count[i] += u[i] > c ? 1 : 0;
     }
 #pragma omp simd
-    for (std::uint32_t i = 0; i < n; ++i) input[i] += float(count[i]) * weight;
+    for (std::uint32_t i = 0; i < n; ++i)
+        input[i] += float(count[i]) * weight;
 }
 
-}  // namespace
+} // namespace
 
-void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int64_t step, const std::vector<double>& cdf,
-                        float weight, std::uint32_t begin, std::uint32_t end, float* input) {
+void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int64_t step,
+                        const std::vector<double>& cdf, float weight, std::uint32_t begin, std::uint32_t end,
+                        float* input) {
     alignas(64) std::uint32_t bits[kBatch];
     const std::uint64_t block = std::uint64_t(step) >> 2;
     const unsigned word = unsigned(step & 3);
@@ -81,4 +84,4 @@ void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int6
     }
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

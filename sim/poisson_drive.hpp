@@ -23,7 +23,8 @@ void philox_words(const StreamKey& key, std::uint32_t id0, std::uint64_t sub, un
 
 // input[i] += weight x Poisson count for neurons [begin, end) of a population whose neuron 0 has
 // global id first_gid, at `step`, with `cdf` = poisson_cdf_table(lambda) (lambda < 30).
-void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int64_t step, const std::vector<double>& cdf,
-                        float weight, std::uint32_t begin, std::uint32_t end, float* input);
+void add_poisson_counts(const StreamKey& key, std::uint32_t first_gid, std::int64_t step,
+                        const std::vector<double>& cdf, float weight, std::uint32_t begin, std::uint32_t end,
+                        float* input);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -21,15 +21,16 @@ void ProgressReporter::update(std::int64_t step) {
         if (std::chrono::duration<double>(now - last_draw_).count() < 0.2 && step < last_) return;
         last_draw_ = now;
         const int width = 30, filled = int(fraction * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  RTF %.2f ", filled,
-                     "##############################", width - filled, "", 100.0 * fraction,
+        std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  RTF %.2f ",
+                     filled, "##############################", width - filled, "", 100.0 * fraction,
                      double(step) * dt_ms_, elapsed, eta, rtf);
         std::fflush(stderr);
     } else {
         const int decile = int(fraction * 10.0 + 1e-9);
         if (decile == last_decile_) return;
         last_decile_ = decile;
-        std::fprintf(stderr, "progress %3d%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  real-time factor %.2f\n",
+        std::fprintf(stderr,
+                     "progress %3d%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  real-time factor %.2f\n",
                      decile * 10, double(step) * dt_ms_, elapsed, eta, rtf);
     }
 }
@@ -38,4 +39,4 @@ void ProgressReporter::finish() {
     if (tty_) std::fprintf(stderr, "\n");
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -21,4 +21,4 @@ class ProgressReporter {
     std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -23,7 +23,8 @@ void write_nodes(const Network& net, const std::string& dir) {
         g.attribute("model", pop.spec->model);
         const std::vector<std::int64_t> type(pop.size, -1), group_id(pop.size, 0);
         std::vector<std::int64_t> group_index(pop.size);
-        for (std::uint32_t i = 0; i < pop.size; ++i) group_index[i] = i;
+        for (std::uint32_t i = 0; i < pop.size; ++i)
+            group_index[i] = i;
         g.write("node_type_id", type);
         g.write("node_group_id", group_id);
         g.write("node_group_index", group_index);
@@ -42,7 +43,8 @@ namespace {
 // SONATA index of one side: for each node, the ranges of edge ids that have it on that side.
 void write_index(h5::Object& group, const std::vector<std::uint64_t>& node_of_edge, std::uint64_t n_nodes) {
     std::vector<std::uint64_t> order(node_of_edge.size());
-    for (std::uint64_t e = 0; e < order.size(); ++e) order[e] = e;
+    for (std::uint64_t e = 0; e < order.size(); ++e)
+        order[e] = e;
     std::stable_sort(order.begin(), order.end(),
                      [&](std::uint64_t a, std::uint64_t b) { return node_of_edge[a] < node_of_edge[b]; });
     std::vector<std::uint64_t> node_ranges(2 * n_nodes, 0), ranges;
@@ -53,7 +55,8 @@ void write_index(h5::Object& group, const std::vector<std::uint64_t>& node_of_ed
             const std::uint64_t first = order[k];
             std::uint64_t last = first + 1;
             ++k;
-            while (k < order.size() && node_of_edge[order[k]] == node && order[k] == last) ++last, ++k;
+            while (k < order.size() && node_of_edge[order[k]] == node && order[k] == last)
+                ++last, ++k;
             ranges.push_back(first);
             ranges.push_back(last);
         }
@@ -63,7 +66,7 @@ void write_index(h5::Object& group, const std::vector<std::uint64_t>& node_of_ed
     group.write_u64_matrix("range_to_edge_id", ranges, ranges.size() / 2, 2);
 }
 
-}  // namespace
+} // namespace
 
 void write_edges(const Experiment& exp, const Network& net, const std::string& dir) {
     struct Edge {
@@ -76,18 +79,21 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
         for (const auto& shard : worker)
             for (std::uint32_t s = 0; s < net.total_neurons; ++s) {
                 const std::uint32_t source_pop = net.population_of(s);
-                shard.for_each_synapse(s, net.weight_scales, [&](std::uint16_t t, float w, std::uint16_t delay,
-                                                                 std::uint8_t, std::uint16_t projection) {
-                    per_projection[projection].push_back({s - net.populations[source_pop].first_gid,
-                                                          std::uint64_t(shard.local_begin) + t, w,
-                                                          float(delay * exp.simulation.dt_ms)});
-                });
+                shard.for_each_synapse(s, net.weight_scales,
+                                       [&](std::uint16_t t, float w, std::uint16_t delay, std::uint8_t,
+                                           std::uint16_t projection) {
+                                           per_projection[projection].push_back(
+                                               {s - net.populations[source_pop].first_gid,
+                                                std::uint64_t(shard.local_begin) + t, w,
+                                                float(delay * exp.simulation.dt_ms)});
+                                       });
             }
     h5::File file = h5::File::create(dir + "/edges.h5.tmp");
     h5::Object edges = file.group("edges");
     for (std::size_t p = 0; p < exp.projections.size(); ++p) {
         auto& list = per_projection[p];
-        std::stable_sort(list.begin(), list.end(), [](const Edge& a, const Edge& b) { return a.target < b.target; });
+        std::stable_sort(list.begin(), list.end(),
+                         [](const Edge& a, const Edge& b) { return a.target < b.target; });
         const ProjectionSpec& proj = exp.projections[p];
         h5::Object g = edges.group(proj.name);
         std::vector<std::uint64_t> source, target, group_index;
@@ -108,8 +114,9 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
         g.write("edge_group_id", std::vector<std::int64_t>(list.size(), 0));
         g.write("edge_group_index", group_index);
         h5::Object attributes = g.group("0");
-        const bool conductance = builtin_models().find(exp.populations[proj.target_index].model)->receptor_kind ==
-                                 ReceptorKind::conductance;
+        const bool conductance =
+            builtin_models().find(exp.populations[proj.target_index].model)->receptor_kind ==
+            ReceptorKind::conductance;
         attributes.write("syn_weight", weight, conductance ? "nS" : "pA");
         attributes.write("delay", delay, "ms");
         h5::Object indices = g.group("indices");
@@ -132,7 +139,7 @@ SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double 
     for (const auto& pop : net.populations) {
         PerPopulation p;
         p.group = spikes.group(pop.spec->name);
-        p.group.sorting_attribute(2);  // by_time
+        p.group.sorting_attribute(2); // by_time
         p.timestamps = p.group.appendable("timestamps", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 8192, "ms");
         p.node_ids = p.group.appendable("node_ids", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, 8192);
         pops_.push_back(std::move(p));
@@ -173,8 +180,8 @@ void SpikeRecorder::finish() {
 
 // ---------------------------------------------------------------------------------------------
 
-StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir, double dt_ms,
-                             std::uint32_t steps_per_exchange)
+StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir,
+                             double dt_ms, std::uint32_t steps_per_exchange)
     : dir_(dir), dt_ms_(dt_ms) {
     if (spec.reports.empty()) return;
     file_ = h5::File::create(dir + "/reports.h5.tmp");
@@ -186,22 +193,27 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
         r.population = pop.index;
         r.first_gid = pop.first_gid;
         r.interval_steps = std::max<std::uint32_t>(1, std::uint32_t(std::lround(rs.interval_ms / dt_ms)));
-        for (const auto& v : rs.variables) r.variables.push_back(pop.group->state(v));
+        for (const auto& v : rs.variables)
+            r.variables.push_back(pop.group->state(v));
         r.column_of.assign(pop.size, -1);
-        for (std::size_t c = 0; c < rs.neurons.size(); ++c) r.column_of[rs.neurons[c]] = std::int32_t(c);
+        for (std::size_t c = 0; c < rs.neurons.size(); ++c)
+            r.column_of[rs.neurons[c]] = std::int32_t(c);
         r.width = rs.neurons.size() * rs.variables.size();
         // Room for a few exchange intervals' rows, and at least ~8 MB so writes are large.
         const std::size_t per_interval = steps_per_exchange / r.interval_steps + 2;
-        r.capacity_rows = std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
+        r.capacity_rows =
+            std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
         r.buffer.assign(r.capacity_rows * r.width, 0.0f);
 
         r.group = root.group(pop.spec->name);
         h5::Object mapping = r.group.group("mapping");
         std::vector<std::uint64_t> node_ids(rs.neurons.begin(), rs.neurons.end()), index_pointers;
         std::vector<std::uint32_t> element_ids;
-        for (std::size_t c = 0; c <= rs.neurons.size(); ++c) index_pointers.push_back(c * rs.variables.size());
+        for (std::size_t c = 0; c <= rs.neurons.size(); ++c)
+            index_pointers.push_back(c * rs.variables.size());
         for (std::size_t c = 0; c < rs.neurons.size(); ++c)
-            for (std::size_t v = 0; v < rs.variables.size(); ++v) element_ids.push_back(std::uint32_t(v));
+            for (std::size_t v = 0; v < rs.variables.size(); ++v)
+                element_ids.push_back(std::uint32_t(v));
         mapping.write("node_ids", node_ids);
         mapping.write("index_pointers", index_pointers);
         mapping.write("element_ids", element_ids);
@@ -211,9 +223,10 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
             const std::string unit = v.substr(v.rfind('_') + 1);
             units = units.empty() || units == unit ? unit : "mixed (see mapping/element_names)";
         }
-        r.data = r.group.appendable("data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
-                                    std::max<std::size_t>(1, (1u << 18) / (4 * std::max<std::size_t>(1, r.width))), units,
-                                    /*two_d=*/true);
+        r.data = r.group.appendable(
+            "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
+            std::max<std::size_t>(1, (1u << 18) / (4 * std::max<std::size_t>(1, r.width))), units,
+            /*two_d=*/true);
         reports_.push_back(std::move(r));
     }
 }
@@ -223,14 +236,16 @@ void StateReporter::sample(std::int64_t step, std::uint32_t gid_begin, std::uint
         if (step % r.interval_steps != 0) continue;
         const std::int64_t row = step / r.interval_steps - r.first_buffered_row;
         const std::uint32_t lo = std::max(gid_begin, r.first_gid) - r.first_gid;
-        const std::uint32_t hi = std::min<std::uint32_t>(gid_end, r.first_gid + std::uint32_t(r.column_of.size()));
+        const std::uint32_t hi =
+            std::min<std::uint32_t>(gid_end, r.first_gid + std::uint32_t(r.column_of.size()));
         if (hi <= r.first_gid) continue;
         const std::size_t n_vars = r.variables.size();
         float* out = r.buffer.data() + std::size_t(row) * r.width;
         for (std::uint32_t i = lo; i < hi - r.first_gid; ++i) {
             const std::int32_t c = r.column_of[i];
             if (c < 0) continue;
-            for (std::size_t v = 0; v < n_vars; ++v) out[std::size_t(c) * n_vars + v] = r.variables[v][i];
+            for (std::size_t v = 0; v < n_vars; ++v)
+                out[std::size_t(c) * n_vars + v] = r.variables[v][i];
         }
     }
 }
@@ -293,19 +308,22 @@ void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
     }
 }
 
-void RateRecorder::write(const std::string& dir, std::int64_t steps_done, const std::vector<std::string>& drug_names,
+void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
+                         const std::vector<std::string>& drug_names,
                          const std::vector<DrugSample>& drug_samples) const {
     const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
     h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
     std::vector<double> time_ms;
-    for (std::size_t b = 0; b < bins; ++b) time_ms.push_back(double(b) * double(steps_per_bin_) * dt_ms_);
+    for (std::size_t b = 0; b < bins; ++b)
+        time_ms.push_back(double(b) * double(steps_per_bin_) * dt_ms_);
     file.write("time_ms", time_ms, "ms");
     file.attribute("bin_ms", double(steps_per_bin_) * dt_ms_);
     h5::Object rates = file.group("population_rate_Hz");
     for (std::size_t p = 0; p < counts_.size(); ++p) {
         std::vector<float> rate(bins);
         for (std::size_t b = 0; b < bins; ++b) {
-            const std::int64_t steps_in_bin = std::min<std::int64_t>(steps_per_bin_, steps_done - std::int64_t(b) * steps_per_bin_);
+            const std::int64_t steps_in_bin =
+                std::min<std::int64_t>(steps_per_bin_, steps_done - std::int64_t(b) * steps_per_bin_);
             const std::uint32_t count = b < counts_[p].size() ? counts_[p][b] : 0;
             rate[b] = float(count / (double(net_.populations[p].size) * steps_in_bin * dt_ms_ * 1e-3));
         }
@@ -350,4 +368,4 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done, const 
     commit_file(dir, "timeseries.h5");
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

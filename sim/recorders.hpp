@@ -20,15 +20,15 @@
 namespace ketaplast {
 
 struct SpikeRecord {
-    std::int64_t step;  // the spike happened at the end of this step: t = (step + 1) dt
+    std::int64_t step; // the spike happened at the end of this step: t = (step + 1) dt
     std::uint32_t gid;
 };
 
 class SpikeRecorder {
   public:
     SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled);
-    void add(const std::vector<SpikeRecord>& spikes);  // in time order
-    void finish();                                     // flush, close, rename
+    void add(const std::vector<SpikeRecord>& spikes); // in time order
+    void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }
 
   private:
@@ -68,11 +68,11 @@ class StateReporter {
         std::uint32_t population, first_gid;
         std::uint32_t interval_steps;
         std::vector<const float*> variables;
-        std::vector<std::int32_t> column_of;  // population-local id -> node column, or -1
-        std::size_t width;                    // nodes x variables
-        std::vector<float> buffer;            // rows x width
+        std::vector<std::int32_t> column_of; // population-local id -> node column, or -1
+        std::size_t width;                   // nodes x variables
+        std::vector<float> buffer;           // rows x width
         std::size_t capacity_rows;
-        std::int64_t first_buffered_row = 0;  // row index (step / interval) of buffer row 0
+        std::int64_t first_buffered_row = 0; // row index (step / interval) of buffer row 0
         std::int64_t rows_sampled = 0;
         h5::Object group;
         h5::AppendableDataset data;
@@ -100,20 +100,21 @@ struct DrugSample {
 
 class RateRecorder {
   public:
-    RateRecorder(const Network& net, double bin_ms, double dt_ms);  // bins grow as the run reaches them
+    RateRecorder(const Network& net, double bin_ms, double dt_ms); // bins grow as the run reaches them
     void add(const std::vector<SpikeRecord>& spikes);
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
     // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,
     // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, current_pA} at
     // the drug clock's ticks.
-    void write(const std::string& dir, std::int64_t steps_done, const std::vector<std::string>& drug_names = {},
+    void write(const std::string& dir, std::int64_t steps_done,
+               const std::vector<std::string>& drug_names = {},
                const std::vector<DrugSample>& drug_samples = {}) const;
 
   private:
     const Network& net_;
     double bin_ms_, dt_ms_;
     std::int64_t steps_per_bin_;
-    std::vector<std::vector<std::uint32_t>> counts_;  // per population, per bin
+    std::vector<std::vector<std::uint32_t>> counts_; // per population, per bin
 };
 
 // nodes.h5 in SONATA node layout: /nodes/<population>/{node_type_id, node_group_id, node_group_index} and
@@ -131,4 +132,4 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
 // "<dir>/<name>.tmp" -> "<dir>/<name>"
 void commit_file(const std::string& dir, const std::string& name);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -65,7 +65,8 @@ void prepare_output_dir(const std::string& dir) {
 // remove exactly the files Ketaplast writes (nothing else in the directory is touched).
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "summary.json", "config.toml"}) {
+    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5",
+                             "summary.json", "config.toml"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -73,13 +74,12 @@ void remove_previous_outputs(const std::string& dir) {
 
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
-    for (const char* name :
-         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "edges.h5.tmp", "summary.json.tmp",
-          "config.toml.tmp"})
+    for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp",
+                             "edges.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
-}  // namespace
+} // namespace
 
 double peak_rss_MB() {
     std::ifstream in("/proc/self/status");
@@ -163,7 +163,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
             p["model"] = pop.spec->model;
             p["size"] = pop.size;
             p["spike_count"] = spikes.count(pop.index);
-            p["mean_rate_Hz"] = simulated_s > 0 ? double(spikes.count(pop.index)) / (pop.size * simulated_s) : 0.0;
+            p["mean_rate_Hz"] =
+                simulated_s > 0 ? double(spikes.count(pop.index)) / (pop.size * simulated_s) : 0.0;
             p["synapses_in"] = net.synapses_into(pop.index);
             summary["populations"][pop.spec->name] = p;
         }
@@ -202,13 +203,15 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
                               {"spike_delivery_s", ph.deliver_s},
                               {"barrier_wait_s", ph.wait_s},
                               {"exchange_and_recording_s", ph.exchange_s},
-                              {"note", "per-thread means over the time loop; exchange_and_recording_s is serial (one "
-                                       "thread) and the others wait for it"}};
-        summary["engine"] = {{"min_delay_steps", net.min_delay_steps},
-                             {"max_delay_steps", net.max_delay_steps},
-                             {"spikes_exchanged", engine.spikes_exchanged()},
-                             {"synaptic_events", engine.synaptic_events()},
-                             {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
+                              {"note",
+                               "per-thread means over the time loop; exchange_and_recording_s is serial (one "
+                               "thread) and the others wait for it"}};
+        summary["engine"] = {
+            {"min_delay_steps", net.min_delay_steps},
+            {"max_delay_steps", net.max_delay_steps},
+            {"spikes_exchanged", engine.spikes_exchanged()},
+            {"synaptic_events", engine.synaptic_events()},
+            {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
         write_text_atomically(dir, "summary.json", summary.dump(2) + "\n");
     } catch (...) {
         remove_temporaries(dir);
@@ -218,4 +221,4 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     return {dir, status};
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

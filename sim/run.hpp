@@ -10,14 +10,14 @@
 namespace ketaplast {
 
 struct RunOptions {
-    std::string output_dir;  // required
-    int threads = 0;         // 0: experiment's simulation.threads, else OpenMP default
-    bool progress = false;   // progress bar/lines on stderr
+    std::string output_dir; // required
+    int threads = 0;        // 0: experiment's simulation.threads, else OpenMP default
+    bool progress = false;  // progress bar/lines on stderr
 };
 
 struct RunResult {
     std::string output_dir;
-    std::string status;  // "completed" or "failed: ..."
+    std::string status; // "completed" or "failed: ..."
 };
 
 // Throws InputError if the output directory cannot be created (before anything is written),
@@ -27,4 +27,4 @@ RunResult run_experiment(const Experiment& experiment, const RunOptions& options
 // Peak resident memory of this process so far (VmHWM), MB.
 double peak_rss_MB();
 
-}  // namespace ketaplast
+} // namespace ketaplast

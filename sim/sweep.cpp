@@ -32,7 +32,8 @@ std::vector<std::vector<Override>> read_sweep_list(const std::string& path) {
     auto split = [](const std::string& line) {
         std::vector<std::string> fields;
         std::stringstream s(line);
-        for (std::string f; std::getline(s, f, ',');) fields.push_back(f);
+        for (std::string f; std::getline(s, f, ',');)
+            fields.push_back(f);
         return fields;
     };
     std::string line;
@@ -46,7 +47,8 @@ std::vector<std::vector<Override>> read_sweep_list(const std::string& path) {
             throw InputError(path + ":" + std::to_string(line_no) + ": " + std::to_string(values.size()) +
                              " values for " + std::to_string(keys.size()) + " keys");
         std::vector<Override> point;
-        for (std::size_t k = 0; k < keys.size(); ++k) point.push_back({keys[k], values[k]});
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            point.push_back({keys[k], values[k]});
         points.push_back(point);
     }
     if (points.empty()) throw InputError(path + ": no points after the header");
@@ -70,7 +72,9 @@ std::vector<std::vector<Override>> expand_grid(const std::vector<SweepParameter>
 
 namespace {
 
-std::string point_dir(const std::string& out, std::size_t i) { return out + "/point_" + std::to_string(i); }
+std::string point_dir(const std::string& out, std::size_t i) {
+    return out + "/point_" + std::to_string(i);
+}
 
 void write_table(const SweepOptions& o) {
     std::ostringstream csv;
@@ -81,20 +85,25 @@ void write_table(const SweepOptions& o) {
         if (!in) continue;
         nlohmann::json s;
         in >> s;
-        for (auto& [name, _] : s["populations"].items()) populations.push_back(name);
+        for (auto& [name, _] : s["populations"].items())
+            populations.push_back(name);
     }
     csv << "index";
-    for (const auto& ov : o.points.front()) csv << "," << ov.key;
+    for (const auto& ov : o.points.front())
+        csv << "," << ov.key;
     csv << ",status";
-    for (const auto& p : populations) csv << ",rate_" << p << "_Hz";
+    for (const auto& p : populations)
+        csv << ",rate_" << p << "_Hz";
     csv << ",simulate_s\n";
     for (std::size_t i = 0; i < o.points.size(); ++i) {
         csv << i;
-        for (const auto& ov : o.points[i]) csv << "," << ov.value;
+        for (const auto& ov : o.points[i])
+            csv << "," << ov.value;
         std::ifstream in(point_dir(o.out_dir, i) + "/summary.json");
         if (!in) {
             csv << ",missing";
-            for (std::size_t k = 0; k <= populations.size(); ++k) csv << ",";
+            for (std::size_t k = 0; k <= populations.size(); ++k)
+                csv << ",";
             csv << "\n";
             continue;
         }
@@ -104,7 +113,8 @@ void write_table(const SweepOptions& o) {
         for (char& c : status)
             if (c == ',' || c == '\n') c = ';';
         csv << "," << status;
-        for (const auto& p : populations) csv << "," << s["populations"][p].value("mean_rate_Hz", 0.0);
+        for (const auto& p : populations)
+            csv << "," << s["populations"][p].value("mean_rate_Hz", 0.0);
         csv << "," << s["timing"].value("simulate_s", 0.0) << "\n";
     }
     const std::string tmp = o.out_dir + "/sweep.csv.tmp";
@@ -115,13 +125,14 @@ void write_table(const SweepOptions& o) {
     std::filesystem::rename(tmp, o.out_dir + "/sweep.csv");
 }
 
-}  // namespace
+} // namespace
 
 int run_sweep(const SweepOptions& o) {
     if (o.points.empty()) throw InputError("sweep: no points (give --param key=v1,v2 or --list FILE)");
     if (o.index >= long(o.points.size()) || o.index < -1)
         throw InputError("--index " + std::to_string(o.index) + " is out of range: the sweep has " +
-                         std::to_string(o.points.size()) + " points (0 .. " + std::to_string(o.points.size() - 1) + ")");
+                         std::to_string(o.points.size()) + " points (0 .. " +
+                         std::to_string(o.points.size() - 1) + ")");
     // Validate every point before any output, so a bad value is reported at once.
     std::vector<Experiment> experiments;
     for (const auto& point : o.points) {
@@ -138,13 +149,14 @@ int run_sweep(const SweepOptions& o) {
         for (std::size_t i = 0; i < o.points.size(); ++i) {
             if (o.index >= 0 && std::size_t(o.index) != i) continue;
             std::string label;
-            for (const auto& ov : o.points[i]) label += (label.empty() ? "" : " ") + ov.key + "=" + ov.value;
+            for (const auto& ov : o.points[i])
+                label += (label.empty() ? "" : " ") + ov.key + "=" + ov.value;
             fmt::print(stderr, "sweep point {} of {}: {}\n", i, o.points.size(), label);
             try {
                 run_experiment(experiments[i], {point_dir(o.out_dir, i), o.threads, false});
             } catch (const InputError&) {
                 throw;
-            } catch (const std::exception& e) {  // a diverging point is marked, the sweep goes on
+            } catch (const std::exception& e) { // a diverging point is marked, the sweep goes on
                 fmt::print(stderr, "sweep point {} failed: {}\n", i, e.what());
                 ++failed;
             }
@@ -154,4 +166,4 @@ int run_sweep(const SweepOptions& o) {
     return failed;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -12,7 +12,7 @@ namespace ketaplast {
 
 struct SweepParameter {
     std::string key;
-    std::vector<std::string> values;  // TOML value texts
+    std::vector<std::string> values; // TOML value texts
 };
 
 // "key=v1,v2,..." (values may not contain commas; use a list file for such values).
@@ -25,8 +25,8 @@ std::vector<std::vector<Override>> expand_grid(const std::vector<SweepParameter>
 struct SweepOptions {
     std::string config, out_dir;
     std::vector<std::vector<Override>> points;
-    std::vector<Override> common;  // --set applied to every point
-    long index = -1;               // -1: every point
+    std::vector<Override> common; // --set applied to every point
+    long index = -1;              // -1: every point
     int threads = 0;
     bool collect_only = false;
 };
@@ -35,4 +35,4 @@ struct SweepOptions {
 // <out>/sweep.csv. Returns the number of failed points.
 int run_sweep(const SweepOptions& options);
 
-}  // namespace ketaplast
+} // namespace ketaplast

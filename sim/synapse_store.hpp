@@ -5,10 +5,10 @@
 // (receptor, projection, delay) in segments, so a synapse is only a 16-bit target offset and its
 // weight: a float (6 bytes), or with [network] weight_storage = "uint16" a 16-bit code on the
 // projection's linear scale (4 bytes; w = base + step * code, step chosen so the rounding error is
-// at most step/2, reported in summary.json as memory.weight_rounding_max). Delivery of a spike walks the source's segments; each
-// segment writes one ring-buffer slot. Each worker writes only to its own neurons: no atomics, and
-// for a given target the order of additions is the same for any number of workers (sources in spike
-// order, then projection and draw order), so sums are bit-identical.
+// at most step/2, reported in summary.json as memory.weight_rounding_max). Delivery of a spike walks the
+// source's segments; each segment writes one ring-buffer slot. Each worker writes only to its own neurons: no
+// atomics, and for a given target the order of additions is the same for any number of workers (sources in
+// spike order, then projection and draw order), so sums are bit-identical.
 #pragma once
 
 #include "core/aligned_array.hpp"
@@ -19,9 +19,9 @@
 namespace ketaplast {
 
 struct SynapseSegment {
-    std::uint16_t count = 0;  // synapses in the segment (long runs are split)
+    std::uint16_t count = 0; // synapses in the segment (long runs are split)
     std::uint16_t delay_steps = 0;
-    std::uint16_t projection = 0;  // index of the projection (its weight scale)
+    std::uint16_t projection = 0; // index of the projection (its weight scale)
     std::uint8_t receptor = 0;
     std::uint8_t unused = 0;
 };
@@ -34,16 +34,16 @@ struct WeightScale {
 };
 
 struct SynapseShard {
-    std::uint32_t population = 0;   // target population
-    std::uint32_t local_begin = 0;  // first target (population-local id)
-    std::uint32_t local_count = 0;  // <= 65536
-    bool quantized = false;         // weights as 16-bit codes (weight_code) instead of floats (weight)
-    std::vector<std::uint32_t> source_segments;  // size N_global + 1: segments of source s
-    std::vector<std::uint32_t> source_synapses;  // size N_global + 1: first synapse of source s
+    std::uint32_t population = 0;  // target population
+    std::uint32_t local_begin = 0; // first target (population-local id)
+    std::uint32_t local_count = 0; // <= 65536
+    bool quantized = false;        // weights as 16-bit codes (weight_code) instead of floats (weight)
+    std::vector<std::uint32_t> source_segments; // size N_global + 1: segments of source s
+    std::vector<std::uint32_t> source_synapses; // size N_global + 1: first synapse of source s
     std::vector<SynapseSegment> segments;
-    AlignedArray<std::uint16_t> target;  // offset from local_begin
-    AlignedArray<float> weight;          // nS or pA (float storage)
-    AlignedArray<std::uint16_t> weight_code;  // (uint16 storage)
+    AlignedArray<std::uint16_t> target;      // offset from local_begin
+    AlignedArray<float> weight;              // nS or pA (float storage)
+    AlignedArray<std::uint16_t> weight_code; // (uint16 storage)
 
     std::size_t synapse_count() const { return target.size(); }
     std::size_t bytes() const {
@@ -59,10 +59,10 @@ struct SynapseShard {
         for (std::uint32_t s = source_segments[source]; s < source_segments[source + 1]; ++s) {
             const SynapseSegment& seg = segments[s];
             for (std::uint32_t j = 0; j < seg.count; ++j, ++k)
-                f(target[k], quantized ? scales[seg.projection].decode(weight_code[k]) : weight[k], seg.delay_steps,
-                  seg.receptor, seg.projection);
+                f(target[k], quantized ? scales[seg.projection].decode(weight_code[k]) : weight[k],
+                  seg.delay_steps, seg.receptor, seg.projection);
         }
     }
 };
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -1,6 +1,5 @@
 #include "sim/toml_reader.hpp"
 
-
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -24,17 +23,24 @@ std::string shown_value(const toml::node& n) {
     return " (" + s.str() + ")";
 }
 
-}  // namespace
+} // namespace
 
 std::string TomlReader::type_name(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a number";
+    case toml::node_type::boolean:
+        return "a boolean";
+    default:
+        return "a date/time";
     }
 }
 
@@ -67,7 +73,8 @@ std::optional<double> TomlReader::optional_number(const std::string& key, const 
     if (!n->is_number()) fail(key, "expected a number, got " + type_name(*n) + shown_value(*n));
     const double v = n->value<double>().value();
     if (!std::isfinite(v)) fail(key, "value " + number_text(v) + " is not finite");
-    if (!range.accepts(v)) fail(key, "value " + number_text(v) + " is outside the allowed range " + range.range_text());
+    if (!range.accepts(v))
+        fail(key, "value " + number_text(v) + " is outside the allowed range " + range.range_text());
     return v;
 }
 
@@ -89,15 +96,16 @@ std::int64_t TomlReader::integer(const std::string& key, std::int64_t default_va
     if (!n->is_integer()) fail(key, "expected an integer, got " + type_name(*n) + shown_value(*n));
     const std::int64_t v = n->value<std::int64_t>().value();
     if (v < min || v > max)
-        fail(key, "value " + std::to_string(v) + " is outside the allowed range [" + std::to_string(min) + ", " +
-                      std::to_string(max) + "]");
+        fail(key, "value " + std::to_string(v) + " is outside the allowed range [" + std::to_string(min) +
+                      ", " + std::to_string(max) + "]");
     return v;
 }
 
 std::int64_t TomlReader::required_integer(const std::string& key, std::int64_t min, std::int64_t max) {
     if (!table_.get(key)) {
         allowed_.insert(key);
-        fail_missing(key, "missing (required integer in [" + std::to_string(min) + ", " + std::to_string(max) + "])");
+        fail_missing(key, "missing (required integer in [" + std::to_string(min) + ", " +
+                              std::to_string(max) + "])");
     }
     return integer(key, 0, min, max);
 }
@@ -122,7 +130,8 @@ std::string TomlReader::choice(const std::string& key, const std::vector<std::st
     for (const auto& c : choices)
         if (c == v) return v;
     std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+    for (const auto& c : choices)
+        list += (list.empty() ? "" : ", ") + c;
     const std::string near = closest_key(v, choices);
     fail(key, "unknown value \"" + v + "\" (allowed: " + list + ")" +
                   (near.empty() ? "" : "; did you mean \"" + near + "\"?"));
@@ -152,7 +161,8 @@ const toml::array* TomlReader::array(const std::string& key) {
     return n->as_array();
 }
 
-std::vector<double> TomlReader::number_array(const std::string& key, std::size_t length, const ParamDef& range) {
+std::vector<double> TomlReader::number_array(const std::string& key, std::size_t length,
+                                             const ParamDef& range) {
     const toml::array* a = array(key);
     std::vector<double> out;
     if (!a) return out;
@@ -160,11 +170,15 @@ std::vector<double> TomlReader::number_array(const std::string& key, std::size_t
         fail(key, "expected " + std::to_string(length) + " numbers, got " + std::to_string(a->size()));
     for (std::size_t i = 0; i < a->size(); ++i) {
         const toml::node& n = *a->get(i);
-        if (!n.is_number()) fail_at(&n, key, "element " + std::to_string(i) + ": expected a number, got " + type_name(n) + shown_value(n));
+        if (!n.is_number())
+            fail_at(&n, key,
+                    "element " + std::to_string(i) + ": expected a number, got " + type_name(n) +
+                        shown_value(n));
         const double v = n.value<double>().value();
         if (!std::isfinite(v) || !range.accepts(v))
-            fail_at(&n, key, "element " + std::to_string(i) + ": value " + number_text(v) +
-                                 " is outside the allowed range " + range.range_text());
+            fail_at(&n, key,
+                    "element " + std::to_string(i) + ": value " + number_text(v) +
+                        " is outside the allowed range " + range.range_text());
         out.push_back(v);
     }
     return out;
@@ -174,9 +188,11 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
     allowed_.insert(key);
     const toml::node* n = table_.get(key);
     if (!n)
-        fail_missing(key, "missing (a number, or a table {dist = \"uniform\" | \"normal\" | \"lognormal\", ...})");
+        fail_missing(key,
+                     "missing (a number, or a table {dist = \"uniform\" | \"normal\" | \"lognormal\", ...})");
     if (n->is_number()) return Distribution::constant_value(number(key, range));
-    if (!n->is_table()) fail(key, "expected a number or a distribution table, got " + type_name(*n) + shown_value(*n));
+    if (!n->is_table())
+        fail(key, "expected a number or a distribution table, got " + type_name(*n) + shown_value(*n));
 
     TomlReader sub(*n->as_table(), key_path(key), file_);
     const double inf = std::numeric_limits<double>::infinity();
@@ -194,7 +210,8 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
         d.kind = kind == "normal" ? Distribution::Kind::normal : Distribution::Kind::lognormal;
         const char* mean_key = kind == "normal" ? "mean" : "mean_log";
         const char* sd_key = kind == "normal" ? "sd" : "sd_log";
-        sub.allow("min");  // known before a missing mean is reported, so "max" is not taken for a misspelt "mean"
+        sub.allow(
+            "min"); // known before a missing mean is reported, so "max" is not taken for a misspelt "mean"
         sub.allow("max");
         d.mean = sub.required_number(mean_key, any);
         d.sd = sub.required_number(sd_key, ParamDef{"", 0.0, 0.0, inf, true, true, ""});
@@ -202,9 +219,11 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
         d.max = sub.number("max", ParamDef{"", range.max, -inf, inf, true, true, ""});
         // A draw must be able to land inside the allowed range: bounds are part of the range check.
         if (!range.accepts(d.min) && std::isfinite(d.min))
-            sub.fail("min", "value " + number_text(d.min) + " is outside the allowed range " + range.range_text());
+            sub.fail("min",
+                     "value " + number_text(d.min) + " is outside the allowed range " + range.range_text());
         if (!range.accepts(d.max) && std::isfinite(d.max))
-            sub.fail("max", "value " + number_text(d.max) + " is outside the allowed range " + range.range_text());
+            sub.fail("max",
+                     "value " + number_text(d.max) + " is outside the allowed range " + range.range_text());
         if (!std::isfinite(d.min) && std::isfinite(range.min))
             sub.fail("min", "missing: draws must be bounded below by " + number_text(range.min) +
                                 " (allowed range " + range.range_text() + ")");
@@ -229,8 +248,8 @@ Distribution TomlReader::distribution(const std::string& key, const ParamDef& ra
             if (accepted < 0.01) {
                 std::ostringstream share;
                 share << std::setprecision(2) << accepted * 100.0;
-                sub.fail(mean_key, "only " + share.str() + " % of draws fall within [min, max] = [" + number_text(d.min) +
-                                       ", " + number_text(d.max) +
+                sub.fail(mean_key, "only " + share.str() + " % of draws fall within [min, max] = [" +
+                                       number_text(d.min) + ", " + number_text(d.max) +
                                        "] (at least 1 % needed): move the mean or widen the bounds");
             }
         }
@@ -246,7 +265,8 @@ void TomlReader::finish() const {
         const std::vector<std::string> candidates(allowed_.begin(), allowed_.end());
         const std::string near = closest_key(key, candidates);
         std::string allowed_list;
-        for (const auto& c : allowed_) allowed_list += (allowed_list.empty() ? "" : ", ") + c;
+        for (const auto& c : allowed_)
+            allowed_list += (allowed_list.empty() ? "" : ", ") + c;
         throw ConfigError(file_, int(k.source().begin.line), int(k.source().begin.column), key_path(key),
                           "unknown key" + (near.empty() ? "" : "; did you mean '" + near + "'?") +
                               " (valid here: " + allowed_list + ")");
@@ -255,7 +275,8 @@ void TomlReader::finish() const {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        prev[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j)
@@ -278,4 +299,4 @@ std::string closest_key(const std::string& key, const std::vector<std::string>& 
     return best;
 }
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -37,19 +37,22 @@ class TomlReader {
     }
 
     [[noreturn]] void fail(const std::string& key, const std::string& reason) const;
-    [[noreturn]] void fail_at(const toml::node* node, const std::string& key, const std::string& reason) const;
+    [[noreturn]] void fail_at(const toml::node* node, const std::string& key,
+                              const std::string& reason) const;
 
-    double number(const std::string& key, const ParamDef& range);  // required unless range has default
+    double number(const std::string& key, const ParamDef& range); // required unless range has default
     std::optional<double> optional_number(const std::string& key, const ParamDef& range);
     double required_number(const std::string& key, const ParamDef& range);
-    std::int64_t integer(const std::string& key, std::int64_t default_value, std::int64_t min, std::int64_t max);
+    std::int64_t integer(const std::string& key, std::int64_t default_value, std::int64_t min,
+                         std::int64_t max);
     std::int64_t required_integer(const std::string& key, std::int64_t min, std::int64_t max);
     std::string string(const std::string& key, const std::string& default_value);
     std::string required_string(const std::string& key);
-    std::string choice(const std::string& key, const std::vector<std::string>& choices, const std::string& default_value);
+    std::string choice(const std::string& key, const std::vector<std::string>& choices,
+                       const std::string& default_value);
     bool boolean(const std::string& key, bool default_value);
-    const toml::table* table(const std::string& key);  // nullptr if absent; error if not a table
-    const toml::array* array(const std::string& key);  // nullptr if absent; error if not an array
+    const toml::table* table(const std::string& key); // nullptr if absent; error if not a table
+    const toml::array* array(const std::string& key); // nullptr if absent; error if not an array
     std::vector<double> number_array(const std::string& key, std::size_t length, const ParamDef& range);
 
     // A constant number or an inline table {dist = "uniform"|"normal"|"lognormal", ...}; every
@@ -76,4 +79,4 @@ std::size_t edit_distance(const std::string& a, const std::string& b);
 // Closest candidate to `key` by edit distance, or "" if none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& candidates);
 
-}  // namespace ketaplast
+} // namespace ketaplast

@@ -11,7 +11,9 @@ using namespace ketaplast;
 
 namespace {
 
-ParamValues bg_rs() { return ParamValues::defaults(builtin_models().find("adex_cond")->params); }
+ParamValues bg_rs() {
+    return ParamValues::defaults(builtin_models().find("adex_cond")->params);
+}
 
 struct Cell {
     std::unique_ptr<NeuronGroup> group;
@@ -37,7 +39,8 @@ struct Cell {
 
 // Independent reference: classical RK4 in double precision with a 1 us step, reset at V_peak.
 std::vector<double> reference_spikes(double I_pA, double T_ms) {
-    const double C = 281, gL = 30, EL = -70.6, VT = -50.4, DT = 2, a = 4, b = 80.5, tw = 144, Vr = -70.6, Vp = -40.4;
+    const double C = 281, gL = 30, EL = -70.6, VT = -50.4, DT = 2, a = 4, b = 80.5, tw = 144, Vr = -70.6,
+                 Vp = -40.4;
     auto f = [&](double V, double w, double& dV, double& dw) {
         V = std::min(V, Vp);
         dV = (-gL * (V - EL) + gL * DT * std::exp((V - VT) / DT) - w + I_pA) / C;
@@ -63,7 +66,7 @@ std::vector<double> reference_spikes(double I_pA, double T_ms) {
     return spikes;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("adex_cond defaults are the Brette-Gerstner regular-spiking set", "[adex_cond]") {
     const auto p = bg_rs();
@@ -87,9 +90,11 @@ TEST_CASE("adex_cond without adaptation relaxes like a leaky membrane far below 
     p.set("b_pA", 0.0);
     Cell cell(p, 0.1);
     cell.group->state("V_m_mV")[0] = -80.0f;
-    for (int n = 0; n < 200; ++n) cell.step(n, 0.1, 0.0);
+    for (int n = 0; n < 200; ++n)
+        cell.step(n, 0.1, 0.0);
     const double tau = 281.0 / 30.0;
-    CHECK(cell.group->state("V_m_mV")[0] == Approx(-70.6 + (-80.0 + 70.6) * std::exp(-20.0 / tau)).margin(2e-3));
+    CHECK(cell.group->state("V_m_mV")[0] ==
+          Approx(-70.6 + (-80.0 + 70.6) * std::exp(-20.0 / tau)).margin(2e-3));
 }
 
 TEST_CASE("adex_cond adaptation current decays with tau_w when a = 0", "[adex_cond]") {
@@ -97,7 +102,8 @@ TEST_CASE("adex_cond adaptation current decays with tau_w when a = 0", "[adex_co
     p.set("a_nS", 0.0);
     Cell cell(p, 0.1);
     cell.group->state("w_pA")[0] = 100.0f;
-    for (int n = 0; n < 1000; ++n) cell.step(n, 0.1, 0.0);
+    for (int n = 0; n < 1000; ++n)
+        cell.step(n, 0.1, 0.0);
     // w(100 ms) = 100 exp(-100/144); Heun's error for a linear decay is (h/tau)^3/6 per step, negligible.
     CHECK(cell.group->state("w_pA")[0] == Approx(100.0 * std::exp(-100.0 / 144.0)).epsilon(1e-4));
 }
@@ -108,7 +114,7 @@ TEST_CASE("adex_cond RS cell under a 1 nA step matches a fine-step integration (
     // the step, so a spike time may be up to one step (0.1 ms) late, plus the Heun error (~0.01 ms
     // here): tolerance 0.15 ms per spike, same spike count.
     const auto ref = reference_spikes(1000.0, 100.0);
-    REQUIRE(ref.size() >= 3);  // the RS cell fires an adapting train under 1 nA
+    REQUIRE(ref.size() >= 3); // the RS cell fires an adapting train under 1 nA
     const double dt = 0.1;
     Cell cell(bg_rs(), dt);
     std::vector<double> spikes;
@@ -128,10 +134,11 @@ TEST_CASE("adex_cond spikes at most once per step, and w grows by b per recorded
     // and w increases by exactly b per spike (no hidden increments).
     auto p = bg_rs();
     p.set("a_nS", 0.0);
-    p.set("tau_w_ms", 1e9);  // w only changes by the spike increments
+    p.set("tau_w_ms", 1e9); // w only changes by the spike increments
     Cell cell(p, 1.0);
     int spikes = 0;
-    for (int n = 0; n < 20; ++n) spikes += cell.step(n, 1.0, 1e5) ? 1 : 0;
+    for (int n = 0; n < 20; ++n)
+        spikes += cell.step(n, 1.0, 1e5) ? 1 : 0;
     CHECK(spikes == 20);
     CHECK(cell.group->state("w_pA")[0] == Approx(20 * 80.5).epsilon(1e-4));
 }

@@ -4,7 +4,7 @@
 #include "sim/version.hpp"
 
 #include <sys/wait.h>
-#include <unistd.h>  // test_support.hpp uses getpid() without including it
+#include <unistd.h> // test_support.hpp uses getpid() without including it
 
 #include "test_support.hpp"
 
@@ -17,20 +17,23 @@
 #include <vector>
 
 using namespace ketaplast;
-using test::run_ketaplast;
 using test::read_file;
+using test::run_ketaplast;
 using test::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const std::string& path) { return "\"" + path + "\""; }
+std::string quoted(const std::string& path) {
+    return "\"" + path + "\"";
+}
 
 std::vector<std::string> entries(const std::string& dir) {
     std::vector<std::string> names;
     if (!fs::exists(dir)) return names;
-    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(dir))
+        names.push_back(e.path().filename().string());
     return names;
 }
 
@@ -41,7 +44,9 @@ std::vector<std::string> temporaries(const std::string& dir) {
     return tmp;
 }
 
-nlohmann::json read_summary(const std::string& dir) { return nlohmann::json::parse(test::read_file(dir + "/summary.json")); }
+nlohmann::json read_summary(const std::string& dir) {
+    return nlohmann::json::parse(test::read_file(dir + "/summary.json"));
+}
 
 // A small, quick network: 4 LIF neurons driven by a spike source. `extra_E` is appended to the
 // population E (e.g. a current step).
@@ -80,7 +85,7 @@ reports = [ { population = "E", variables = ["V_m_mV"], neurons = [0, 1] } ]
 )";
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("cli: --version prints the version", "[cli][integration]") {
     test::TempDir dir("cli_version");
@@ -93,10 +98,12 @@ TEST_CASE("cli: --help lists the subcommands", "[cli][integration]") {
     test::TempDir dir("cli_help");
     const auto r = run_ketaplast("--help", dir.file("log"));
     CHECK(r.exit_code == 0);
-    for (const char* sub : {"run", "validate", "info", "models"}) CHECK_THAT(r.output, Catch::Contains(sub));
+    for (const char* sub : {"run", "validate", "info", "models"})
+        CHECK_THAT(r.output, Catch::Contains(sub));
     const auto run_help = run_ketaplast("run --help", dir.file("log"));
     CHECK(run_help.exit_code == 0);
-    for (const char* option : {"--out", "--set", "--threads", "--seed"}) CHECK_THAT(run_help.output, Catch::Contains(option));
+    for (const char* option : {"--out", "--set", "--threads", "--seed"})
+        CHECK_THAT(run_help.output, Catch::Contains(option));
 }
 
 TEST_CASE("cli: models lists every built-in model with its parameters", "[cli][integration]") {
@@ -114,7 +121,8 @@ TEST_CASE("cli: unknown subcommands and options are bad input", "[cli][integrati
 
     const auto unknown_command = run_ketaplast("simulate " + quoted(config), dir.file("log"));
     CHECK(unknown_command.exit_code == 2);
-    CHECK_THAT(unknown_command.output, Catch::Contains("unknown command 'simulate'") && Catch::Contains("run"));
+    CHECK_THAT(unknown_command.output,
+               Catch::Contains("unknown command 'simulate'") && Catch::Contains("run"));
 
     const auto unknown_option = run_ketaplast("run " + quoted(config) + " --fast", dir.file("log"));
     CHECK(unknown_option.exit_code == 2);
@@ -127,8 +135,8 @@ TEST_CASE("cli: unknown subcommands and options are bad input", "[cli][integrati
     CHECK(missing_config.exit_code == 2);
     CHECK_THAT(missing_config.output, Catch::Contains("config is required"));
 
-    const auto bad_threads = run_ketaplast("run " + quoted(config) + " --threads 0 --out " + quoted(dir.file("out")),
-                                           dir.file("log"));
+    const auto bad_threads = run_ketaplast(
+        "run " + quoted(config) + " --threads 0 --out " + quoted(dir.file("out")), dir.file("log"));
     CHECK(bad_threads.exit_code == 2);
     CHECK_THAT(bad_threads.output, Catch::Contains("--threads"));
     CHECK_FALSE(fs::exists(dir.file("out")));
@@ -137,7 +145,8 @@ TEST_CASE("cli: unknown subcommands and options are bad input", "[cli][integrati
 TEST_CASE("cli: a missing config file is bad input and is named", "[cli][integration]") {
     test::TempDir dir("cli_missing");
     const std::string config = dir.file("does_not_exist.toml");
-    for (const std::string& args : {"validate " + quoted(config), "run " + quoted(config) + " --out " + quoted(dir.file("out"))}) {
+    for (const std::string& args :
+         {"validate " + quoted(config), "run " + quoted(config) + " --out " + quoted(dir.file("out"))}) {
         const auto r = run_ketaplast(args, dir.file("log"));
         INFO(args << " -> " << r.output);
         CHECK(r.exit_code == 2);
@@ -172,16 +181,20 @@ TEST_CASE("cli: --set errors are bad input", "[cli][integration]") {
     const std::string config = dir.file("exp.toml");
     test::write_file(config, small_config());
 
-    const auto unknown_population = run_ketaplast("validate " + quoted(config) + " --set populations.X.size=3", dir.file("log"));
+    const auto unknown_population =
+        run_ketaplast("validate " + quoted(config) + " --set populations.X.size=3", dir.file("log"));
     CHECK(unknown_population.exit_code == 2);
-    CHECK_THAT(unknown_population.output, Catch::Contains("no element named 'X'") && Catch::Contains("known: E, stim"));
+    CHECK_THAT(unknown_population.output,
+               Catch::Contains("no element named 'X'") && Catch::Contains("known: E, stim"));
 
-    const auto malformed = run_ketaplast("validate " + quoted(config) + " --set simulation.duration_ms", dir.file("log"));
+    const auto malformed =
+        run_ketaplast("validate " + quoted(config) + " --set simulation.duration_ms", dir.file("log"));
     CHECK(malformed.exit_code == 2);
     CHECK_THAT(malformed.output, Catch::Contains("expected key=value"));
 
-    const auto applied = run_ketaplast(
-        "validate " + quoted(config) + " --set populations.E.size=10 --set simulation.duration_ms=50", dir.file("log"));
+    const auto applied = run_ketaplast("validate " + quoted(config) +
+                                           " --set populations.E.size=10 --set simulation.duration_ms=50",
+                                       dir.file("log"));
     CHECK(applied.exit_code == 0);
     CHECK_THAT(applied.output, Catch::Contains("12 neurons") && Catch::Contains("50 ms"));
 }
@@ -197,7 +210,8 @@ TEST_CASE("cli: an output directory that cannot be created is bad input", "[cli]
         const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out), dir.file("log"));
         INFO(r.output);
         CHECK(r.exit_code == 2);
-        CHECK_THAT(r.output, Catch::Contains("output directory '" + out + "'") && Catch::Contains("cannot create"));
+        CHECK_THAT(r.output,
+                   Catch::Contains("output directory '" + out + "'") && Catch::Contains("cannot create"));
         // Nothing was written: the file is untouched and no other file appeared.
         CHECK(fs::is_regular_file(blocker));
         CHECK(test::read_file(blocker) == "not a directory\n");
@@ -209,10 +223,12 @@ TEST_CASE("cli: an output directory that cannot be created is bad input", "[cli]
 
 TEST_CASE("cli: validate accepts the shipped configs", "[cli][integration]") {
     test::TempDir dir("cli_validate");
-    const auto coba = run_ketaplast("validate " + quoted(test::source_path("configs/coba.toml")), dir.file("log"));
+    const auto coba =
+        run_ketaplast("validate " + quoted(test::source_path("configs/coba.toml")), dir.file("log"));
     CHECK(coba.exit_code == 0);
     CHECK_THAT(coba.output, Catch::Contains("valid (2 populations, 4000 neurons, 4 projections"));
-    const auto single = run_ketaplast("validate " + quoted(test::source_path("configs/single_neuron.toml")), dir.file("log"));
+    const auto single =
+        run_ketaplast("validate " + quoted(test::source_path("configs/single_neuron.toml")), dir.file("log"));
     CHECK(single.exit_code == 0);
     CHECK_THAT(single.output, Catch::Contains("valid (3 populations, 3 neurons, 2 projections, 200 ms"));
 }
@@ -222,8 +238,8 @@ TEST_CASE("cli: run single_neuron writes every output, then info summarises it",
     const std::string out = dir.file("single");
     // One thread: three neurons give a second thread nothing to do, and with OpenMP's spinning
     // barriers (two per 1 ms exchange interval) a loaded machine made this run take 2 s instead of 0.03 s.
-    const auto r = run_ketaplast("run " + quoted(test::source_path("configs/single_neuron.toml")) + " --out " + quoted(out) +
-                                     " --threads 1",
+    const auto r = run_ketaplast("run " + quoted(test::source_path("configs/single_neuron.toml")) +
+                                     " --out " + quoted(out) + " --threads 1",
                                  dir.file("log"));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
@@ -255,17 +271,20 @@ TEST_CASE("cli: run single_neuron writes every output, then info summarises it",
     CHECK_THAT(info.output, Catch::Contains("status     completed"));
     for (const char* name : {"neuron", "excitatory_input", "inhibitory_input", "lif_cond", "spike_times"})
         CHECK_THAT(info.output, Catch::Contains(name));
-    CHECK_THAT(info.output, Catch::Contains("spikes.h5 reports.h5 timeseries.h5 nodes.h5 config.toml summary.json"));
+    CHECK_THAT(info.output,
+               Catch::Contains("spikes.h5 reports.h5 timeseries.h5 nodes.h5 config.toml summary.json"));
 }
 
-TEST_CASE("cli: run applies --set, --seed and --threads, and saves the resolved config", "[cli][integration]") {
+TEST_CASE("cli: run applies --set, --seed and --threads, and saves the resolved config",
+          "[cli][integration]") {
     test::TempDir dir("cli_run_set");
     const std::string config = dir.file("exp.toml");
     test::write_file(config, small_config());
     const std::string out = dir.file("out");
-    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(out) +
-                                     " --set simulation.duration_ms=5 --set populations.E.size=6 --seed 42 --threads 2",
-                                 dir.file("log"));
+    const auto r =
+        run_ketaplast("run " + quoted(config) + " --out " + quoted(out) +
+                          " --set simulation.duration_ms=5 --set populations.E.size=6 --seed 42 --threads 2",
+                      dir.file("log"));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     const auto summary = read_summary(out);
@@ -299,7 +318,8 @@ TEST_CASE("cli: info on a directory that is not a run is bad input", "[cli][inte
     CHECK(missing.exit_code == 2);
 }
 
-TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was recorded", "[cli][integration]") {
+TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was recorded",
+          "[cli][integration]") {
     // A -1 nA step into a 1 pF cell with g_leak 10 nS (tau_m = 0.1 ms) drives V towards
     // E_leak + I/g_leak = -60 - 1e5 mV; it passes the 10^4 mV health limit in the first step of the
     // step current (2 ms), and the next health check (once per ms of simulated time, at the end of a
@@ -307,7 +327,8 @@ TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was
     // come before that.
     test::TempDir dir("cli_blowup");
     const std::string config = dir.file("blowup.toml");
-    std::string text = small_config("current_steps = [ { start_ms = 2.0, stop_ms = 15.0, amplitude_pA = -1e6 } ]\n");
+    std::string text =
+        small_config("current_steps = [ { start_ms = 2.0, stop_ms = 15.0, amplitude_pA = -1e6 } ]\n");
     text.replace(text.find("C_pF = 200.0"), 12, "C_pF = 1.0");
     test::write_file(config, text);
     const std::string out = dir.file("out");
@@ -316,7 +337,8 @@ TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was
     INFO(r.output);
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Catch::Contains("numerical blow-up") && Catch::Contains("population 'E'") &&
-                             Catch::Contains("neuron 0") && Catch::Contains("t = 3 ms") && Catch::Contains("V_m_mV = "));
+                             Catch::Contains("neuron 0") && Catch::Contains("t = 3 ms") &&
+                             Catch::Contains("V_m_mV = "));
 
     // What was recorded up to the failure is on disk, complete (no temporaries).
     for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
@@ -370,7 +392,8 @@ TEST_CASE("cli: pharmacology pk writes the Domino infusion curve (T15) and refus
 
 TEST_CASE("cli: pharmacology block reports the apparent IC50 and lists known agents", "[cli][integration]") {
     TempDir dir("block");
-    const auto ok = run_ketaplast("pharmacology block --agent ketamine --voltage-mV -70 --mg-mM 0", dir.file("log"));
+    const auto ok =
+        run_ketaplast("pharmacology block --agent ketamine --voltage-mV -70 --mg-mM 0", dir.file("log"));
     REQUIRE(ok.exit_code == 0);
     // 0 Mg, -70 mV: the IC50 is K_d(-70) = 0.71 uM (Gilling 2009), whatever the Hill coefficient.
     CHECK_THAT(ok.output, Catch::Contains("apparent IC50 0.71 uM"));
@@ -412,10 +435,11 @@ TEST_CASE("cli: a full disk ends the run with exit 1 and leaves no partial files
     return;
 #endif
     test::TempDir dir("disk_full");
-    const std::string cmd = "sh -c 'trap \"\" XFSZ; ulimit -f 300; exec \"" + std::string(KETAPLAST_BINARY) +
-                            "\" run " + quoted(test::source_path("configs/coba.toml")) +
-                            " --threads 2 --set simulation.duration_ms=15000 --set recording.reports=[] --out " +
-                            quoted(dir.file("out")) + "' > " + quoted(dir.file("log")) + " 2>&1";
+    const std::string cmd =
+        "sh -c 'trap \"\" XFSZ; ulimit -f 300; exec \"" + std::string(KETAPLAST_BINARY) + "\" run " +
+        quoted(test::source_path("configs/coba.toml")) +
+        " --threads 2 --set simulation.duration_ms=15000 --set recording.reports=[] --out " +
+        quoted(dir.file("out")) + "' > " + quoted(dir.file("log")) + " 2>&1";
     const int status = std::system(cmd.c_str());
     INFO(test::read_file(dir.file("log")));
     REQUIRE(WIFEXITED(status));
@@ -432,11 +456,12 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
     test::TempDir dir("sweep");
     const std::string config = quoted(test::source_path("configs/single_neuron.toml"));
     const std::string grid = " --param populations.neuron.params.C_pF=400,500 --param simulation.seed=1,2";
-    const auto all = run_ketaplast("sweep " + config + grid + " --out " + quoted(dir.file("all")), dir.file("log"));
+    const auto all =
+        run_ketaplast("sweep " + config + grid + " --out " + quoted(dir.file("all")), dir.file("log"));
     REQUIRE(all.exit_code == 0);
     const std::string table = test::read_file(dir.file("all/sweep.csv"));
     CHECK_THAT(table, Catch::StartsWith("index,populations.neuron.params.C_pF,simulation.seed,status"));
-    CHECK_THAT(table, Catch::Contains("\n3,500,2,completed,"));  // last parameter varies fastest
+    CHECK_THAT(table, Catch::Contains("\n3,500,2,completed,")); // last parameter varies fastest
     CHECK(fs::exists(dir.file("all/point_3/summary.json")));
     // A SLURM-array style run: one point, then --collect builds the table (missing points marked).
     const auto one = run_ketaplast("sweep " + config + grid + " --index 2 --out " + quoted(dir.file("array")),
@@ -444,8 +469,8 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
     REQUIRE(one.exit_code == 0);
     CHECK(fs::exists(dir.file("array/point_2/summary.json")));
     CHECK_FALSE(fs::exists(dir.file("array/point_1")));
-    const auto collect = run_ketaplast("sweep " + config + grid + " --collect --out " + quoted(dir.file("array")),
-                                       dir.file("log"));
+    const auto collect = run_ketaplast(
+        "sweep " + config + grid + " --collect --out " + quoted(dir.file("array")), dir.file("log"));
     REQUIRE(collect.exit_code == 0);
     const std::string partial = test::read_file(dir.file("array/sweep.csv"));
     CHECK_THAT(partial, Catch::Contains("\n2,500,1,completed,"));
@@ -455,8 +480,8 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
                                      dir.file("log"));
     CHECK(range.exit_code == 2);
     CHECK_THAT(range.output, Catch::Contains("out of range") && Catch::Contains("4 points"));
-    const auto key = run_ketaplast("sweep " + config + " --param simulation.sed=1,2 --out " + quoted(dir.file("bad")),
-                                   dir.file("log"));
+    const auto key = run_ketaplast(
+        "sweep " + config + " --param simulation.sed=1,2 --out " + quoted(dir.file("bad")), dir.file("log"));
     CHECK(key.exit_code == 2);
     CHECK_THAT(key.output, Catch::Contains("did you mean 'seed'"));
     const auto type = run_ketaplast("sweep " + config + " --param simulation.duration_ms=100,abc --out " +

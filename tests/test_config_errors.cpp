@@ -79,7 +79,8 @@ reports = [ { population = "E", variables = ["V_m_mV"], neurons = [0, 1], interv
 // or ambiguous would silently test the valid base, so that is a test failure.
 std::string mutate(const std::string& text, const std::string& from, const std::string& to) {
     std::size_t count = 0;
-    for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + 1)) ++count;
+    for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + 1))
+        ++count;
     INFO("mutation anchor: " << from);
     REQUIRE(count == 1);
     std::string out = text;
@@ -108,15 +109,16 @@ std::string config_error(const std::string& text, const std::vector<Override>& o
 // "known: lif_cond, adex_cond, ...": every registered model is listed, in registry order.
 std::string known_models() {
     std::string list;
-    for (const auto& name : builtin_models().names()) list += (list.empty() ? "" : ", ") + name;
+    for (const auto& name : builtin_models().names())
+        list += (list.empty() ? "" : ", ") + name;
     return "known: " + list;
 }
 
 struct BadConfig {
-    std::string what;                    // the mistake, for the test report
-    std::string from, to;                // the edit applied to kBase ("" from: no edit)
-    std::vector<std::string> fragments;  // all must appear in the message
-    std::string line_marker;             // where the error should point; "" to skip the line check
+    std::string what;                   // the mistake, for the test report
+    std::string from, to;               // the edit applied to kBase ("" from: no edit)
+    std::vector<std::string> fragments; // all must appear in the message
+    std::string line_marker;            // where the error should point; "" to skip the line check
     std::vector<Override> overrides = {};
 };
 
@@ -124,180 +126,391 @@ const std::vector<BadConfig> kBadConfigs = {
     // --- syntax and unknown keys --------------------------------------------------------------
     {"invalid TOML syntax", "seed = 7", "seed = 7 = 8", {kFile, "invalid TOML"}, "seed = 7"},
     {"unterminated string", "name = \"I\"", "name = \"I", {kFile, "invalid TOML"}, "name = \"I"},
-    {"misspelt top-level table", "[simulation]", "[simulaton]",
-     {kFile, "key 'simulaton'", "unknown key", "did you mean 'simulation'?", "valid here:"}, "[simulaton]"},
-    {"misspelt top-level array", "[recording]", "[recordings]",
-     {"key 'recordings'", "did you mean 'recording'?"}, "[recordings]"},
-    {"misspelt simulation key", "seed = 7", "sed = 7",
-     {kFile, "key 'simulation.sed'", "unknown key", "did you mean 'seed'?", "dt_ms, duration_ms, seed"}, "sed = 7"},
-    {"misspelt model parameter", "C_pF = 200.0", "C_pf = 200.0",
-     {kFile, "key 'populations.E.params.C_pf'", "unknown key", "did you mean 'C_pF'?"}, "C_pf"},
-    {"misspelt receptor parameter", "receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }\nreceptors.GABA_A",
+    {"misspelt top-level table",
+     "[simulation]",
+     "[simulaton]",
+     {kFile, "key 'simulaton'", "unknown key", "did you mean 'simulation'?", "valid here:"},
+     "[simulaton]"},
+    {"misspelt top-level array",
+     "[recording]",
+     "[recordings]",
+     {"key 'recordings'", "did you mean 'recording'?"},
+     "[recordings]"},
+    {"misspelt simulation key",
+     "seed = 7",
+     "sed = 7",
+     {kFile, "key 'simulation.sed'", "unknown key", "did you mean 'seed'?", "dt_ms, duration_ms, seed"},
+     "sed = 7"},
+    {"misspelt model parameter",
+     "C_pF = 200.0",
+     "C_pf = 200.0",
+     {kFile, "key 'populations.E.params.C_pf'", "unknown key", "did you mean 'C_pF'?"},
+     "C_pf"},
+    {"misspelt receptor parameter",
+     "receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }\nreceptors.GABA_A",
      "receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0, tau_decay = 2.0 }\nreceptors.GABA_A",
-     {"key 'populations.E.receptors.AMPA.tau_decay'", "unknown key"}, "tau_decay"},
-    {"misspelt required key", "probability = 0.2", "probablity = 0.2",
-     {kFile, "key 'projections.EE.probability'", "missing", "found 'probablity': did you mean 'probability'?"},
+     {"key 'populations.E.receptors.AMPA.tau_decay'", "unknown key"},
+     "tau_decay"},
+    {"misspelt required key",
+     "probability = 0.2",
+     "probablity = 0.2",
+     {kFile, "key 'projections.EE.probability'", "missing",
+      "found 'probablity': did you mean 'probability'?"},
      "probablity"},
-    {"misspelt required size", "size = 8\n", "sise = 8\n",
-     {"key 'populations.E.size'", "missing", "found 'sise': did you mean 'size'?"}, "sise"},
-    {"key of another rule", "indegree = 1", "indegree = 1\nprobability = 0.5",
-     {"key 'projections.stimE.probability'", "unknown key"}, "probability = 0.5"},
-    {"receptors on a spike source", "spike_times_ms = [[10.0, 20.0], [15.0]]",
+    {"misspelt required size",
+     "size = 8\n",
+     "sise = 8\n",
+     {"key 'populations.E.size'", "missing", "found 'sise': did you mean 'size'?"},
+     "sise"},
+    {"key of another rule",
+     "indegree = 1",
+     "indegree = 1\nprobability = 0.5",
+     {"key 'projections.stimE.probability'", "unknown key"},
+     "probability = 0.5"},
+    {"receptors on a spike source",
+     "spike_times_ms = [[10.0, 20.0], [15.0]]",
      "spike_times_ms = [[10.0, 20.0], [15.0]]\nreceptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }",
-     {"key 'populations.stim.receptors'", "unknown key"}, ""},
+     {"key 'populations.stim.receptors'", "unknown key"},
+     ""},
 
     // --- wrong types --------------------------------------------------------------------------
-    {"string where a number belongs", "dt_ms = 0.1", "dt_ms = \"0.1\"",
-     {kFile, "key 'simulation.dt_ms'", "expected a number, got a string", "0.1"}, "dt_ms"},
-    {"float where an integer belongs", "size = 8\n", "size = 8.0\n",
-     {kFile, "key 'populations.E.size'", "expected an integer, got a number", "8.0"}, "size = 8.0"},
-    {"fractional size", "size = 8\n", "size = 8.5\n", {"key 'populations.E.size'", "expected an integer", "8.5"}, "8.5"},
-    {"string probability", "probability = 0.2", "probability = \"high\"",
-     {"key 'projections.EE.probability'", "expected a number, got a string", "high"}, "\"high\""},
-    {"number where true/false belongs", "spikes = true", "spikes = 1",
-     {"key 'recording.spikes'", "expected true or false, got an integer"}, "spikes = 1"},
-    {"float seed", "seed = 7", "seed = 7.5", {"key 'simulation.seed'", "expected an integer", "7.5"}, "seed = 7.5"},
+    {"string where a number belongs",
+     "dt_ms = 0.1",
+     "dt_ms = \"0.1\"",
+     {kFile, "key 'simulation.dt_ms'", "expected a number, got a string", "0.1"},
+     "dt_ms"},
+    {"float where an integer belongs",
+     "size = 8\n",
+     "size = 8.0\n",
+     {kFile, "key 'populations.E.size'", "expected an integer, got a number", "8.0"},
+     "size = 8.0"},
+    {"fractional size",
+     "size = 8\n",
+     "size = 8.5\n",
+     {"key 'populations.E.size'", "expected an integer", "8.5"},
+     "8.5"},
+    {"string probability",
+     "probability = 0.2",
+     "probability = \"high\"",
+     {"key 'projections.EE.probability'", "expected a number, got a string", "high"},
+     "\"high\""},
+    {"number where true/false belongs",
+     "spikes = true",
+     "spikes = 1",
+     {"key 'recording.spikes'", "expected true or false, got an integer"},
+     "spikes = 1"},
+    {"float seed",
+     "seed = 7",
+     "seed = 7.5",
+     {"key 'simulation.seed'", "expected an integer", "7.5"},
+     "seed = 7.5"},
 
     // --- simulation ---------------------------------------------------------------------------
-    {"zero time step", "dt_ms = 0.1", "dt_ms = 0.0",
-     {kFile, "key 'simulation.dt_ms'", "value 0 ", "outside the allowed range (0, 10]"}, "dt_ms"},
-    {"negative time step", "dt_ms = 0.1", "dt_ms = -0.1",
-     {"key 'simulation.dt_ms'", "value -0.1 ", "outside the allowed range (0, 10]"}, "dt_ms"},
-    {"missing duration", "duration_ms = 100.0\n", "",
-     {kFile, "key 'simulation.duration_ms'", "missing", "required number"}, "[simulation]"},
-    {"negative duration", "duration_ms = 100.0", "duration_ms = -5.0",
-     {"key 'simulation.duration_ms'", "-5", "outside the allowed range"}, "duration_ms"},
-    {"duration shorter than one step", "duration_ms = 100.0", "duration_ms = 0.04",
-     {"key 'simulation.duration_ms'", "value 0.04 ", "shorter than one time step (dt_ms = 0.1)"}, "duration_ms"},
-    {"non-finite parameter", "C_pF = 200.0", "C_pF = nan", {"key 'populations.E.params.C_pF'", "not finite"}, "nan"},
-    {"negative capacitance", "C_pF = 200.0", "C_pF = -200.0",
-     {"key 'populations.E.params.C_pF'", "value -200 ", "outside the allowed range (0, "}, "C_pF"},
+    {"zero time step",
+     "dt_ms = 0.1",
+     "dt_ms = 0.0",
+     {kFile, "key 'simulation.dt_ms'", "value 0 ", "outside the allowed range (0, 10]"},
+     "dt_ms"},
+    {"negative time step",
+     "dt_ms = 0.1",
+     "dt_ms = -0.1",
+     {"key 'simulation.dt_ms'", "value -0.1 ", "outside the allowed range (0, 10]"},
+     "dt_ms"},
+    {"missing duration",
+     "duration_ms = 100.0\n",
+     "",
+     {kFile, "key 'simulation.duration_ms'", "missing", "required number"},
+     "[simulation]"},
+    {"negative duration",
+     "duration_ms = 100.0",
+     "duration_ms = -5.0",
+     {"key 'simulation.duration_ms'", "-5", "outside the allowed range"},
+     "duration_ms"},
+    {"duration shorter than one step",
+     "duration_ms = 100.0",
+     "duration_ms = 0.04",
+     {"key 'simulation.duration_ms'", "value 0.04 ", "shorter than one time step (dt_ms = 0.1)"},
+     "duration_ms"},
+    {"non-finite parameter",
+     "C_pF = 200.0",
+     "C_pF = nan",
+     {"key 'populations.E.params.C_pF'", "not finite"},
+     "nan"},
+    {"negative capacitance",
+     "C_pF = 200.0",
+     "C_pF = -200.0",
+     {"key 'populations.E.params.C_pF'", "value -200 ", "outside the allowed range (0, "},
+     "C_pF"},
 
     // --- populations --------------------------------------------------------------------------
-    {"negative size", "size = 8\n", "size = -8\n",
-     {kFile, "key 'populations.E.size'", "value -8 ", "outside the allowed range [1, 100000000]"}, "size = -8"},
-    {"zero size", "size = 8\n", "size = 0\n", {"key 'populations.E.size'", "value 0 ", "[1, 100000000]"}, "size = 0"},
-    {"unknown model, close to a known one", "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"",
+    {"negative size",
+     "size = 8\n",
+     "size = -8\n",
+     {kFile, "key 'populations.E.size'", "value -8 ", "outside the allowed range [1, 100000000]"},
+     "size = -8"},
+    {"zero size",
+     "size = 8\n",
+     "size = 0\n",
+     {"key 'populations.E.size'", "value 0 ", "[1, 100000000]"},
+     "size = 0"},
+    {"unknown model, close to a known one",
+     "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"",
      "name = \"I\"\nsize = 2\nmodel = \"lif_con\"",
-     {kFile, "key 'populations.I.model'", "unknown model \"lif_con\"", "did you mean \"lif_cond\"?", known_models()},
+     {kFile, "key 'populations.I.model'", "unknown model \"lif_con\"", "did you mean \"lif_cond\"?",
+      known_models()},
      "\"lif_con\""},
-    {"unknown model, nothing close", "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"",
+    {"unknown model, nothing close",
+     "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"",
      "name = \"I\"\nsize = 2\nmodel = \"hodgkin_huxley\"",
-     {"key 'populations.I.model'", "unknown model \"hodgkin_huxley\"", known_models()}, "hodgkin"},
-    {"missing model", "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"\n", "name = \"I\"\nsize = 2\n",
-     {"key 'populations.I.model'", "missing", "lif_cond"}, ""},
-    {"reset at threshold", "V_reset_mV = -60.0", "V_reset_mV = -50.0",
-     {kFile, "key 'populations.E.params.V_reset_mV'", "V_reset_mV = -50 must be below V_th_mV = -50"}, "V_reset_mV"},
-    {"reset above threshold", "V_reset_mV = -60.0", "V_reset_mV = -40.0",
-     {"key 'populations.E.params.V_reset_mV'", "-40", "V_th_mV = -50"}, "V_reset_mV"},
-    {"duplicate population name", "name = \"I\"", "name = \"E\"",
-     {kFile, "duplicate population name 'E'", "populations[1].name"}, "name = \"E\"\nsize = 2"},
-    {"population name with a dot", "name = \"I\"", "name = \"I.1\"",
-     {"populations[1].name", "without '.'"}, "\"I.1\""},
-    {"spike_times with one list for two neurons", "spike_times_ms = [[10.0, 20.0], [15.0]]",
+     {"key 'populations.I.model'", "unknown model \"hodgkin_huxley\"", known_models()},
+     "hodgkin"},
+    {"missing model",
+     "name = \"I\"\nsize = 2\nmodel = \"lif_cond\"\n",
+     "name = \"I\"\nsize = 2\n",
+     {"key 'populations.I.model'", "missing", "lif_cond"},
+     ""},
+    {"reset at threshold",
+     "V_reset_mV = -60.0",
+     "V_reset_mV = -50.0",
+     {kFile, "key 'populations.E.params.V_reset_mV'", "V_reset_mV = -50 must be below V_th_mV = -50"},
+     "V_reset_mV"},
+    {"reset above threshold",
+     "V_reset_mV = -60.0",
+     "V_reset_mV = -40.0",
+     {"key 'populations.E.params.V_reset_mV'", "-40", "V_th_mV = -50"},
+     "V_reset_mV"},
+    {"duplicate population name",
+     "name = \"I\"",
+     "name = \"E\"",
+     {kFile, "duplicate population name 'E'", "populations[1].name"},
+     "name = \"E\"\nsize = 2"},
+    {"population name with a dot",
+     "name = \"I\"",
+     "name = \"I.1\"",
+     {"populations[1].name", "without '.'"},
+     "\"I.1\""},
+    {"spike_times with one list for two neurons",
+     "spike_times_ms = [[10.0, 20.0], [15.0]]",
      "spike_times_ms = [[10.0, 20.0]]",
-     {kFile, "key 'populations.stim.spike_times_ms'", "one list per neuron (2), got 1"}, "spike_times_ms"},
-    {"spike time at zero", "[[10.0, 20.0], [15.0]]", "[[10.0, 0.0], [15.0]]",
-     {"key 'populations.stim.spike_times_ms'", "neuron 0", "> 0 ms"}, "spike_times_ms"},
-    {"spike_times_file that does not exist", "spike_times_ms = [[10.0, 20.0], [15.0]]",
+     {kFile, "key 'populations.stim.spike_times_ms'", "one list per neuron (2), got 1"},
+     "spike_times_ms"},
+    {"spike time at zero",
+     "[[10.0, 20.0], [15.0]]",
+     "[[10.0, 0.0], [15.0]]",
+     {"key 'populations.stim.spike_times_ms'", "neuron 0", "> 0 ms"},
+     "spike_times_ms"},
+    {"spike_times_file that does not exist",
+     "spike_times_ms = [[10.0, 20.0], [15.0]]",
      "spike_times_file = \"no_such_ketaplast_spikes.txt\"",
      {kFile, "key 'populations.stim.spike_times_file'", "cannot read", "no_such_ketaplast_spikes.txt"},
      "spike_times_file"},
-    {"both spike_times_ms and spike_times_file", "spike_times_ms = [[10.0, 20.0], [15.0]]",
+    {"both spike_times_ms and spike_times_file",
+     "spike_times_ms = [[10.0, 20.0], [15.0]]",
      "spike_times_ms = [[10.0, 20.0], [15.0]]\nspike_times_file = \"x.txt\"",
-     {"key 'populations.stim.spike_times_file'", "not both"}, "spike_times_file"},
-    {"no spike times at all", "spike_times_ms = [[10.0, 20.0], [15.0]]\n", "",
-     {"key 'populations.stim.spike_times_ms'", "missing"}, ""},
-    {"receptor without time constant", "receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }\nreceptors.GABA_A",
+     {"key 'populations.stim.spike_times_file'", "not both"},
+     "spike_times_file"},
+    {"no spike times at all",
+     "spike_times_ms = [[10.0, 20.0], [15.0]]\n",
+     "",
+     {"key 'populations.stim.spike_times_ms'", "missing"},
+     ""},
+    {"receptor without time constant",
+     "receptors.AMPA = { tau_ms = 5.0, E_rev_mV = 0.0 }\nreceptors.GABA_A",
      "receptors.AMPA = { E_rev_mV = 0.0 }\nreceptors.GABA_A",
-     {"key 'populations.E.receptors.AMPA.tau_ms'", "missing"}, "receptors.AMPA"},
-    {"initial value of an unknown state", "receptors.GABA_A = { tau_ms = 10.0, E_rev_mV = -80.0 }",
+     {"key 'populations.E.receptors.AMPA.tau_ms'", "missing"},
+     "receptors.AMPA"},
+    {"initial value of an unknown state",
+     "receptors.GABA_A = { tau_ms = 10.0, E_rev_mV = -80.0 }",
      "receptors.GABA_A = { tau_ms = 10.0, E_rev_mV = -80.0 }\ninitial.g_NMDA_nS = 1.0",
-     {"key 'populations.E.initial.g_NMDA_nS'", "unknown key", "did you mean 'g_AMPA_nS'?"}, "g_NMDA_nS"},
+     {"key 'populations.E.initial.g_NMDA_nS'", "unknown key", "did you mean 'g_AMPA_nS'?"},
+     "g_NMDA_nS"},
 
     // --- projections --------------------------------------------------------------------------
-    {"probability above 1", "probability = 0.2", "probability = 1.5",
-     {kFile, "key 'projections.EE.probability'", "value 1.5 ", "outside the allowed range [0, 1]"}, "probability = "},
-    {"negative probability", "probability = 0.2", "probability = -0.1",
-     {"key 'projections.EE.probability'", "value -0.1 ", "[0, 1]"}, "probability = "},
-    {"delay shorter than dt", "delay_ms = 1.5", "delay_ms = 0.05",
-     {kFile, "key 'projections.EE.delay_ms'", "delay 0.05 ms", "shorter than the time step dt_ms = 0.1"}, "0.05"},
-    {"zero delay", "delay_ms = 1.5", "delay_ms = 0.0", {"key 'projections.EE.delay_ms'", "delay 0 ms", "dt_ms = 0.1"}, "delay_ms = 0.0"},
-    {"uniform delay reaching below dt", "delay_ms = 1.5", "delay_ms = { dist = \"uniform\", low = 0.05, high = 2.0 }",
-     {kFile, "key 'projections.EE.delay_ms.low'", "value 0.05 ", "outside the allowed range [0.1, "}, "delay_ms"},
-    {"normal delay truncated below dt", "delay_ms = 1.5",
+    {"probability above 1",
+     "probability = 0.2",
+     "probability = 1.5",
+     {kFile, "key 'projections.EE.probability'", "value 1.5 ", "outside the allowed range [0, 1]"},
+     "probability = "},
+    {"negative probability",
+     "probability = 0.2",
+     "probability = -0.1",
+     {"key 'projections.EE.probability'", "value -0.1 ", "[0, 1]"},
+     "probability = "},
+    {"delay shorter than dt",
+     "delay_ms = 1.5",
+     "delay_ms = 0.05",
+     {kFile, "key 'projections.EE.delay_ms'", "delay 0.05 ms", "shorter than the time step dt_ms = 0.1"},
+     "0.05"},
+    {"zero delay",
+     "delay_ms = 1.5",
+     "delay_ms = 0.0",
+     {"key 'projections.EE.delay_ms'", "delay 0 ms", "dt_ms = 0.1"},
+     "delay_ms = 0.0"},
+    {"uniform delay reaching below dt",
+     "delay_ms = 1.5",
+     "delay_ms = { dist = \"uniform\", low = 0.05, high = 2.0 }",
+     {kFile, "key 'projections.EE.delay_ms.low'", "value 0.05 ", "outside the allowed range [0.1, "},
+     "delay_ms"},
+    {"normal delay truncated below dt",
+     "delay_ms = 1.5",
      "delay_ms = { dist = \"normal\", mean = 1.5, sd = 0.5, min = 0.05 }",
-     {"key 'projections.EE.delay_ms.min'", "value 0.05 ", "[0.1, "}, "delay_ms"},
-    {"missing delay", "delay_ms = 1.5\n", "", {"key 'projections.EE.delay_ms'", "missing", "dt_ms = 0.1"}, ""},
-    {"unknown rule", "rule = \"fixed_probability\"", "rule = \"fixed_probabilty\"",
-     {"key 'projections.EE.rule'", "unknown value \"fixed_probabilty\"", "did you mean \"fixed_probability\"?",
+     {"key 'projections.EE.delay_ms.min'", "value 0.05 ", "[0.1, "},
+     "delay_ms"},
+    {"missing delay",
+     "delay_ms = 1.5\n",
+     "",
+     {"key 'projections.EE.delay_ms'", "missing", "dt_ms = 0.1"},
+     ""},
+    {"unknown rule",
+     "rule = \"fixed_probability\"",
+     "rule = \"fixed_probabilty\"",
+     {"key 'projections.EE.rule'", "unknown value \"fixed_probabilty\"",
+      "did you mean \"fixed_probability\"?",
       "one_to_one, all_to_all, fixed_probability, fixed_indegree, fixed_outdegree"},
      "fixed_probabilty"},
-    {"unknown target population", "source = \"E\"\ntarget = \"E\"", "source = \"E\"\ntarget = \"Q\"",
-     {kFile, "key 'projections.EE.target'", "unknown population 'Q'", "known: E, I, stim"}, "\"Q\""},
-    {"misspelt source population", "source = \"stim\"", "source = \"stimm\"",
-     {"key 'projections.stimE.source'", "unknown population 'stimm'", "did you mean 'stim'?", "known: E, I, stim"},
+    {"unknown target population",
+     "source = \"E\"\ntarget = \"E\"",
+     "source = \"E\"\ntarget = \"Q\"",
+     {kFile, "key 'projections.EE.target'", "unknown population 'Q'", "known: E, I, stim"},
+     "\"Q\""},
+    {"misspelt source population",
+     "source = \"stim\"",
+     "source = \"stimm\"",
+     {"key 'projections.stimE.source'", "unknown population 'stimm'", "did you mean 'stim'?",
+      "known: E, I, stim"},
      "stimm"},
-    {"spike source as target", "source = \"E\"\ntarget = \"E\"", "source = \"E\"\ntarget = \"stim\"",
-     {"key 'projections.EE.target'", "'stim' is a spike source", "cannot receive synapses"}, "target = \"stim\""},
-    {"unknown receptor", "receptor = \"AMPA\"\nrule = \"fixed_probability\"",
+    {"spike source as target",
+     "source = \"E\"\ntarget = \"E\"",
+     "source = \"E\"\ntarget = \"stim\"",
+     {"key 'projections.EE.target'", "'stim' is a spike source", "cannot receive synapses"},
+     "target = \"stim\""},
+    {"unknown receptor",
+     "receptor = \"AMPA\"\nrule = \"fixed_probability\"",
      "receptor = \"NMDA\"\nrule = \"fixed_probability\"",
-     {kFile, "key 'projections.EE.receptor'", "no receptor 'NMDA'", "has: AMPA, GABA_A"}, "NMDA"},
-    {"current weight on a conductance synapse", "weight_nS = 1.0", "weight_pA = 1.0",
-     {kFile, "key 'projections.EE.weight_pA'", "conductance", "give weight_nS"}, "weight_pA"},
-    {"negative conductance weight", "weight_nS = 1.0", "weight_nS = -1.0",
-     {"key 'projections.EE.weight_nS'", "value -1 ", "[0, 1000000]"}, "weight_nS"},
-    {"indegree above the source size without multapses", "indegree = 1", "indegree = 3",
+     {kFile, "key 'projections.EE.receptor'", "no receptor 'NMDA'", "has: AMPA, GABA_A"},
+     "NMDA"},
+    {"current weight on a conductance synapse",
+     "weight_nS = 1.0",
+     "weight_pA = 1.0",
+     {kFile, "key 'projections.EE.weight_pA'", "conductance", "give weight_nS"},
+     "weight_pA"},
+    {"negative conductance weight",
+     "weight_nS = 1.0",
+     "weight_nS = -1.0",
+     {"key 'projections.EE.weight_nS'", "value -1 ", "[0, 1000000]"},
+     "weight_nS"},
+    {"indegree above the source size without multapses",
+     "indegree = 1",
+     "indegree = 3",
      {kFile, "key 'projections.stimE.indegree'", "3 exceeds the 2 distinct partners", "without multapses"},
      "indegree = 3"},
-    {"indegree equal to own size without autapses", "rule = \"fixed_probability\"\nprobability = 0.2",
-     "rule = \"fixed_indegree\"\nindegree = 8", {"key 'projections.EE.indegree'", "8 exceeds the 7 distinct partners"},
+    {"indegree equal to own size without autapses",
+     "rule = \"fixed_probability\"\nprobability = 0.2",
+     "rule = \"fixed_indegree\"\nindegree = 8",
+     {"key 'projections.EE.indegree'", "8 exceeds the 7 distinct partners"},
      "indegree = 8"},
-    {"one_to_one between different sizes", "rule = \"fixed_indegree\"\nindegree = 1", "rule = \"one_to_one\"",
-     {kFile, "key 'projections.stimE.rule'", "one_to_one needs equal sizes (source 2, target 8)"}, "one_to_one"},
-    {"truncated weight that almost never draws", "weight_nS = 1.0",
+    {"one_to_one between different sizes",
+     "rule = \"fixed_indegree\"\nindegree = 1",
+     "rule = \"one_to_one\"",
+     {kFile, "key 'projections.stimE.rule'", "one_to_one needs equal sizes (source 2, target 8)"},
+     "one_to_one"},
+    {"truncated weight that almost never draws",
+     "weight_nS = 1.0",
      "weight_nS = { dist = \"normal\", mean = 100.0, sd = 1.0, max = 5.0 }",
-     {"key 'projections.EE.weight_nS.mean'", "of draws fall within [min, max] = [0, 5]", "at least 1 % needed"},
+     {"key 'projections.EE.weight_nS.mean'", "of draws fall within [min, max] = [0, 5]",
+      "at least 1 % needed"},
      "weight_nS"},
-    {"lognormal delay bounded far into its tail", "delay_ms = 1.0",
+    {"lognormal delay bounded far into its tail",
+     "delay_ms = 1.0",
      "delay_ms = { dist = \"lognormal\", mean_log = 0.0, sd_log = 0.5, min = 20.0 }",
-     {"key 'projections.stimE.delay_ms.mean_log'", "[20, 6500]", "at least 1 % needed"}, "mean_log"},
-    {"distribution without its mean", "weight_nS = 1.0", "weight_nS = { dist = \"normal\", sd = 0.5, max = 3.0 }",
-     {"key 'projections.EE.weight_nS.mean'", "missing"}, "weight_nS"},
-    {"duplicate projection name", "name = \"stimE\"", "name = \"EE\"",
-     {"duplicate projection name 'EE'"}, "name = \"EE\"\nsource = \"stim\""},
+     {"key 'projections.stimE.delay_ms.mean_log'", "[20, 6500]", "at least 1 % needed"},
+     "mean_log"},
+    {"distribution without its mean",
+     "weight_nS = 1.0",
+     "weight_nS = { dist = \"normal\", sd = 0.5, max = 3.0 }",
+     {"key 'projections.EE.weight_nS.mean'", "missing"},
+     "weight_nS"},
+    {"duplicate projection name",
+     "name = \"stimE\"",
+     "name = \"EE\"",
+     {"duplicate projection name 'EE'"},
+     "name = \"EE\"\nsource = \"stim\""},
 
     // --- recording ----------------------------------------------------------------------------
-    {"report of an unknown variable", "variables = [\"V_m_mV\"]", "variables = [\"V_mem\"]",
-     {kFile, "key 'recording.reports[0].variables'", "unknown variable 'V_mem'", "has: V_m_mV, g_AMPA_nS, g_GABA_A_nS"},
+    {"report of an unknown variable",
+     "variables = [\"V_m_mV\"]",
+     "variables = [\"V_mem\"]",
+     {kFile, "key 'recording.reports[0].variables'", "unknown variable 'V_mem'",
+      "has: V_m_mV, g_AMPA_nS, g_GABA_A_nS"},
      "reports"},
-    {"report of an unknown population", "population = \"E\", variables", "population = \"X\", variables",
-     {"key 'recording.reports[0].population'", "unknown population 'X'"}, "reports"},
-    {"report of a neuron outside the population", "neurons = [0, 1]", "neurons = [0, 8]",
-     {"key 'recording.reports[0].neurons'", "[0, 8)"}, "reports"},
-    {"two reports on one population", "interval_ms = 0.5 } ]",
+    {"report of an unknown population",
+     "population = \"E\", variables",
+     "population = \"X\", variables",
+     {"key 'recording.reports[0].population'", "unknown population 'X'"},
+     "reports"},
+    {"report of a neuron outside the population",
+     "neurons = [0, 1]",
+     "neurons = [0, 8]",
+     {"key 'recording.reports[0].neurons'", "[0, 8)"},
+     "reports"},
+    {"two reports on one population",
+     "interval_ms = 0.5 } ]",
      "interval_ms = 0.5 }, { population = \"E\", variables = [\"g_AMPA_nS\"] } ]",
-     {kFile, "key 'recording.reports[1].population'", "a second report on population 'E'", "reports[0]"}, "reports"},
-    {"report interval shorter than dt", "interval_ms = 0.5", "interval_ms = 0.01",
-     {"key 'recording.reports[0].interval_ms'", "0.01", "outside the allowed range"}, "reports"},
+     {kFile, "key 'recording.reports[1].population'", "a second report on population 'E'", "reports[0]"},
+     "reports"},
+    {"report interval shorter than dt",
+     "interval_ms = 0.5",
+     "interval_ms = 0.01",
+     {"key 'recording.reports[0].interval_ms'", "0.01", "outside the allowed range"},
+     "reports"},
 
     // --- --set overrides ----------------------------------------------------------------------
-    {"--set on an unknown population", "", "",
-     {kFile, "key 'populations.X.size'", "--set", "no element named 'X' in 'populations'", "known: E, I, stim"}, "",
+    {"--set on an unknown population",
+     "",
+     "",
+     {kFile, "key 'populations.X.size'", "--set", "no element named 'X' in 'populations'",
+      "known: E, I, stim"},
+     "",
      {{"populations.X.size", "10"}}},
-    {"--set with an empty path segment", "", "",
-     {"key 'simulation..dt_ms'", "--set", "malformed key"}, "", {{"simulation..dt_ms", "0.1"}}},
-    {"--set without a value", "", "", {"key 'simulation.dt_ms'", "--set", "missing value"}, "", {{"simulation.dt_ms", ""}}},
-    {"--set into a value", "", "", {"key 'simulation.dt_ms.x'", "--set", "'dt_ms' is a value, not a table"}, "",
+    {"--set with an empty path segment",
+     "",
+     "",
+     {"key 'simulation..dt_ms'", "--set", "malformed key"},
+     "",
+     {{"simulation..dt_ms", "0.1"}}},
+    {"--set without a value",
+     "",
+     "",
+     {"key 'simulation.dt_ms'", "--set", "missing value"},
+     "",
+     {{"simulation.dt_ms", ""}}},
+    {"--set into a value",
+     "",
+     "",
+     {"key 'simulation.dt_ms.x'", "--set", "'dt_ms' is a value, not a table"},
+     "",
      {{"simulation.dt_ms.x", "1"}}},
-    {"--set on a list without an element", "", "", {"--set", "'populations' is a list"}, "", {{"populations.E", "5"}}},
-    {"--set to a value out of range", "", "", {"key 'simulation.dt_ms'", "value 20 ", "(0, 10]"}, "",
+    {"--set on a list without an element",
+     "",
+     "",
+     {"--set", "'populations' is a list"},
+     "",
+     {{"populations.E", "5"}}},
+    {"--set to a value out of range",
+     "",
+     "",
+     {"key 'simulation.dt_ms'", "value 20 ", "(0, 10]"},
+     "",
      {{"simulation.dt_ms", "20"}}},
-    {"--set of a misspelt key", "", "", {"key 'populations.E.params.C_pf'", "did you mean 'C_pF'?"}, "",
+    {"--set of a misspelt key",
+     "",
+     "",
+     {"key 'populations.E.params.C_pf'", "did you mean 'C_pF'?"},
+     "",
      {{"populations.E.params.C_pf", "100"}}},
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("the base config of the error table is valid", "[config]") {
     const Experiment exp = load_experiment_from_string(kBase, kFile);
@@ -305,7 +518,7 @@ TEST_CASE("the base config of the error table is valid", "[config]") {
     CHECK(exp.populations[0].name == "E");
     CHECK(exp.populations[0].size == 8);
     CHECK(exp.populations[0].params.get("C_pF") == 200.0);
-    CHECK(exp.populations[1].params.get("C_pF") == 500.0);  // the lif_cond default
+    CHECK(exp.populations[1].params.get("C_pF") == 500.0); // the lif_cond default
     REQUIRE(exp.populations[2].spike_times_ms.size() == 2);
     CHECK(exp.populations[2].spike_times_ms[0] == std::vector<double>{10.0, 20.0});
     REQUIRE(exp.projections.size() == 2);
@@ -327,7 +540,8 @@ TEST_CASE("bad configs are refused with file, line, key, value and reason", "[co
                 CHECK(message.find(fragment) != std::string::npos);
             }
             if (!bad.line_marker.empty()) {
-                const std::string location = kFile + ":" + std::to_string(line_of(text, bad.line_marker)) + ":";
+                const std::string location =
+                    kFile + ":" + std::to_string(line_of(text, bad.line_marker)) + ":";
                 INFO("expected location: " << location);
                 CHECK(message.rfind(location, 0) == 0);
             }
@@ -360,7 +574,8 @@ TEST_CASE("a malformed --set is refused before loading", "[config]") {
 TEST_CASE("spike_times_file is read strictly", "[config]") {
     test::TempDir dir("spike_file");
     const std::string config = dir.file("exp.toml");
-    test::write_file(config, mutate(kBase, "spike_times_ms = [[10.0, 20.0], [15.0]]", "spike_times_file = \"spikes.txt\""));
+    test::write_file(config, mutate(kBase, "spike_times_ms = [[10.0, 20.0], [15.0]]",
+                                    "spike_times_file = \"spikes.txt\""));
 
     SECTION("comments, blank lines and commas are fine; the path is relative to the config") {
         test::write_file(dir.file("spikes.txt"), "# neuron time_ms\n\n1, 15.0\n0 20.0  # late\n0 10.0\n");
@@ -371,16 +586,18 @@ TEST_CASE("spike_times_file is read strictly", "[config]") {
     }
     SECTION("a fractional neuron index is not truncated") {
         test::write_file(dir.file("spikes.txt"), "0 10.0\n1.5 2.0\n");
-        CHECK_THROWS_WITH(load_experiment(config), Catch::Contains("spikes.txt:2: expected 'neuron_index time_ms', got '1.5 2.0'"));
+        CHECK_THROWS_WITH(load_experiment(config),
+                          Catch::Contains("spikes.txt:2: expected 'neuron_index time_ms', got '1.5 2.0'"));
     }
     SECTION("a header line is not skipped silently") {
         test::write_file(dir.file("spikes.txt"), "neuron time\n0 10.0\n");
-        CHECK_THROWS_WITH(load_experiment(config), Catch::Contains("spikes.txt:1:") && Catch::Contains("'neuron time'"));
+        CHECK_THROWS_WITH(load_experiment(config),
+                          Catch::Contains("spikes.txt:1:") && Catch::Contains("'neuron time'"));
     }
     SECTION("a neuron outside the population") {
         test::write_file(dir.file("spikes.txt"), "2 10.0\n");
-        CHECK_THROWS_WITH(load_experiment(config),
-                          Catch::Contains("populations.stim.spike_times_file") && Catch::Contains("neuron index 2 outside [0, 2)"));
+        CHECK_THROWS_WITH(load_experiment(config), Catch::Contains("populations.stim.spike_times_file") &&
+                                                       Catch::Contains("neuron index 2 outside [0, 2)"));
     }
 }
 
@@ -395,8 +612,8 @@ TEST_CASE("set overrides apply and are saved in resolved_toml", "[config]") {
                                              parse_override("populations.E.size=10"),
                                              parse_override("populations.E.params.C_pF=250.5"),
                                              parse_override("projections.EE.probability=0.3"),
-                                             parse_override("populations.1.size=3"),  // by index: "I"
-                                             parse_override("output.dir=run_dir")};   // bare word: a string
+                                             parse_override("populations.1.size=3"), // by index: "I"
+                                             parse_override("output.dir=run_dir")};  // bare word: a string
     const Experiment exp = load_experiment_from_string(kBase, kFile, overrides);
     CHECK(exp.simulation.duration_ms == 50.0);
     CHECK(exp.populations[0].size == 10);
@@ -431,7 +648,8 @@ TEST_CASE("valid variations of the base config load", "[config]") {
         CHECK(exp.projections[1].multapses);
     }
     SECTION("a delay of exactly one step") {
-        const Experiment exp = load_experiment_from_string(mutate(kBase, "delay_ms = 1.5", "delay_ms = 0.1"), kFile);
+        const Experiment exp =
+            load_experiment_from_string(mutate(kBase, "delay_ms = 1.5", "delay_ms = 0.1"), kFile);
         CHECK(exp.projections[0].delay_ms.is_constant());
         CHECK(exp.projections[0].delay_ms.value == 0.1);
     }
@@ -444,7 +662,8 @@ TEST_CASE("valid variations of the base config load", "[config]") {
     SECTION("a normal weight truncated at zero where most draws are positive") {
         // N(1, 0.5) truncated at 0 keeps Phi(2) = 97.7 % of draws: far above the 1 % floor.
         const Experiment exp = load_experiment_from_string(
-            mutate(kBase, "weight_nS = 1.0", "weight_nS = { dist = \"normal\", mean = 1.0, sd = 0.5 }"), kFile);
+            mutate(kBase, "weight_nS = 1.0", "weight_nS = { dist = \"normal\", mean = 1.0, sd = 0.5 }"),
+            kFile);
         CHECK(exp.projections[0].weight.min == 0.0);
     }
     SECTION("the shipped configs") {

@@ -17,7 +17,7 @@ using namespace ketaplast;
 namespace {
 
 struct Edge {
-    std::uint32_t source, target;  // global ids
+    std::uint32_t source, target; // global ids
     float weight;
     std::uint16_t delay_steps;
     std::uint8_t receptor;
@@ -26,8 +26,8 @@ struct Edge {
                std::tie(o.source, o.target, o.weight, o.delay_steps, o.receptor);
     }
     bool operator==(const Edge& o) const {
-        return source == o.source && target == o.target && weight == o.weight && delay_steps == o.delay_steps &&
-               receptor == o.receptor;
+        return source == o.source && target == o.target && weight == o.weight &&
+               delay_steps == o.delay_steps && receptor == o.receptor;
     }
 };
 
@@ -37,9 +37,11 @@ std::vector<Edge> edges(const Network& net) {
         for (const auto& shard : worker) {
             const std::uint32_t base = net.populations[shard.population].first_gid + shard.local_begin;
             for (std::uint32_t s = 0; s < net.total_neurons; ++s)
-                shard.for_each_synapse(s, net.weight_scales,
-                                       [&](std::uint16_t t, float w, std::uint16_t delay, std::uint8_t receptor,
-                                           std::uint16_t) { out.push_back({s, base + t, w, delay, receptor}); });
+                shard.for_each_synapse(
+                    s, net.weight_scales,
+                    [&](std::uint16_t t, float w, std::uint16_t delay, std::uint8_t receptor, std::uint16_t) {
+                        out.push_back({s, base + t, w, delay, receptor});
+                    });
         }
     std::sort(out.begin(), out.end());
     return out;
@@ -75,7 +77,7 @@ Network build(const std::string& toml, std::uint32_t workers, Experiment& keep) 
     return build_network(keep, workers);
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("fixed_probability: counts and in-degrees are binomial, no autapses", "[connectivity]") {
     Experiment exp;
@@ -96,8 +98,8 @@ delay_ms = 0.5)"),
     std::vector<int> indegree(n, 0);
     std::set<std::pair<std::uint32_t, std::uint32_t>> pairs_seen;
     for (const auto& x : e) {
-        REQUIRE(x.source != x.target);                                  // autapses off
-        REQUIRE(pairs_seen.insert({x.source, x.target}).second);        // no multapses
+        REQUIRE(x.source != x.target);                           // autapses off
+        REQUIRE(pairs_seen.insert({x.source, x.target}).second); // no multapses
         REQUIRE(x.delay_steps == 5);
         ++indegree[x.target];
     }
@@ -134,13 +136,15 @@ delay_ms = 1.0)"),
             self += x.source == x.target;
         }
         REQUIRE(sources.size() == 300);
-        for (auto& [t, s] : sources) REQUIRE(s.size() == 40);
+        for (auto& [t, s] : sources)
+            REQUIRE(s.size() == 40);
         if (!autapses) CHECK(self == 0);
         // With autapses allowed each target picks itself with probability 40/300: expect ~40 of 300.
         if (autapses) CHECK(self > 10);
         // Out-degrees: mean exactly 40; their spread is that of sampling without replacement, ~ sd 6.
         std::vector<int> out(300, 0);
-        for (const auto& x : e) ++out[x.source];
+        for (const auto& x : e)
+            ++out[x.source];
         CHECK(*std::max_element(out.begin(), out.end()) < 40 + 6 * 7);
     }
 }
@@ -156,9 +160,11 @@ weight_nS = 2.0
 delay_ms = 1.0)"),
                         1, exp);
     std::map<std::uint32_t, std::set<std::uint32_t>> sources;
-    for (const auto& x : edges(net)) REQUIRE(sources[x.target].insert(x.source).second);
+    for (const auto& x : edges(net))
+        REQUIRE(sources[x.target].insert(x.source).second);
     REQUIRE(sources.size() == 10);
-    for (auto& [t, s] : sources) CHECK(s.size() == 45);
+    for (auto& [t, s] : sources)
+        CHECK(s.size() == 45);
 }
 
 TEST_CASE("fixed_indegree with multapses draws with replacement", "[connectivity]") {
@@ -179,8 +185,9 @@ delay_ms = 1.0)"),
         ++count[x.target];
         if (!distinct[x.target].insert(x.source).second) ++repeated;
     }
-    for (auto& [t, c] : count) REQUIRE(c == 30);
-    CHECK(repeated > 0);  // 30 draws from 20 sources must repeat
+    for (auto& [t, c] : count)
+        REQUIRE(c == 30);
+    CHECK(repeated > 0); // 30 draws from 20 sources must repeat
 }
 
 TEST_CASE("fixed_outdegree: exact out-degree, distinct targets", "[connectivity]") {
@@ -194,9 +201,11 @@ weight_nS = 2.0
 delay_ms = 1.0)"),
                         3, exp);
     std::map<std::uint32_t, std::set<std::uint32_t>> targets;
-    for (const auto& x : edges(net)) REQUIRE(targets[x.source].insert(x.target).second);
+    for (const auto& x : edges(net))
+        REQUIRE(targets[x.source].insert(x.target).second);
     REQUIRE(targets.size() == 200);
-    for (auto& [s, t] : targets) CHECK(t.size() == 25);
+    for (auto& [s, t] : targets)
+        CHECK(t.size() == 25);
 }
 
 TEST_CASE("all_to_all and one_to_one", "[connectivity]") {
@@ -252,14 +261,14 @@ delay_ms = { dist = "normal", mean = 1.5, sd = 0.75, min = 0.1 }
     double s_norm = 0, n_norm = 0, s_logw = 0, s_logw2 = 0, n_log = 0;
     double s_delay_u = 0;
     for (const auto& x : edges(net)) {
-        if (x.target >= 400) {  // A -> B: truncated normal weights, uniform delays on the grid
+        if (x.target >= 400) { // A -> B: truncated normal weights, uniform delays on the grid
             REQUIRE(x.weight >= 0.0f);
             REQUIRE(x.delay_steps >= 1);
             REQUIRE(x.delay_steps <= 20);
             s_norm += x.weight;
             s_delay_u += x.delay_steps;
             ++n_norm;
-        } else {  // B -> A: lognormal weights, truncated normal delays >= 1 step
+        } else { // B -> A: lognormal weights, truncated normal delays >= 1 step
             REQUIRE(x.weight > 0.0f);
             REQUIRE(x.delay_steps >= 1);
             s_logw += std::log(x.weight);
@@ -268,12 +277,13 @@ delay_ms = { dist = "normal", mean = 1.5, sd = 0.75, min = 0.1 }
         }
     }
     // Normal(1, 0.8) truncated at 0 has mean 1 + 0.8 phi(1.25)/Phi(1.25) = 1.2073.
-    const double phi = std::exp(-0.5 * 1.25 * 1.25) / std::sqrt(2 * M_PI), Phi = 0.5 * std::erfc(-1.25 / std::sqrt(2.0));
-    CHECK(s_norm / n_norm == Approx(1.0 + 0.8 * phi / Phi).margin(0.01));  // se ~ 0.7/200 = 0.0035
+    const double phi = std::exp(-0.5 * 1.25 * 1.25) / std::sqrt(2 * M_PI),
+                 Phi = 0.5 * std::erfc(-1.25 / std::sqrt(2.0));
+    CHECK(s_norm / n_norm == Approx(1.0 + 0.8 * phi / Phi).margin(0.01)); // se ~ 0.7/200 = 0.0035
     // Uniform [0.1, 2.0) ms rounded to 0.1 ms steps: mean 10.5 steps (rounding halves at both ends).
     CHECK(s_delay_u / n_norm == Approx(10.5).margin(0.1));
     const double mu = s_logw / n_log, var = s_logw2 / n_log - mu * mu;
-    CHECK(mu == Approx(0.0).margin(0.01));  // se = 0.5/200
+    CHECK(mu == Approx(0.0).margin(0.01)); // se = 0.5/200
     CHECK(var == Approx(0.25).epsilon(0.03));
 }
 
@@ -318,7 +328,8 @@ weight_nS = 1.0
 delay_ms = 1.0)"),
                                                 "test.toml");
     Network n2 = build_network(e2, 2);
-    const auto& a = n2.populations[0];  // grid 4 x 4 x 4 in the box origin (10, 20, 30), extent (100, 200, 300)
+    const auto& a =
+        n2.populations[0]; // grid 4 x 4 x 4 in the box origin (10, 20, 30), extent (100, 200, 300)
     std::set<float> xs;
     for (std::uint32_t i = 0; i < a.size; ++i) {
         REQUIRE(a.x_um[i] > 10.0f);
@@ -330,7 +341,7 @@ delay_ms = 1.0)"),
         xs.insert(a.x_um[i]);
     }
     CHECK(xs.size() == 4);
-    const auto& b = n2.populations[1];  // column: radius 50, depth 100..400 below the origin
+    const auto& b = n2.populations[1]; // column: radius 50, depth 100..400 below the origin
     double mean_r2 = 0;
     for (std::uint32_t i = 0; i < b.size; ++i) {
         const double r2 = double(b.x_um[i]) * b.x_um[i] + double(b.y_um[i]) * b.y_um[i];

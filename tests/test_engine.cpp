@@ -26,7 +26,7 @@ Spikes read_spikes(const std::string& dir, const std::string& population) {
     return {g.read_u64("node_ids"), g.read_doubles("timestamps")};
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("a spike arrives exactly one delay after it was emitted", "[engine]") {
     // Source spike at 10.0 ms, delay 1.5 ms: the conductance jumps at 11.5 ms. Reports sample the
@@ -89,7 +89,8 @@ rate_bin_ms = 1000.0
     run_experiment(exp, {dir.path(), 2, false});
     const auto s = read_spikes(dir.path(), "p");
     std::size_t first = 0, second = 0;
-    for (double t : s.times) (t <= 1000.0 ? first : second)++;
+    for (double t : s.times)
+        (t <= 1000.0 ? first : second)++;
     // Counts are Poisson: 500 x 20 Hz x 1 s = 10000 (sd 100) then 2500 (sd 50); 5 sd bounds. The
     // per-step Bernoulli p = 1 - exp(-rate dt) is exact for the discretised process.
     CHECK(double(first) == Approx(10000.0).margin(500.0));
@@ -124,7 +125,8 @@ reports = [ { population = "cell", variables = ["g_AMPA_nS"], interval_ms = 1.0 
     const auto g = f.open_group("report").open_group("cell").read_doubles("data");
     double sum = 0;
     std::size_t n = 0;
-    for (std::size_t i = 100 * 200; i < g.size(); ++i, ++n) sum += g[i];  // skip the first 100 ms
+    for (std::size_t i = 100 * 200; i < g.size(); ++i, ++n)
+        sum += g[i]; // skip the first 100 ms
     CHECK(sum / double(n) == Approx(5.0).margin(0.2));
 }
 
@@ -152,7 +154,7 @@ current_steps = [ { start_ms = 100.0, stop_ms = 600.0, amplitude_pA = 800.0 } ]
     CHECK(t0.front() > 100.0);
     CHECK(t0.back() <= 600.1);
     const double isi = (t0.back() - t0[1]) / double(t0.size() - 2);
-    CHECK(std::fabs(isi - (2.0 + 20.0 * std::log(17.0 / 12.0))) < 0.1);  // within one step
+    CHECK(std::fabs(isi - (2.0 + 20.0 * std::log(17.0 / 12.0))) < 0.1); // within one step
 }
 
 TEST_CASE("COBA spikes are bit-identical for 1, 2 and 3 threads", "[engine][integration]") {
@@ -240,7 +242,8 @@ delay_ms = 1.0
     CHECK_FALSE(std::filesystem::exists(out));
 }
 
-TEST_CASE("the reduced microcircuit's spikes are bit-identical for 1 and 3 threads", "[engine][integration]") {
+TEST_CASE("the reduced microcircuit's spikes are bit-identical for 1 and 3 threads",
+          "[engine][integration]") {
     // Exercises what COBA does not: Poisson drive, fixed_total_number, drawn weights and delays, 16-bit
     // weights, current-based neurons, eight populations split unevenly between threads.
     std::vector<Spikes> runs;

@@ -13,7 +13,7 @@ namespace {
 
 struct Cell {
     std::unique_ptr<NeuronGroup> group;
-    std::vector<std::vector<float>> input;  // per receptor, one slot
+    std::vector<std::vector<float>> input; // per receptor, one slot
     std::vector<const float*> ptrs;
     std::vector<std::uint32_t> spikes;
 
@@ -25,7 +25,8 @@ struct Cell {
         setup.receptors = receptors;
         group = builtin_models().find("lif_cond")->create(setup);
         input.assign(receptors.size(), std::vector<float>(n, 0.0f));
-        for (auto& v : input) ptrs.push_back(v.data());
+        for (auto& v : input)
+            ptrs.push_back(v.data());
     }
     // Advance one step with `current_pA`; returns whether neuron 0 spiked.
     bool step(std::int64_t n, double dt, double current_pA = 0.0) {
@@ -35,20 +36,23 @@ struct Cell {
         ctx.current_pA = current_pA;
         spikes.clear();
         group->update(ctx, 0, group->size(), ptrs.data(), spikes);
-        for (auto& v : input) std::fill(v.begin(), v.end(), 0.0f);
+        for (auto& v : input)
+            std::fill(v.begin(), v.end(), 0.0f);
         return !spikes.empty() && spikes[0] == 0;
     }
     float V() { return group->state("V_m_mV")[0]; }
 };
 
-ParamValues bw_pyramidal() { return ParamValues::defaults(builtin_models().find("lif_cond")->params); }
+ParamValues bw_pyramidal() {
+    return ParamValues::defaults(builtin_models().find("lif_cond")->params);
+}
 
-}  // namespace
+} // namespace
 
 TEST_CASE("lif_cond defaults are the Brunel-Wang pyramidal cell", "[lif_cond]") {
     const auto p = bw_pyramidal();
     CHECK(p.get("C_pF") == 500.0);
-    CHECK(p.get("g_leak_nS") == 25.0);  // tau_m = 20 ms
+    CHECK(p.get("g_leak_nS") == 25.0); // tau_m = 20 ms
     CHECK(p.get("E_leak_mV") == -70.0);
     CHECK(p.get("V_th_mV") == -50.0);
     CHECK(p.get("V_reset_mV") == -55.0);
@@ -62,7 +66,8 @@ TEST_CASE("lif_cond membrane relaxes exponentially to rest", "[lif_cond]") {
         Cell cell(dt, bw_pyramidal(), {});
         cell.group->state("V_m_mV")[0] = -60.0f;
         const int steps = int(std::lround(30.0 / dt));
-        for (int n = 0; n < steps; ++n) cell.step(n, dt);
+        for (int n = 0; n < steps; ++n)
+            cell.step(n, dt);
         const double expected = -70.0 + 10.0 * std::exp(-30.0 / 20.0);
         INFO("dt = " << dt);
         CHECK(cell.V() == Approx(expected).margin(1e-4 * (1 + 0.1 / dt)));
@@ -75,7 +80,8 @@ TEST_CASE("lif_cond relaxes to the conductance-weighted reversal potential", "[l
     const double dt = 0.1, g = 15.0;
     Cell cell(dt, bw_pyramidal(), {{"AMPA", 1e12, 0.0}});
     cell.group->state("g_AMPA_nS")[0] = float(g);
-    for (int n = 0; n < 50; ++n) cell.step(n, dt);
+    for (int n = 0; n < 50; ++n)
+        cell.step(n, dt);
     const double V_inf = (25.0 * -70.0 + g * 0.0) / (25.0 + g), tau = 500.0 / (25.0 + g);
     const double expected = V_inf + (-70.0 - V_inf) * std::exp(-5.0 / tau);
     CHECK(cell.V() == Approx(expected).margin(2e-4));
@@ -84,11 +90,12 @@ TEST_CASE("lif_cond relaxes to the conductance-weighted reversal potential", "[l
 TEST_CASE("receptor conductances decay exactly and add arriving weight", "[lif_cond]") {
     const double dt = 0.1;
     Cell cell(dt, bw_pyramidal(), {{"AMPA", 2.0, 0.0}, {"GABA_A", 5.0, -70.0}});
-    cell.input[0][0] = 3.0f;  // arrives in step 0: added after that step's integration
+    cell.input[0][0] = 3.0f; // arrives in step 0: added after that step's integration
     cell.input[1][0] = 7.0f;
     cell.step(0, dt);
     CHECK(cell.group->state("g_AMPA_nS")[0] == Approx(3.0));
-    for (int n = 1; n <= 100; ++n) cell.step(n, dt);
+    for (int n = 1; n <= 100; ++n)
+        cell.step(n, dt);
     // 100 further steps = 10 ms: g = g0 exp(-10/tau). Float propagator: relative error < 1e-5.
     CHECK(cell.group->state("g_AMPA_nS")[0] == Approx(3.0 * std::exp(-10.0 / 2.0)).epsilon(1e-5));
     CHECK(cell.group->state("g_GABA_A_nS")[0] == Approx(7.0 * std::exp(-10.0 / 5.0)).epsilon(1e-5));
@@ -106,7 +113,7 @@ TEST_CASE("lif_cond f-I curve follows the closed form (T28)", "[lif_cond]") {
     for (double dt : {0.1, 0.01}) {
         for (double I_pA : {510.0, 600.0, 800.0, 1200.0, 2000.0}) {
             Cell cell(dt, p, {});
-            cell.group->state("V_m_mV")[0] = -55.0f;  // start at reset
+            cell.group->state("V_m_mV")[0] = -55.0f; // start at reset
             const double V_inf = -70.0 + I_pA / 25.0;
             const double T_int = tau * std::log((V_inf - (-55.0)) / (V_inf - (-50.0)));
             const double T = 2.0 + T_int;
@@ -116,7 +123,8 @@ TEST_CASE("lif_cond f-I curve follows the closed form (T28)", "[lif_cond]") {
                 if (cell.step(n, dt, I_pA)) spike_times.push_back((n + 1) * dt);
             REQUIRE(spike_times.size() >= 3);
             const double isi = (spike_times.back() - spike_times.front()) / double(spike_times.size() - 1);
-            INFO("dt = " << dt << ", I = " << I_pA << " pA, closed-form T = " << T << " ms, measured " << isi);
+            INFO("dt = " << dt << ", I = " << I_pA << " pA, closed-form T = " << T << " ms, measured "
+                         << isi);
             CHECK(std::fabs(isi - T) <= dt * 1.0001);
             if (dt == 0.01) CHECK(1.0 / isi == Approx(1.0 / T).epsilon(0.005));
         }
@@ -128,7 +136,8 @@ TEST_CASE("lif_cond below rheobase never fires", "[lif_cond]") {
     const double dt = 0.1;
     Cell cell(dt, bw_pyramidal(), {});
     int spikes = 0;
-    for (int n = 0; n < 20000; ++n) spikes += cell.step(n, dt, 499.0);
+    for (int n = 0; n < 20000; ++n)
+        spikes += cell.step(n, dt, 499.0);
     CHECK(spikes == 0);
     CHECK(cell.V() == Approx(-70.0 + 499.0 / 25.0).margin(1e-3));
 }
@@ -142,7 +151,7 @@ TEST_CASE("lif_cond holds V at reset for the refractory period", "[lif_cond]") {
     for (int n = 0; n < 2000 && spike_step < 0; ++n)
         if (cell.step(n, dt, 3000.0)) spike_step = n;
     REQUIRE(spike_step >= 0);
-    for (int k = 1; k <= 20; ++k) {  // 2 ms = 20 steps clamped
+    for (int k = 1; k <= 20; ++k) { // 2 ms = 20 steps clamped
         cell.step(spike_step + k, dt, 3000.0);
         REQUIRE(cell.V() == Approx(-55.0));
     }
@@ -155,7 +164,8 @@ TEST_CASE("lif_cond update is the same whatever the range split", "[lif_cond]") 
     // bits for a neuron whichever block (and vector lane or tail) it falls in.
     const double dt = 0.1;
     const std::uint32_t n = 1000;
-    Cell whole(dt, bw_pyramidal(), {{"AMPA", 2.0, 0.0}}, n), split(dt, bw_pyramidal(), {{"AMPA", 2.0, 0.0}}, n);
+    Cell whole(dt, bw_pyramidal(), {{"AMPA", 2.0, 0.0}}, n),
+        split(dt, bw_pyramidal(), {{"AMPA", 2.0, 0.0}}, n);
     for (std::uint32_t i = 0; i < n; ++i) {
         whole.group->state("V_m_mV")[i] = split.group->state("V_m_mV")[i] = -70.0f + 0.019f * float(i);
         whole.group->state("g_AMPA_nS")[i] = split.group->state("g_AMPA_nS")[i] = 0.07f * float(i % 37);
@@ -168,9 +178,15 @@ TEST_CASE("lif_cond update is the same whatever the range split", "[lif_cond]") 
         std::vector<std::uint32_t> s1, s2;
         whole.group->update(ctx, 0, n, whole.ptrs.data(), s1);
         for (std::uint32_t b : {0u, 16u, 48u, 512u, 784u})
-            split.group->update(ctx, b, b == 784u ? n : (b == 0 ? 16u : b == 16u ? 48u : b == 48u ? 512u : 784u),
+            split.group->update(ctx, b,
+                                b == 784u ? n
+                                          : (b == 0     ? 16u
+                                             : b == 16u ? 48u
+                                             : b == 48u ? 512u
+                                                        : 784u),
                                 split.ptrs.data(), s2);
         REQUIRE(s1 == s2);
     }
-    for (std::uint32_t i = 0; i < n; ++i) REQUIRE(whole.group->state("V_m_mV")[i] == split.group->state("V_m_mV")[i]);
+    for (std::uint32_t i = 0; i < n; ++i)
+        REQUIRE(whole.group->state("V_m_mV")[i] == split.group->state("V_m_mV")[i]);
 }

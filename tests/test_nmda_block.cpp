@@ -6,7 +6,7 @@
 using namespace ketaplast;
 
 TEST_CASE("Jahr-Stevens Mg block at 1 mM (T1, T2)", "[nmda]") {
-    const MgBlock mg;  // 1 mM, K0 3.57 mM, 0.062 / mV
+    const MgBlock mg; // 1 mM, K0 3.57 mM, 0.062 / mV
     // T1: B(-60 mV) = 0.0796 +- 0.0005.
     CHECK(mg.unblocked(-60.0) == Approx(0.0796).margin(0.0005));
     // T2: B(-80/-40/-20/0 mV) = 0.0244 / 0.230 / 0.508 / 0.781, +- 0.5 % relative.
@@ -32,7 +32,7 @@ TEST_CASE("Mg shifts a competitive blocker's IC50 x17.8 at -66 mV, 1 mM (T3)", "
         const double mid = std::sqrt(lo * hi);
         (nmda_unblocked_fraction(mg, {ketamine}, {mid}, V) > 0.5 * without ? lo : hi) = mid;
     }
-    CHECK(lo / ketamine.K_d_uM(V) == Approx(17.8).epsilon(0.02));  // T3 tolerance +- 2 %
+    CHECK(lo / ketamine.K_d_uM(V) == Approx(17.8).epsilon(0.02)); // T3 tolerance +- 2 %
 }
 
 TEST_CASE("1 uM ketamine blocks 57 % of channels at -70 mV without Mg (T9)", "[nmda]") {
@@ -40,7 +40,7 @@ TEST_CASE("1 uM ketamine blocks 57 % of channels at -70 mV without Mg (T9)", "[n
     const MgBlock no_mg{0.0};
     const ChannelBlocker ketamine{0.71, 0.84, 0.79, 25.4};
     const double blocked = 1.0 - nmda_unblocked_fraction(no_mg, {ketamine}, {1.0}, -70.0);
-    CHECK(blocked == Approx(0.57).margin(0.05));  // T9 tolerance +- 0.05
+    CHECK(blocked == Approx(0.57).margin(0.05)); // T9 tolerance +- 0.05
     // The same concentration blocks less when depolarised: e-fold of K_d per V_T / delta = 32 mV.
     const double blocked_depolarised = 1.0 - nmda_unblocked_fraction(no_mg, {ketamine}, {1.0}, -38.0);
     CHECK(blocked_depolarised < blocked);

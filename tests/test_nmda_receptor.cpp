@@ -40,7 +40,7 @@ struct Cell {
         setup.size = 1;
         setup.dt_ms = dt;
         setup.params = ParamValues::defaults(builtin_models().find("lif_cond")->params);
-        setup.params.set("V_th_mV", 100.0);  // never spikes: we watch the subthreshold dynamics
+        setup.params.set("V_th_mV", 100.0); // never spikes: we watch the subthreshold dynamics
         setup.receptors = {r};
         group = builtin_models().find("lif_cond")->create(setup);
         ptrs.push_back(input.data());
@@ -55,7 +55,7 @@ struct Cell {
     }
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("NMDA gating is a dual exponential peaking at the weight", "[nmda]") {
     // Brunel & Wang time constants (rise 2 ms, decay 100 ms). A weight w arriving at the end of step 0
@@ -89,7 +89,8 @@ TEST_CASE("the NMDA current is blocked by Mg2+ as the membrane equation says", "
     auto f = [&](double V) { return (-gL * (V - EL) - G * mg.unblocked(V) * V) / C; };
     double V = EL;
     for (int k = 0; k < 40000; ++k) {
-        const double h = 1e-3, k1 = f(V), k2 = f(V + 0.5 * h * k1), k3 = f(V + 0.5 * h * k2), k4 = f(V + h * k3);
+        const double h = 1e-3, k1 = f(V), k2 = f(V + 0.5 * h * k1), k3 = f(V + 0.5 * h * k2),
+                     k4 = f(V + h * k3);
         V += h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
     }
     double error[2];
@@ -97,11 +98,12 @@ TEST_CASE("the NMDA current is blocked by Mg2+ as the membrane equation says", "
     for (double dt : {0.1, 0.01}) {
         Cell cell(dt, nmda(1e8, 1e9));
         cell.group->state("g_NMDA_nS")[0] = float(G);
-        for (int n = 0; n < int(std::lround(40.0 / dt)); ++n) cell.step(n, dt);
+        for (int n = 0; n < int(std::lround(40.0 / dt)); ++n)
+            cell.step(n, dt);
         error[i++] = std::fabs(cell.group->state("V_m_mV")[0] - V);
     }
     INFO("reference V(40 ms) = " << V << " mV");
-    CHECK(V > -66.0);  // the block is partial at rest: G = 60 nS moves V by several mV
+    CHECK(V > -66.0); // the block is partial at rest: G = 60 nS moves V by several mV
     CHECK(error[0] < 0.05);
     CHECK(error[1] < 0.2 * error[0] + 1e-3);
 }
@@ -146,7 +148,8 @@ TEST_CASE("configs/nmda_synapse.toml: removing Mg2+ unmasks the NMDA current", "
         h5::File f = h5::File::open_read(dir.file("reports.h5"));
         const auto data = f.open_group("report").open_group("cell").read_doubles("data");
         double v = -1e9;
-        for (std::size_t i = 0; i < data.size(); i += 3) v = std::max(v, data[i]);  // V_m_mV is element 0
+        for (std::size_t i = 0; i < data.size(); i += 3)
+            v = std::max(v, data[i]); // V_m_mV is element 0
         return v;
     };
     const double with_mg = peak("1.0"), without_mg = peak("0.0");
@@ -194,13 +197,15 @@ receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
     const auto& nmda_receptor = receptors[0].shape == ReceptorShape::nmda ? receptors[0] : receptors[1];
     const auto& ampa_receptor = receptors[0].shape == ReceptorShape::nmda ? receptors[1] : receptors[0];
     REQUIRE(nmda_receptor.blockers.size() == 1);
-    CHECK(nmda_receptor.blockers[0].K_d_uM_at_minus70 == 0.71);  // Gilling et al. 2009
+    CHECK(nmda_receptor.blockers[0].K_d_uM_at_minus70 == 0.71); // Gilling et al. 2009
     CHECK(nmda_receptor.blocker_conc_uM[0] == 1.0);
-    CHECK(ampa_receptor.blockers.empty());  // AMPA receptors are not blocked
-    const Experiment c = load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n");
+    CHECK(ampa_receptor.blockers.empty()); // AMPA receptors are not blocked
+    const Experiment c =
+        load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n");
     CHECK(c.drugs[0].block.K_d_uM_at_minus70 == 5.0);
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamin\"\nbath_uM = 1.0\n"),
-                      Catch::Contains("drugs[0].agent") && Catch::Contains("ketamine") && Catch::Contains("custom"));
+                      Catch::Contains("drugs[0].agent") && Catch::Contains("ketamine") &&
+                          Catch::Contains("custom"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = -1.0\n"),
                       Catch::Contains("drugs[0].bath_uM") && Catch::Contains("-1"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"custom\"\nbath_uM = 1.0\n"),
@@ -233,7 +238,8 @@ rate_bin_ms = 1000.0
     run_experiment(exp, {dir.path(), 2, false});
     h5::File f = h5::File::open_read(dir.file("timeseries.h5"));
     h5::Object g = f.open_group("drugs").open_group("0_ketamine");
-    const auto t = g.read_doubles("time_ms"), plasma = g.read_doubles("plasma_ng_per_mL"), free = g.read_doubles("free_uM");
+    const auto t = g.read_doubles("time_ms"), plasma = g.read_doubles("plasma_ng_per_mL"),
+               free = g.read_doubles("free_uM");
     REQUIRE(t.size() == 180);
     PkModel reference(ketamine_pk("domino", 70.0));
     const std::vector<DoseSpec> doses = exp.drugs[0].pk->doses;
@@ -244,8 +250,8 @@ rate_bin_ms = 1000.0
         CHECK(plasma[k] == Approx(reference.plasma_mg_per_L() * 1000.0).epsilon(1e-9));
         CHECK(free[k] == Approx(0.6 * reference.effect_site_mg_per_L() * 1000.0 / 237.7).epsilon(1e-9));
     }
-    CHECK(free[120] > free[10]);   // rising during the infusion
-    CHECK(free[179] < plasma[179]);  // sanity: uM vs ng/mL scale
+    CHECK(free[120] > free[10]);    // rising during the infusion
+    CHECK(free[179] < plasma[179]); // sanity: uM vs ng/mL scale
 }
 
 TEST_CASE("[[drugs]] pk keys are validated", "[nmda][config]") {
@@ -259,16 +265,19 @@ receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda" }
     auto load = [&](const std::string& drugs) {
         return load_experiment_from_string("[simulation]\nduration_ms = 1.0\n" + drugs + pop, "pk.toml");
     };
-    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = 1.0\npk = { weight_kg = 70.0, infusions = [\"0.5@0+40\"] }\n"),
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = 1.0\npk = { weight_kg = 70.0, "
+                           "infusions = [\"0.5@0+40\"] }\n"),
                       Catch::Contains("either bath_uM") && Catch::Contains("or pk"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\npk = { weight_kg = 70.0 }\n"),
                       Catch::Contains("drugs[0].pk.infusions") && Catch::Contains("missing"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\npk = { infusions = [\"0.5@0+40\"] }\n"),
                       Catch::Contains("drugs[0].pk.weight_kg"));
-    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\npk = { weight_kg = 70.0, infusions = [\"-0.5@0+40\"] }\n"),
-                      Catch::Contains("drugs[0].pk.infusions") && Catch::Contains("negative"));
-    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"memantine\"\npk = { weight_kg = 70.0, infusions = [\"0.5@0+40\"] }\n"),
-                      Catch::Contains("memantine") && Catch::Contains("bath_uM"));
+    CHECK_THROWS_WITH(
+        load("[[drugs]]\nagent = \"ketamine\"\npk = { weight_kg = 70.0, infusions = [\"-0.5@0+40\"] }\n"),
+        Catch::Contains("drugs[0].pk.infusions") && Catch::Contains("negative"));
+    CHECK_THROWS_WITH(
+        load("[[drugs]]\nagent = \"memantine\"\npk = { weight_kg = 70.0, infusions = [\"0.5@0+40\"] }\n"),
+        Catch::Contains("memantine") && Catch::Contains("bath_uM"));
 }
 
 TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of the infusion (T15)",
@@ -291,12 +300,18 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     const double free = g.read_doubles("free_uM")[2400];
     const ChannelBlocker ketamine = find_drug("ketamine").block;
     h5::Object nmda = f.open_group("nmda");
-    const double pyr = nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[2400];
-    const double inh = nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[2400];
-    CHECK(pyr == Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
-    CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+    const double pyr =
+        nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[2400];
+    const double inh =
+        nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[2400];
+    CHECK(pyr ==
+          Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+    CHECK(inh ==
+          Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
     // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
-    const double pyr0 = nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
-    const double inh0 = nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[0];
+    const double pyr0 =
+        nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
+    const double inh0 =
+        nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[0];
     CHECK(1.0 - inh / inh0 > 2.0 * (1.0 - pyr / pyr0));
 }

@@ -32,14 +32,15 @@ std::string enum_name_of_sorting(hid_t group) {
     return name;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][integration]") {
     TempDir dir("output");
     Experiment exp = load_experiment(source_path("configs/single_neuron.toml"));
     run_experiment(exp, {dir.path(), 2, false});
 
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"})
+    for (const char* name :
+         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"})
         CHECK(std::filesystem::exists(dir.file(name)));
     for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
         CHECK(entry.path().extension() != ".tmp");
@@ -55,14 +56,14 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     CHECK(ids == std::vector<std::uint64_t>(7, 0));
     const auto neuron_times = spikes.open_group("spikes").open_group("neuron").read_doubles("timestamps");
     CHECK(std::is_sorted(neuron_times.begin(), neuron_times.end()));
-    CHECK(!neuron_times.empty());  // the burst makes the neuron fire
+    CHECK(!neuron_times.empty()); // the burst makes the neuron fire
 
     // reports.h5: /report/<population>/data (times x elements) and mapping.
     h5::File reports = h5::File::open_read(dir.file("reports.h5"));
     h5::Object report = reports.open_group("report").open_group("neuron");
     h5::Object mapping = report.open_group("mapping");
     CHECK(mapping.read_u64("node_ids") == std::vector<std::uint64_t>{0});
-    CHECK(mapping.read_u64("index_pointers") == std::vector<std::uint64_t>{0, 3});  // N + 1 entries
+    CHECK(mapping.read_u64("index_pointers") == std::vector<std::uint64_t>{0, 3}); // N + 1 entries
     CHECK(mapping.read_u64("element_ids") == std::vector<std::uint64_t>{0, 1, 2});
     const auto time = mapping.read_doubles("time");
     REQUIRE(time.size() == 3);
@@ -73,7 +74,7 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     CHECK_THAT(report.read_string_attribute_of("data", "units"), Catch::Contains("mixed"));
     const auto data = report.read_doubles("data");
     REQUIRE(data.size() == 2000 * 3);
-    CHECK(data[0] == Approx(-70.0));  // V starts at E_leak
+    CHECK(data[0] == Approx(-70.0)); // V starts at E_leak
     // The AMPA conductance jumps by 60 nS when the first input spike arrives (20 ms + 1 ms delay).
     CHECK(data[3 * 210 + 1] == Approx(60.0));
     CHECK(data[3 * 209 + 1] == 0.0);
@@ -83,7 +84,8 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     CHECK(ts.read_doubles("time_ms").size() == 200);
     const auto input_rate = ts.open_group("population_rate_Hz").read_doubles("excitatory_input");
     double spikes_from_rate = 0;
-    for (double r : input_rate) spikes_from_rate += r * 1e-3;  // 1 ms bins, one neuron
+    for (double r : input_rate)
+        spikes_from_rate += r * 1e-3; // 1 ms bins, one neuron
     CHECK(spikes_from_rate == Approx(7.0));
 
     // nodes.h5: SONATA nodes with positions (default layout: random in a 100 um box at the origin).
@@ -112,19 +114,21 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
 
 TEST_CASE("overrides are saved in the resolved config", "[output]") {
     TempDir dir("resolved");
-    Experiment exp = load_experiment(source_path("configs/single_neuron.toml"),
-                                     {{"simulation.duration_ms", "50"}, {"populations.neuron.params.C_pF", "250.0"}});
+    Experiment exp =
+        load_experiment(source_path("configs/single_neuron.toml"),
+                        {{"simulation.duration_ms", "50"}, {"populations.neuron.params.C_pF", "250.0"}});
     run_experiment(exp, {dir.path(), 1, false});
     const Experiment saved = load_experiment(dir.file("config.toml"));
     CHECK(saved.simulation.duration_ms == 50.0);
     CHECK(saved.populations[0].params.get("C_pF") == 250.0);
 }
 
-TEST_CASE("edges.h5 holds every synapse in SONATA edge layout with consistent indices", "[output][integration]") {
+TEST_CASE("edges.h5 holds every synapse in SONATA edge layout with consistent indices",
+          "[output][integration]") {
     TempDir dir("edges");
-    Experiment exp = load_experiment(source_path("configs/coba.toml"),
-                                     {{"simulation.duration_ms", "1"}, {"recording.edges", "true"},
-                                      {"recording.reports", "[]"}});
+    Experiment exp = load_experiment(
+        source_path("configs/coba.toml"),
+        {{"simulation.duration_ms", "1"}, {"recording.edges", "true"}, {"recording.reports", "[]"}});
     run_experiment(exp, {dir.path(), 2, false});
     const auto summary = nlohmann::json::parse(read_file(dir.file("summary.json")));
     h5::File f = h5::File::open_read(dir.file("edges.h5"));
@@ -139,13 +143,15 @@ TEST_CASE("edges.h5 holds every synapse in SONATA edge layout with consistent in
         CHECK(g.read_string_attribute_of("target_node_id", "node_population") == proj.target);
         const auto weight = g.open_group("0").read_doubles("syn_weight");
         REQUIRE(weight.size() == source.size());
-        for (double w : weight) REQUIRE(w == Approx(proj.weight.value));
+        for (double w : weight)
+            REQUIRE(w == Approx(proj.weight.value));
         CHECK(std::is_sorted(target.begin(), target.end()));
         // Indices: every range of a node's index holds edges of that node, and all its edges are covered.
         for (const char* side : {"target_to_source", "source_to_target"}) {
             const auto& of_edge = std::string(side) == "target_to_source" ? target : source;
             h5::Object index = g.open_group("indices").open_group(side);
-            const auto node_ranges = index.read_u64("node_id_to_ranges"), ranges = index.read_u64("range_to_edge_id");
+            const auto node_ranges = index.read_u64("node_id_to_ranges"),
+                       ranges = index.read_u64("range_to_edge_id");
             std::uint64_t covered = 0;
             for (std::uint64_t node = 0; 2 * node < node_ranges.size(); ++node)
                 for (std::uint64_t r = node_ranges[2 * node]; r < node_ranges[2 * node + 1]; ++r)

@@ -15,7 +15,7 @@ namespace {
 
 // Plasma concentration (ng/mL) at the given minutes for 0.5 mg/kg infused over 40 min.
 std::map<int, double> infusion_curve(const std::string& model, double dt_min) {
-    const double W = 70.0, rate = 0.5 * W / 40.0;  // mg/min
+    const double W = 70.0, rate = 0.5 * W / 40.0; // mg/min
     PkModel pk(ketamine_pk(model, W));
     std::map<int, double> out;
     const int steps = int(std::lround(230.0 / dt_min));
@@ -28,7 +28,7 @@ std::map<int, double> infusion_curve(const std::string& model, double dt_min) {
     return out;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("IV ketamine infusion reproduces the plasma curves of SCIENCE.md 4.3 (T15)", "[pk]") {
     // Table values (ng/mL) were computed there by Euler integration (dt 0.001-0.002 min) and rounded to
@@ -40,7 +40,7 @@ TEST_CASE("IV ketamine infusion reproduces the plasma curves of SCIENCE.md 4.3 (
         {"herd", {{10, 132}, {20, 187}, {40, 253}, {60, 119}, {80, 96}, {110, 74}, {230, 26}}},
     };
     for (const auto& [model, points] : table) {
-        const auto curve = infusion_curve(model, 1.0 / 60.0);  // 1-s steps, exact per step
+        const auto curve = infusion_curve(model, 1.0 / 60.0); // 1-s steps, exact per step
         for (const auto& [minute, expected] : points) {
             INFO(model << " at " << minute << " min");
             CHECK(curve.at(minute) == Approx(expected).margin(1.0 + 0.005 * expected));
@@ -55,12 +55,14 @@ TEST_CASE("the exact propagator agrees with a fine Euler integration and is step
     const double h = 1e-4, rate = 0.875;
     for (long n = 0; n < long(40.0 / h); ++n) {
         const double d1 = rate - (p.k10 + p.k12 + p.k13) * A1 + p.k21 * A2 + p.k31 * A3;
-        const double d2 = p.k12 * A1 - p.k21 * A2, d3 = p.k13 * A1 - p.k31 * A3, dCe = p.ke0 * (A1 / p.V1_L - Ce);
+        const double d2 = p.k12 * A1 - p.k21 * A2, d3 = p.k13 * A1 - p.k31 * A3,
+                     dCe = p.ke0 * (A1 / p.V1_L - Ce);
         A1 += h * d1, A2 += h * d2, A3 += h * d3, Ce += h * dCe;
     }
-    for (double dt : {1.0 / 60.0, 0.5, 5.0}) {  // any step length gives the same exact values
+    for (double dt : {1.0 / 60.0, 0.5, 5.0}) { // any step length gives the same exact values
         PkModel pk(p);
-        for (int n = 0; n < int(std::lround(40.0 / dt)); ++n) pk.advance(dt, rate);
+        for (int n = 0; n < int(std::lround(40.0 / dt)); ++n)
+            pk.advance(dt, rate);
         INFO("dt = " << dt << " min");
         CHECK(pk.plasma_mg_per_L() == Approx(A1 / p.V1_L).epsilon(1e-3));
         CHECK(pk.effect_site_mg_per_L() == Approx(Ce).epsilon(1e-3));
@@ -77,7 +79,7 @@ TEST_CASE("Domino disposition: hybrid half-lives and steady-state volume (T16)",
     // Hybrid half-lives are ln 2 / (eigenvalues of the 3-compartment rate matrix): 0.4 / 4.6 / 115 min;
     // Vss = V1 (1 + k12/k21 + k13/k31) = 2.76 L/kg. Tolerance +- 1 % (T16), on values rounded in the
     // table to 2-3 digits (hence 0.4 min is checked to 5 %).
-    const PkParameters p = ketamine_pk("domino", 1.0);  // per kg
+    const PkParameters p = ketamine_pk("domino", 1.0); // per kg
     Eigen::Matrix3d K;
     K << -(p.k10 + p.k12 + p.k13), p.k21, p.k31, p.k12, -p.k21, 0.0, p.k13, 0.0, -p.k31;
     Eigen::Vector3d lambda = (-K.eigenvalues().real()).eval();

@@ -10,10 +10,12 @@
 using namespace ketaplast;
 
 TEST_CASE("streams are pure functions of their keys", "[random]") {
-    RandomStream a(42, RandomPurpose::connect_source, 3, 17, 5), b(42, RandomPurpose::connect_source, 3, 17, 5);
-    for (int i = 0; i < 100; ++i) REQUIRE(a.next_u32() == b.next_u32());
-    RandomStream c(42, RandomPurpose::connect_source, 3, 18, 5), d(42, RandomPurpose::connect_value, 3, 17, 5),
-        e(43, RandomPurpose::connect_source, 3, 17, 5);
+    RandomStream a(42, RandomPurpose::connect_source, 3, 17, 5),
+        b(42, RandomPurpose::connect_source, 3, 17, 5);
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(a.next_u32() == b.next_u32());
+    RandomStream c(42, RandomPurpose::connect_source, 3, 18, 5),
+        d(42, RandomPurpose::connect_value, 3, 17, 5), e(43, RandomPurpose::connect_source, 3, 17, 5);
     RandomStream a2(42, RandomPurpose::connect_source, 3, 17, 5);
     const auto first = a2.next_u32();
     CHECK(c.next_u32() != first);
@@ -38,7 +40,7 @@ Moments moments(int n, Draw draw) {
     m.var = s2 / n - m.mean * m.mean;
     return m;
 }
-}  // namespace
+} // namespace
 
 TEST_CASE("distributions have the right moments", "[random]") {
     // n = 200000 draws: the standard error of a mean is sd/sqrt(n) ~ 0.0022 sd; tolerances are
@@ -88,7 +90,8 @@ TEST_CASE("binomial draws match the pmf in both algorithm branches", "[random]")
         std::uint64_t n;
         double p;
     };
-    for (const Case c : {Case{30, 0.1}, Case{1000, 0.3}, Case{200000, 0.002}, Case{5000, 0.9}, Case{100, 0.5}}) {
+    for (const Case c :
+         {Case{30, 0.1}, Case{1000, 0.3}, Case{200000, 0.002}, Case{5000, 0.9}, Case{100, 0.5}}) {
         const int draws = 200000;
         std::map<std::uint64_t, int> hist;
         double s = 0, s2 = 0;

@@ -17,7 +17,8 @@ std::string two_population_config(const std::string& network, const std::string&
 [simulation]
 duration_ms = 1.0
 seed = 9
-)" + network + R"(
+)" + network +
+           R"(
 [[populations]]
 name = "E"
 size = 400
@@ -49,7 +50,7 @@ std::map<std::uint32_t, std::uint32_t> indegrees(const Network& net, std::vector
     return in;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("fixed_total_number places exactly the total, spread multinomially over targets", "[scaling]") {
     const Experiment exp = load_experiment_from_string(two_population_config("", R"(source = "E"
@@ -103,8 +104,8 @@ indegree = 200
 weight_pA = { dist = "normal", mean = 50.0, sd = 5.0, min = 0.0 }
 delay_ms = 1.0)";
     const Experiment full = load_experiment_from_string(two_population_config("", projection), "full.toml");
-    const Experiment scaled =
-        load_experiment_from_string(two_population_config("[network]\nscale = 0.25", projection), "scaled.toml");
+    const Experiment scaled = load_experiment_from_string(
+        two_population_config("[network]\nscale = 0.25", projection), "scaled.toml");
     // Sizes and in-degrees x 0.25.
     CHECK(scaled.populations[0].size == 100);
     CHECK(scaled.populations[1].size == 25);
@@ -164,22 +165,24 @@ delay_ms = { dist = "normal", mean = 1.5, sd = 0.75, min = 0.1 }
     // rounding of the decoded value, < 4e-5 pA at 600 pA).
     CHECK(nq.max_weight_rounding == Approx(0.5 * 560.0 / 65535.0).epsilon(1e-4));
     double worst = 0;
-    for (std::size_t i = 0; i < wf.size(); ++i) worst = std::max(worst, double(std::fabs(wf[i] - wq[i])));
+    for (std::size_t i = 0; i < wf.size(); ++i)
+        worst = std::max(worst, double(std::fabs(wf[i] - wq[i])));
     CHECK(worst <= nq.max_weight_rounding + 1e-4);
     // Storage: 4 bytes per synapse plus segments, against 6.
     CHECK(double(nq.synapse_bytes()) < double(nf.synapse_bytes()) - 1.9 * 30000);
 }
 
 TEST_CASE("one_to_one projections are not compensated when in-degrees scale", "[scaling]") {
-    const Experiment scaled = load_experiment_from_string(two_population_config("[network]\nscale = 0.25", R"(source = "E"
+    const Experiment scaled =
+        load_experiment_from_string(two_population_config("[network]\nscale = 0.25", R"(source = "E"
 target = "E"
 receptor = "syn"
 rule = "one_to_one"
 autapses = true
 weight_pA = 100.0
 delay_ms = 1.0)"),
-                                                          "o2o.toml");
+                                    "o2o.toml");
     // In-degree 1 at any scale: the weight and the mean input stay; only the drive is compensated.
     CHECK(scaled.projections[0].weight.value == 100.0);
-    CHECK(scaled.populations[0].dc_pA == Approx(175.6));  // the Poisson drive's share only
+    CHECK(scaled.populations[0].dc_pA == Approx(175.6)); // the Poisson drive's share only
 }

@@ -16,8 +16,9 @@ class TempDir {
   public:
     explicit TempDir(const std::string& stem) {
         static int counter = 0;
-        path_ = std::filesystem::temp_directory_path() /
-                ("ketaplast_test_" + stem + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        path_ =
+            std::filesystem::temp_directory_path() /
+            ("ketaplast_test_" + stem + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -32,7 +33,9 @@ class TempDir {
     std::filesystem::path path_;
 };
 
-inline std::string source_path(const std::string& relative) { return std::string(KETAPLAST_SOURCE_DIR) + "/" + relative; }
+inline std::string source_path(const std::string& relative) {
+    return std::string(KETAPLAST_SOURCE_DIR) + "/" + relative;
+}
 
 inline void write_file(const std::string& path, const std::string& text) {
     std::ofstream out(path);
@@ -48,14 +51,15 @@ inline std::string read_file(const std::string& path) {
 
 struct CommandResult {
     int exit_code;
-    std::string output;  // stdout and stderr together
+    std::string output; // stdout and stderr together
 };
 
 // Runs the ketaplast binary with the given arguments (a shell fragment).
 inline CommandResult run_ketaplast(const std::string& args, const std::string& log_path) {
-    const std::string cmd = std::string("\"") + KETAPLAST_BINARY + "\" " + args + " > \"" + log_path + "\" 2>&1";
+    const std::string cmd =
+        std::string("\"") + KETAPLAST_BINARY + "\" " + args + " > \"" + log_path + "\" 2>&1";
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(log_path)};
 }
 
-}  // namespace ketaplast::test
+} // namespace ketaplast::test
