@@ -671,3 +671,41 @@ TEST_CASE("valid variations of the base config load", "[config]") {
         CHECK_NOTHROW(load_experiment(test::source_path("configs/single_neuron.toml")));
     }
 }
+
+TEST_CASE("keys that would be silently ignored are refused", "[config]") {
+    const std::string head = R"(
+[simulation]
+duration_ms = 1.0
+[[populations]]
+name = "src"
+size = 1
+model = "poisson_source"
+SOURCE_EXTRA
+[[populations]]
+name = "cell"
+size = 1
+model = "lif_cond"
+receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
+[[projections]]
+source = "src"
+target = "cell"
+receptor = "AMPA"
+rule = "all_to_all"
+weight_nS = 1.0
+PROJECTION_EXTRA
+delay_ms = 1.0
+)";
+    auto config = [&](const std::string& source_extra, const std::string& projection_extra) {
+        std::string s = head;
+        s.replace(s.find("SOURCE_EXTRA"), 12, source_extra);
+        s.replace(s.find("PROJECTION_EXTRA"), 16, projection_extra);
+        return s;
+    };
+    CHECK_NOTHROW(load_experiment_from_string(config("", ""), "ok.toml"));
+    // A conductance receptor given both weights: the pA one would have been dropped.
+    CHECK_THROWS_WITH(load_experiment_from_string(config("", "weight_pA = 5.0"), "w.toml"),
+                      Catch::Contains("weight_pA") && Catch::Contains("give weight_nS"));
+    // A spike source takes no current: dc_pA is an unknown key there.
+    CHECK_THROWS_WITH(load_experiment_from_string(config("dc_pA = 10.0", ""), "dc.toml"),
+                      Catch::Contains("populations.src.dc_pA") && Catch::Contains("unknown key"));
+}
