@@ -60,6 +60,7 @@ void adex_cond_kernel(const AdexConstants k, ExpReceptors& receptors, const floa
 
     for (std::uint32_t chunk = begin; chunk < end; chunk += kUpdateChunk) {
         const std::uint32_t n = std::min(kUpdateChunk, end - chunk);
+        receptors.advance_block(chunk, chunk + n, V_all + chunk);
         receptors.sum_conductances(chunk, chunk + n, V_all + chunk, g_sum, gE_sum);
         float* __restrict V = V_all + chunk;
         float* __restrict w = w_all + chunk;

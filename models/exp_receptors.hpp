@@ -5,6 +5,15 @@
 //               single event gives the dual exponential w N (e^{-t/tau_d} - e^{-t/tau_r}) with peak w (N
 //               normalises the peak to 1); the channel current is g B(V) (V - E) with the Mg2+ block
 //               B(V) = 1 / (1 + [Mg] / (K0 exp(slope V))) evaluated at the start of the step.
+// Drug block of NMDA channels (SCIENCE.md §3.2, kinetic; the default): per neuron and receptor pool, the
+// fraction b_d of channels holding drug d. With x the agonist-bound fraction of the pool (from its gating,
+// see ReceptorSpec), B(V) the Mg2+-free fraction and F = 1 - sum_d b_d:
+//   db_d/dt = x_e k_on(V) D_d B(V) F - [x_e k_off(V) + k_closed (1 - x)] b_d,   x_e = x + access (1 - x)
+// and when receptors deactivate (x falls by dx) a fraction p_escape dx of the blocked ones releases the
+// drug: b_d *= (1 - p_escape)^dx. The drug enters only a bound, Mg-free (open) pore; closed channels keep
+// it (trapping) except for a slow egress k_closed; drugs with closed access also bind resting receptors.
+// Over one step each b_d is updated exactly with x, V and the other drugs frozen (rates <= ~10 per s, so
+// the splitting error per 0.1-ms step is < 1e-6). The conducting conductance is g F B(V).
 // Exact update over a step: each exponential by its propagator exp(-dt/tau), precomputed
 // (SCIENCE.md §1.3). For conductance receptors the current is g (E_rev - V); for current receptors g is
 // a current (pA).
@@ -40,7 +49,8 @@ class ExpReceptors {
     ExpReceptors(const std::vector<ReceptorSpec>& specs, std::uint32_t size, double dt_ms, ReceptorKind kind)
         : specs_(specs), prefix_(kind == ReceptorKind::conductance ? "g_" : "I_"),
           unit_(kind == ReceptorKind::conductance ? "nS" : "pA") {
-        for (const auto& spec : specs) {
+        for (std::size_t r = 0; r < specs.size(); ++r) {
+            const ReceptorSpec& spec = specs[r];
             g_.emplace_back(size, 0.0f);
             decay_.push_back(static_cast<float>(std::exp(-dt_ms / spec.tau_ms)));
             E_rev_mV_.push_back(static_cast<float>(spec.E_rev_mV));
@@ -61,27 +71,68 @@ class ExpReceptors {
             }
             blocker_A_.push_back(A);
             blocker_beta_.push_back(beta);
+            kinetic_.emplace_back();
+            if (nmda && spec.block == ReceptorSpec::Block::kinetic) {
+                KineticPool& pool = kinetic_.back();
+                pool.enabled = true;
+                pool.unblocked.resize(size, 1.0f);
+                pool.x_previous.resize(size, 0.0f);
+                pool.inv_g_max.resize(size, spec.g_max_nS > 0 ? float(1.0 / spec.g_max_nS) : 0.0f);
+                pool.g_max.resize(size, float(spec.g_max_nS));
+                pool.tonic = float(spec.tonic_activation);
+                for (std::size_t d = 0; d < spec.blockers.size(); ++d) {
+                    const ChannelBlocker& b = spec.blockers[d];
+                    KineticDrug drug;
+                    drug.blocker = b;
+                    // GluN2C/2D pools: affinity K_d x factor, applied to the on-rate.
+                    drug.k_on_per_uM_per_step =
+                        b.k_on_per_uM_per_s * 1e-3 * dt_ms / (spec.subunit_2CD ? b.K_d_factor_2CD : 1.0);
+                    drug.k_off_per_step = b.k_off_per_s * 1e-3 * dt_ms;
+                    drug.k_closed_per_step = b.k_off_closed_per_s * 1e-3 * dt_ms;
+                    drug.beta_on_per_mV = float(b.on_share * b.delta / b.V_T_mV);
+                    drug.beta_off_per_mV = float((1.0 - b.on_share) * b.delta / b.V_T_mV);
+                    drug.log_keep = float(std::log1p(-std::min(b.p_escape, 0.999999)));
+                    drug.access = float(b.closed_access);
+                    drug.blocked.resize(size, 0.0);
+                    pool.drugs.push_back(std::move(drug));
+                }
+                for (std::size_t d = 0; d < spec.blockers.size(); ++d)
+                    set_kinetic_concentration(r, d, spec.blocker_conc_uM[d]);
+            }
         }
     }
 
     // Readout of NMDA receptor r over neurons [begin, end) at membrane potentials V (sums over neurons):
-    // fraction of channels conducting (free of Mg2+ and drugs), fraction blocked by drugs, and the NMDA
-    // current g B (V - E) in pA (outward positive).
+    // fraction of channels conducting (free of Mg2+ and drugs), fraction blocked by drugs, of it trapped in
+    // closed channels (kinetic block), fraction open (Po x bound x conducting), and the NMDA current
+    // g F B (V - E) in pA (outward positive).
     struct NmdaReadout {
-        double conducting = 0, drug_blocked = 0, current_pA = 0;
+        double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     NmdaReadout nmda_readout(std::size_t r, std::uint32_t begin, std::uint32_t end, const float* V) const {
         NmdaReadout out;
         if (!is_nmda(r)) return out;
+        const KineticPool& pool = kinetic_[r];
         for (std::uint32_t i = begin; i < end; ++i) {
             const double mg = Mg_over_K0_[r] * std::exp(-double(Mg_slope_[r]) * V[i]);
-            double drugs = 0;
-            for (std::size_t d = 0; d < blocker_A_[r].size(); ++d)
-                drugs += blocker_A_[r][d] * std::exp(-double(blocker_beta_[r][d]) * V[i]);
-            const double conducting = 1.0 / (1.0 + mg + drugs);
+            double conducting, blocked, x = 0, g = g_[r][i];
+            if (pool.enabled) {
+                blocked = 1.0 - pool.unblocked[i];
+                x = bound_fraction(pool, r, i);
+                conducting = pool.unblocked[i] / (1.0 + mg);
+                out.trapped += blocked * (1.0 - x);
+                g += pool.tonic * pool.g_max[i];
+            } else {
+                double drugs = 0;
+                for (std::size_t d = 0; d < blocker_A_[r].size(); ++d)
+                    drugs += blocker_A_[r][d] * std::exp(-double(blocker_beta_[r][d]) * V[i]);
+                conducting = 1.0 / (1.0 + mg + drugs);
+                blocked = drugs * conducting;
+            }
             out.conducting += conducting;
-            out.drug_blocked += drugs * conducting;
-            out.current_pA += g_[r][i] * conducting * (V[i] - E_rev_mV_[r]);
+            out.drug_blocked += blocked;
+            out.open += specs_[r].open_probability * x * conducting;
+            out.current_pA += g * conducting * (V[i] - E_rev_mV_[r]);
         }
         return out;
     }
@@ -89,9 +140,87 @@ class ExpReceptors {
 
     // A drug's concentration changed (slow clock): recompute its term in every NMDA receptor.
     void set_blocker_concentration(std::size_t drug, double conc_uM) {
-        for (std::size_t r = 0; r < specs_.size(); ++r)
+        for (std::size_t r = 0; r < specs_.size(); ++r) {
             if (is_nmda(r) && drug < blocker_A_[r].size())
                 blocker_A_[r][drug] = blocker_A(specs_[r].blockers[drug], conc_uM);
+            if (kinetic_[r].enabled && drug < kinetic_[r].drugs.size()) set_kinetic_concentration(r, drug, conc_uM);
+        }
+    }
+
+    // The kinetic pool's g_max per neuron (nS): x = min(1, g / g_max + tonic). Ignored when the receptor
+    // has its own g_max_nS.
+    void set_capacity(std::size_t r, const std::vector<float>& g_max_nS) {
+        KineticPool& pool = kinetic_[r];
+        if (!pool.enabled || specs_[r].g_max_nS > 0) return;
+        for (std::size_t i = 0; i < pool.g_max.size() && i < g_max_nS.size(); ++i) {
+            pool.g_max[i] = g_max_nS[i];
+            pool.inv_g_max[i] = g_max_nS[i] > 0 ? 1.0f / g_max_nS[i] : 0.0f;
+        }
+    }
+    bool has_kinetic_block(std::size_t r) const { return kinetic_[r].enabled; }
+    // A bath agonist on pool r (slice protocols): the bound fraction added to the synaptic one.
+    void set_tonic_activation(std::size_t r, double fraction) { kinetic_[r].tonic = float(fraction); }
+    // Fraction of pool r's channels at neuron i holding drug d (kinetic block).
+    double drug_blocked(std::size_t r, std::size_t d, std::uint32_t i) const { return kinetic_[r].drugs[d].blocked[i]; }
+
+    // Advance the kinetic drug block of every NMDA pool over one step for neurons [begin, end) (at most
+    // kUpdateChunk), with the membrane potentials V of those neurons at the start of the step and the
+    // receptors' gating as it is before this step's decay. Call before sum_conductances.
+    void advance_block(std::uint32_t begin, std::uint32_t end, const float* __restrict V) {
+        const std::uint32_t n = end - begin;
+        for (std::size_t r = 0; r < kinetic_.size(); ++r) {
+            KineticPool& pool = kinetic_[r];
+            if (!pool.enabled || !pool.any_drug) continue;
+            alignas(64) float x[kUpdateChunk], mg_free[kUpdateChunk], V_plus_70[kUpdateChunk];
+            alignas(64) double free_fraction[kUpdateChunk];
+            const float* __restrict g = g_[r].data() + begin;
+            const float* __restrict inv_g_max = pool.inv_g_max.data() + begin;
+            float* __restrict x_previous = pool.x_previous.data() + begin;
+            const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r], tonic = pool.tonic;
+#pragma omp simd
+            for (std::uint32_t i = 0; i < n; ++i) {
+                x[i] = std::min(1.0f, g[i] * inv_g_max[i] + tonic);
+                mg_free[i] = 1.0f / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                V_plus_70[i] = V[i] + 70.0f;
+                free_fraction[i] = 1.0;
+            }
+            for (auto& drug : pool.drugs)
+                for (std::uint32_t i = 0; i < n; ++i)
+                    free_fraction[i] -= drug.blocked[begin + i];
+            for (auto& drug : pool.drugs) {
+                if (!drug.active) continue;
+                double* __restrict b = drug.blocked.data() + begin;
+                const float on = float(drug.k_on_per_uM_per_step * drug.conc_uM), off = float(drug.k_off_per_step),
+                            closed = float(drug.k_closed_per_step), access = drug.access,
+                            minus_beta_on = -drug.beta_on_per_mV, beta_off = drug.beta_off_per_mV,
+                            log_keep = drug.log_keep;
+#pragma omp simd
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const float x_e = x[i] + access * (1.0f - x[i]);
+                    const float a = x_e * on * exp_approx(minus_beta_on * V_plus_70[i]) * mg_free[i];
+                    const float c = x_e * off * exp_approx(beta_off * V_plus_70[i]) + closed * (1.0f - x[i]);
+                    const float k = a + c;
+                    // 1 - e^{-k}: Taylor below 0.01 (error < k^4/24 relative), where the float subtraction
+                    // would lose the small rates (MK-801 unblocks at 2e-8 per step).
+                    const float relax = k < 0.01f ? k * (1.0f - k * (0.5f - k * (1.0f / 6.0f)))
+                                                  : 1.0f - exp_approx(-k);
+                    const double others_free = free_fraction[i] + b[i]; // 1 - sum of the other drugs
+                    const double b_inf = k > 0.0f ? double(a) * others_free / double(k) : b[i];
+                    double b_new = b[i] + (b_inf - b[i]) * double(relax);
+                    // Escape on deactivation: (1 - p_escape)^dx for a fall dx of the bound fraction.
+                    const float fall = std::max(0.0f, x_previous[i] - x[i]);
+                    b_new *= double(exp_approx(log_keep * fall));
+                    free_fraction[i] = others_free - b_new;
+                    b[i] = b_new;
+                }
+            }
+            float* __restrict unblocked = pool.unblocked.data() + begin;
+#pragma omp simd
+            for (std::uint32_t i = 0; i < n; ++i) {
+                unblocked[i] = float(free_fraction[i]);
+                x_previous[i] = x[i];
+            }
+        }
     }
 
     std::size_t count() const { return g_.size(); }
@@ -114,7 +243,20 @@ class ExpReceptors {
                 const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r];
                 const std::vector<float>& A = blocker_A_[r];
                 const std::vector<float>& beta = blocker_beta_[r];
-                if (A.empty()) {
+                const KineticPool& pool = kinetic_[r];
+                if (pool.enabled) {
+                    // Kinetic block: the drug-free fraction from advance_block, Mg2+ at equilibrium.
+                    const float* __restrict unblocked = pool.unblocked.data() + begin;
+                    const float* __restrict g_max = pool.g_max.data() + begin;
+                    const float tonic = pool.tonic;
+#pragma omp simd
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const float gb =
+                            (g[i] + tonic * g_max[i]) * unblocked[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                        g_sum[i] += gb;
+                        gE_sum[i] += gb * E;
+                    }
+                } else if (A.empty()) {
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i) {
                         const float gb = g[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
@@ -188,7 +330,46 @@ class ExpReceptors {
         return nullptr;
     }
 
+    // Double-precision state (the kinetic block fractions: a float could not hold their per-step changes,
+    // e.g. 1e-8 for 0.1 uM ketamine under Mg2+): blocked_<receptor>_<drug index>.
+    void append_state_names_f64(std::vector<std::string>& names) const {
+        for (std::size_t r = 0; r < specs_.size(); ++r)
+            for (std::size_t d = 0; d < kinetic_[r].drugs.size(); ++d)
+                names.push_back("blocked_" + specs_[r].name + "_" + std::to_string(d));
+    }
+    double* state_f64(const std::string& name) {
+        for (std::size_t r = 0; r < specs_.size(); ++r)
+            for (std::size_t d = 0; d < kinetic_[r].drugs.size(); ++d)
+                if (name == "blocked_" + specs_[r].name + "_" + std::to_string(d))
+                    return kinetic_[r].drugs[d].blocked.data();
+        return nullptr;
+    }
+
   private:
+    struct KineticDrug {
+        ChannelBlocker blocker;
+        double conc_uM = 0;
+        bool active = false; // a concentration was ever > 0 (until then nothing to integrate)
+        double k_on_per_uM_per_step = 0, k_off_per_step = 0, k_closed_per_step = 0;
+        float beta_on_per_mV = 0, beta_off_per_mV = 0, log_keep = 0, access = 0;
+        AlignedArray<double> blocked;
+    };
+    struct KineticPool {
+        bool enabled = false, any_drug = false;
+        float tonic = 0;
+        AlignedArray<float> unblocked, x_previous, g_max, inv_g_max;
+        std::vector<KineticDrug> drugs;
+    };
+
+    void set_kinetic_concentration(std::size_t r, std::size_t d, double conc_uM) {
+        KineticDrug& drug = kinetic_[r].drugs[d];
+        drug.conc_uM = conc_uM;
+        if (conc_uM > 0) drug.active = kinetic_[r].any_drug = true;
+    }
+    float bound_fraction(const KineticPool& pool, std::size_t r, std::uint32_t i) const {
+        return std::min(1.0f, g_[r][i] * pool.inv_g_max[i] + pool.tonic);
+    }
+
     static float blocker_A(const ChannelBlocker& b, double conc_uM) {
         if (conc_uM <= 0.0) return 0.0f;
         return float(std::pow(conc_uM / b.K_d_uM_at_minus70, b.hill) *
@@ -204,6 +385,7 @@ class ExpReceptors {
     std::vector<AlignedArray<float>> rise_;
     std::vector<float> decay_rise_, norm_, Mg_over_K0_, Mg_slope_;
     std::vector<std::vector<float>> blocker_A_, blocker_beta_;
+    std::vector<KineticPool> kinetic_; // per receptor (enabled for NMDA pools with kinetic block)
 };
 
 } // namespace ketaplast

@@ -45,6 +45,7 @@ void lif_cond_kernel(const LifCondConstants k, ExpReceptors& receptors, const fl
     alignas(64) std::int32_t fired[kUpdateChunk];
     for (std::uint32_t chunk = begin; chunk < end; chunk += kUpdateChunk) {
         const std::uint32_t n = std::min(kUpdateChunk, end - chunk);
+        receptors.advance_block(chunk, chunk + n, V_all + chunk);
         receptors.sum_conductances(chunk, chunk + n, V_all + chunk, g_sum, gE_sum);
         float* __restrict V = V_all + chunk;
         std::int32_t* __restrict ref = ref_all + chunk;

@@ -40,10 +40,23 @@ struct ReceptorSpec {
     double Mg_mM = 1.0;
     double K_Mg0_mM = 3.57;
     double Mg_slope_per_mV = 0.062;
-    // Open-channel blockers present (bath concentrations), competing with Mg2+ at equilibrium
-    // (SCIENCE.md §3.3): the conducting fraction is 1 / (1 + Mg/K_Mg(V) + sum (D/K_d(V))^n).
+    bool subunit_2CD = false; // GluN2C/2D-like pool (drug affinities scaled by K_d_factor_2CD)
+    // Open-channel blockers present (initial concentrations; the engine updates them on its slow clock).
+    // kinetic (default): per neuron and pool, the fraction of channels each drug blocks follows the
+    // trapping scheme of SCIENCE.md §3.2 (models/exp_receptors.hpp); equilibrium: the conducting fraction
+    // is 1 / (1 + Mg/K_Mg(V) + sum (D/K_d(V))^n) at every step (§3.3, quick scans).
+    enum class Block { kinetic, equilibrium } block = Block::kinetic;
     std::vector<ChannelBlocker> blockers{};
     std::vector<double> blocker_conc_uM{};
+    // Kinetic block: the agonist-bound fraction of a neuron's receptors is x = min(1, g / g_max +
+    // tonic_activation), with g_max the pool's conductance when every receptor is bound: g_max_nS if set,
+    // else the summed weight of the neuron's incoming synapses on this receptor (set by the network).
+    // tonic_activation is a bath agonist (slice experiments). open_probability (Po of a bound, unblocked,
+    // Mg-free channel) only scales the reported open fraction: the drug rates are macroscopic (per bound
+    // receptor), as measured.
+    double g_max_nS = 0.0;
+    double tonic_activation = 0.0;
+    double open_probability = 0.4; // SCIENCE.md §3.2 [M]
 };
 
 // What the engine knows at a step, for all neurons of the population.
@@ -83,6 +96,12 @@ class NeuronGroup {
     // state reports. `state` returns nullptr for an unknown name.
     virtual std::vector<std::string> state_names() const = 0;
     virtual float* state(const std::string& name) = 0;
+    // State kept in double precision (the kinetic NMDA drug-block fractions), same conventions.
+    virtual std::vector<std::string> state_names_f64() const { return {}; }
+    virtual double* state_f64(const std::string& name) {
+        (void)name;
+        return nullptr;
+    }
 
     // The concentration of drug `drug` (index into the experiment's drugs) at the receptors changed.
     virtual void set_blocker_concentration(std::size_t drug, double conc_uM) {
@@ -92,11 +111,20 @@ class NeuronGroup {
 
     // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the
     // mean NMDA current (pA), at the neurons' present membrane potentials. Empty without NMDA receptors.
+    // Kinetic block: drug_blocked is the fraction of channels holding a drug, trapped the part of it in
+    // closed (agonist-free) channels, open the fraction open and conducting (Po x bound x unblocked x Mg-free).
     struct NmdaPoolReadout {
         std::string receptor;
-        double conducting = 0, drug_blocked = 0, current_pA = 0;
+        double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     virtual std::vector<NmdaPoolReadout> nmda_readout() const { return {}; }
+
+    // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
+    // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.
+    virtual void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) {
+        (void)receptor;
+        (void)g_max_nS;
+    }
 
     // First neuron in [begin, end) whose state is not finite or has run away, or -1.
     virtual std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const {

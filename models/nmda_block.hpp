@@ -28,7 +28,25 @@ struct ChannelBlocker {
     double delta = 0.79;
     double V_T_mV = 25.4; // RT/F at 22 °C (26.7 mV at 37 °C)
 
+    // Kinetic trapping block (SCIENCE.md §3.2; models/exp_receptors.hpp). Macroscopic rates per
+    // agonist-bound receptor at -70 mV, as measured with saturating agonist (Gilling et al. 2009); K_d of
+    // the kinetic scheme is k_off / k_on. delta is split between the rates: k_on(V) = k_on e^{-delta_on
+    // (V+70)/V_T}, k_off(V) = k_off e^{+delta_off (V+70)/V_T}, delta_on = on_share delta.
+    double k_on_per_uM_per_s = 0.19;
+    double k_off_per_s = 0.15;
+    double on_share = 0.5;        // delta_on / delta (SCIENCE.md §3.2 default split: half each)
+    double p_escape = 0.0;        // probability a blocked channel loses the drug when it deactivates
+    double k_off_closed_per_s = 0; // slow egress from closed (trapped) channels
+    double closed_access = 0;      // binding to closed receptors, as a fraction of the open-channel rates
+    double K_d_factor_2CD = 1.0;   // affinity at GluN2C/2D receptors relative to 2A/2B (K_d x factor)
+
     double K_d_uM(double V_mV) const { return K_d_uM_at_minus70 * std::exp(delta * (V_mV + 70.0) / V_T_mV); }
+    double k_on_at(double V_mV) const {
+        return k_on_per_uM_per_s * std::exp(-on_share * delta * (V_mV + 70.0) / V_T_mV);
+    }
+    double k_off_at(double V_mV) const {
+        return k_off_per_s * std::exp((1.0 - on_share) * delta * (V_mV + 70.0) / V_T_mV);
+    }
     // (D / K_d(V))^n: the blocker's term beside 1 and [Mg]/K_Mg in the equilibrium partition.
     double occupancy_ratio(double conc_uM, double V_mV) const {
         return conc_uM <= 0.0 ? 0.0 : std::pow(conc_uM / K_d_uM(V_mV), hill);

@@ -50,13 +50,24 @@ class PointNeuron : public NeuronGroup {
         return receptors_.state(name);
     }
 
+    std::vector<std::string> state_names_f64() const override {
+        std::vector<std::string> names;
+        receptors_.append_state_names_f64(names);
+        return names;
+    }
+    double* state_f64(const std::string& name) override { return receptors_.state_f64(name); }
+
+    void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) override {
+        receptors_.set_capacity(receptor, g_max_nS);
+    }
+
     std::vector<NmdaPoolReadout> nmda_readout() const override {
         std::vector<NmdaPoolReadout> out;
         for (std::size_t r = 0; r < receptors_.count(); ++r) {
             if (!receptors_.is_nmda(r) || size_ == 0) continue;
             const auto sums = receptors_.nmda_readout(r, 0, size_, V_m_mV_.data());
             out.push_back({receptors_.name(r), sums.conducting / size_, sums.drug_blocked / size_,
-                           sums.current_pA / size_});
+                           sums.trapped / size_, sums.open / size_, sums.current_pA / size_});
         }
         return out;
     }

@@ -132,7 +132,31 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         if (has_bath == has_pk)
             r.fail("bath_uM", "give either bath_uM (a constant concentration) or pk (a dose schedule), not "
                               "both or neither");
-        if (has_bath) d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
+        if (has_bath) {
+            // A constant, or a sequence of concentrations each held for bath_step_ms (a cumulative
+            // concentration-response protocol, as in slice experiments).
+            const toml::node* bath = r.node("bath_uM");
+            if (const toml::array* steps = bath->is_array() ? r.array("bath_uM") : nullptr) {
+                if (steps->empty()) r.fail("bath_uM", "an empty list: give at least one concentration (uM)");
+                for (const auto& item : *steps) {
+                    const auto value = item.value<double>();
+                    if (!value || !(*value >= 0) || !std::isfinite(*value))
+                        r.fail_at(&item, "bath_uM", "expected concentrations >= 0 (uM)");
+                    d.bath_steps_uM.push_back(*value);
+                }
+                d.bath_step_ms = r.required_number("bath_step_ms", range(0.0, 1e12, false, true));
+                d.bath_uM = d.bath_steps_uM.front();
+            } else {
+                d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
+            }
+            d.sample_ms = r.number("step_ms", range(0.0, 3.6e6, false, true, 1000.0));
+            if (!d.bath_steps_uM.empty()) {
+                const double ratio = d.bath_step_ms / d.sample_ms;
+                if (std::fabs(ratio - std::round(ratio)) > 1e-9 * ratio)
+                    r.fail("bath_step_ms", "must be a multiple of step_ms (" + number_text(d.sample_ms) +
+                                               " ms), the clock on which concentrations change");
+            }
+        }
         if (const toml::table* pk = r.table("pk")) {
             TomlReader pr(*pk, r.key_path("pk"), root.file());
             DrugPk schedule;
@@ -167,7 +191,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         const ChannelBlocker preset = custom ? ChannelBlocker{} : find_drug(d.agent).block;
         auto constant = [&](const char* key, double preset_value, const ParamDef& allowed) {
             if (custom && !r.has(key))
-                r.fail(key, "missing: agent = \"custom\" needs K_d_uM, hill and delta (SCIENCE.md §3.3)");
+                r.fail(key, "missing: agent = \"custom\" needs K_d_uM, hill, delta (SCIENCE.md §3.3), "
+                            "k_on_per_uM_per_s and k_off_per_s (§3.2)");
             return r.number(key, ParamDef{"", preset_value, allowed.min, allowed.max, allowed.min_inclusive,
                                           allowed.max_inclusive, ""});
         };
@@ -176,6 +201,16 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         d.block.hill = constant("hill", preset.hill, range(0.0, 10.0, false, true));
         d.block.delta = constant("delta", preset.delta, range(0.0, 2.0));
         d.block.V_T_mV = r.number("V_T_mV", range(1.0, 100.0, true, true, preset.V_T_mV));
+        // Kinetic trapping constants (SCIENCE.md §3.2): required for custom agents, overridable for presets.
+        d.block.k_on_per_uM_per_s =
+            constant("k_on_per_uM_per_s", preset.k_on_per_uM_per_s, range(0.0, 1e9, false, true));
+        d.block.k_off_per_s = constant("k_off_per_s", preset.k_off_per_s, range(0.0, 1e9, true, true));
+        d.block.p_escape = r.number("p_escape", range(0.0, 1.0, true, false, preset.p_escape));
+        d.block.k_off_closed_per_s =
+            r.number("k_off_closed_per_s", range(0.0, 1e9, true, true, preset.k_off_closed_per_s));
+        d.block.closed_access = r.number("closed_access", range(0.0, 1.0, true, true, preset.closed_access));
+        d.block.on_share = r.number("on_share", range(0.0, 1.0, true, true, preset.on_share));
+        d.block.K_d_factor_2CD = r.number("K_d_factor_2CD", range(0.0, 1e6, false, true, preset.K_d_factor_2CD));
         d.molar_mass_g_per_mol = custom ? r.number("molar_mass_g_per_mol", range(1.0, 1e5, true, true, 237.7))
                                         : find_drug(d.agent).molar_mass_g_per_mol;
         r.finish();

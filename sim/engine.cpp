@@ -25,6 +25,9 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
             drug_clock_steps_ = drug_clock_steps_ ? std::min(drug_clock_steps_, steps) : steps;
         } else {
             pk_.emplace_back(std::nullopt);
+            const auto steps =
+                std::max<std::int64_t>(1, std::llround(drug.sample_ms / exp_.simulation.dt_ms));
+            drug_clock_steps_ = drug_clock_steps_ ? std::min(drug_clock_steps_, steps) : steps;
         }
     }
     for (const auto& pop : net_.populations) {
@@ -89,7 +92,10 @@ void Engine::update_drugs(std::int64_t step) {
     sample.t_ms = double(step) * exp_.simulation.dt_ms;
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
         const DrugApplication& drug = exp_.drugs[d];
-        double free_uM = drug.bath_uM, plasma = 0.0;
+        double free_uM = drug.bath_at(sample.t_ms), plasma = 0.0;
+        if (!drug.pk)
+            for (auto& pop : net_.populations)
+                pop.group->set_blocker_concentration(d, free_uM);
         if (drug.pk && pk_[d]) {
             if (t_min > pk_time_min_)
                 pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
@@ -108,7 +114,8 @@ void Engine::update_drugs(std::int64_t step) {
     for (const auto& pop : net_.populations)
         for (const auto& pool : pop.group->nmda_readout())
             sample.pools.push_back(
-                {pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.current_pA});
+                {pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.trapped, pool.open,
+                 pool.current_pA});
     drug_samples_.push_back(sample);
 }
 

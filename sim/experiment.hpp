@@ -132,6 +132,17 @@ struct DrugPk {
 struct DrugApplication {
     std::string agent;
     double bath_uM = 0.0;
+    // Bath protocol: concentrations held for bath_step_ms each (empty: bath_uM throughout). sample_ms is the
+    // slow clock of bath applications (concentration changes and the drug/NMDA time series).
+    std::vector<double> bath_steps_uM;
+    double bath_step_ms = 0.0;
+    double sample_ms = 1000.0;
+    // Bath concentration at time t (ms).
+    double bath_at(double t_ms) const {
+        if (bath_steps_uM.empty()) return bath_uM;
+        const auto k = std::size_t(std::max(0.0, std::floor(t_ms / bath_step_ms + 1e-9)));
+        return bath_steps_uM[std::min(k, bath_steps_uM.size() - 1)];
+    }
     std::optional<DrugPk> pk;
     ChannelBlocker block;
     double molar_mass_g_per_mol = 237.7;

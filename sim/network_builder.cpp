@@ -343,6 +343,50 @@ NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
     return e;
 }
 
+// The kinetic drug block needs each neuron's NMDA conductance with every receptor bound (ReceptorSpec):
+// the summed weight of its incoming synapses and Poisson drive on each kinetic NMDA receptor. Every target's
+// synapses lie in one shard, visited in source order, so the sums are the same for any worker count.
+static void assign_nmda_capacities(Network& net, std::uint32_t workers) {
+    auto kinetic = [](const ReceptorSpec& r) {
+        return r.shape == ReceptorShape::nmda && r.block == ReceptorSpec::Block::kinetic && !(r.g_max_nS > 0);
+    };
+    std::vector<std::vector<std::vector<double>>> capacity(net.populations.size());
+    bool any = false;
+    for (const auto& pop : net.populations) {
+        auto& per_receptor = capacity[pop.index];
+        per_receptor.resize(pop.spec->receptors.size());
+        for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
+            if (kinetic(pop.spec->receptors[r])) {
+                per_receptor[r].assign(pop.size, 0.0);
+                any = true;
+            }
+    }
+    if (!any) return;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(workers))
+    for (std::uint32_t w = 0; w < workers; ++w)
+        for (const auto& shard : net.shards[w]) {
+            auto& per_receptor = capacity[shard.population];
+            for (std::uint32_t source = 0; source < net.total_neurons; ++source)
+                shard.for_each_synapse(source, net.weight_scales,
+                                       [&](std::uint16_t target, float weight, auto, std::uint8_t receptor, auto) {
+                                           if (!per_receptor[receptor].empty())
+                                               per_receptor[receptor][shard.local_begin + target] += weight;
+                                       });
+        }
+    for (auto& pop : net.populations) {
+        const auto& drive = pop.spec->poisson_drive;
+        for (std::size_t r = 0; r < capacity[pop.index].size(); ++r) {
+            auto& sums = capacity[pop.index][r];
+            if (sums.empty()) continue;
+            const double driven = drive && drive->receptor_index == r ? drive->inputs * drive->weight : 0.0;
+            std::vector<float> g_max(pop.size);
+            for (std::uint32_t i = 0; i < pop.size; ++i)
+                g_max[i] = float(sums[i] + driven);
+            pop.group->set_nmda_capacity(r, g_max);
+        }
+    }
+}
+
 Network build_network(const Experiment& exp, std::uint32_t workers) {
     Network net;
     const double dt = exp.simulation.dt_ms;
@@ -447,6 +491,7 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
             pop.ring.emplace_back(std::size_t(net.ring_length) * pop.size, 0.0f);
 
+    if (!exp.drugs.empty()) assign_nmda_capacities(net, workers);
     return net;
 }
 

@@ -350,16 +350,20 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
                 h5::Object pop = nmda.exists(first.population) ? nmda.open_group(first.population)
                                                                : nmda.group(first.population);
                 h5::Object g = pop.group(first.receptor);
-                std::vector<double> t, conducting, blocked, current;
+                std::vector<double> t, conducting, blocked, trapped, open, current;
                 for (const auto& s : drug_samples) {
                     t.push_back(s.t_ms);
                     conducting.push_back(s.pools[k].conducting);
                     blocked.push_back(s.pools[k].drug_blocked);
+                    trapped.push_back(s.pools[k].trapped);
+                    open.push_back(s.pools[k].open);
                     current.push_back(s.pools[k].current_pA);
                 }
                 g.write("time_ms", t, "ms");
                 g.write("conducting_fraction", conducting);
                 g.write("drug_blocked_fraction", blocked);
+                g.write("trapped_fraction", trapped);
+                g.write("open_fraction", open);
                 g.write("current_pA", current, "pA");
             }
         }

@@ -93,7 +93,7 @@ struct DrugSample {
     // Per NMDA pool (population, receptor), in a fixed order: population means at the tick.
     struct Pool {
         std::string population, receptor;
-        double conducting = 0, drug_blocked = 0, current_pA = 0;
+        double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     std::vector<Pool> pools;
 };
@@ -104,7 +104,8 @@ class RateRecorder {
     void add(const std::vector<SpikeRecord>& spikes);
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
     // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,
-    // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, current_pA} at
+    // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, trapped_fraction,
+    // open_fraction, current_pA} at
     // the drug clock's ticks.
     void write(const std::string& dir, std::int64_t steps_done,
                const std::vector<std::string>& drug_names = {},

@@ -128,10 +128,11 @@ receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda", subunit = "SU
     const Experiment a = load_experiment_from_string(config("lif_cond", "GluN2A/2B"), "a.toml");
     CHECK(a.populations[0].receptors[0].K_Mg0_mM == 3.57);
     CHECK(a.populations[0].receptors[0].tau_rise_ms == 2.0);
-    // GluN2C/2D: K0 = 8 x 3.57 mM (SCIENCE.md §2.3 default), so B(-60 mV, 1 mM) ~ 0.41.
+    // GluN2C/2D: K0 = 4 x 3.57 mM (fit to the 2C/2D Mg2+ shifts of memantine IC50s, docs/pharmacology.md),
+    // so B(-60 mV, 1 mM) = 1 / (1 + 1 / (14.28 e^{-3.72})) = 0.257.
     const Experiment c = load_experiment_from_string(config("lif_cond", "GluN2C/2D"), "c.toml");
     const auto& r = c.populations[0].receptors[0];
-    CHECK(MgBlock{r.Mg_mM, r.K_Mg0_mM, r.Mg_slope_per_mV}.unblocked(-60.0) == Approx(0.41).margin(0.01));
+    CHECK(MgBlock{r.Mg_mM, r.K_Mg0_mM, r.Mg_slope_per_mV}.unblocked(-60.0) == Approx(0.257).margin(0.001));
     CHECK_THROWS_WITH(load_experiment_from_string(config("lif_curr_exp", "GluN2A/2B"), "b.toml"),
                       Catch::Contains("receptors.NMDA.shape") && Catch::Contains("current-based"));
     CHECK_THROWS_WITH(load_experiment_from_string(config("lif_cond", "GluN2E"), "d.toml"),
@@ -161,6 +162,7 @@ TEST_CASE("drugs in the bath block NMDA receptors exactly as the equilibrium for
     // The neurons' receptor code (ExpReceptors::sum_conductances, used by every conductance model)
     // against the pure function of SCIENCE.md §3.3, over voltages: float rounding only (1e-5 relative).
     ReceptorSpec r = nmda(2.0, 100.0);
+    r.block = ReceptorSpec::Block::equilibrium;
     const ChannelBlocker ketamine = find_drug("ketamine").block, memantine = find_drug("memantine").block;
     r.blockers = {ketamine, memantine};
     r.blocker_conc_uM = {1.0, 3.0};
@@ -201,8 +203,20 @@ receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
     CHECK(nmda_receptor.blocker_conc_uM[0] == 1.0);
     CHECK(ampa_receptor.blockers.empty()); // AMPA receptors are not blocked
     const Experiment c =
-        load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n");
+        load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n"
+             "k_on_per_uM_per_s = 0.1\nk_off_per_s = 0.5\n");
     CHECK(c.drugs[0].block.K_d_uM_at_minus70 == 5.0);
+    CHECK(c.drugs[0].block.k_off_per_s == 0.5);
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n"),
+                      Catch::Contains("drugs[0].k_on_per_uM_per_s") && Catch::Contains("custom"));
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = 1.0\np_escape = 1.0\n"),
+                      Catch::Contains("drugs[0].p_escape"));
+    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = [0.1, 1.0]\nbath_step_ms = 1500\n"),
+                      Catch::Contains("drugs[0].bath_step_ms") && Catch::Contains("multiple"));
+    const Experiment steps = load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = [0, 0.1, 1]\nbath_step_ms = 2000\n");
+    CHECK(steps.drugs[0].bath_at(0.0) == 0.0);
+    CHECK(steps.drugs[0].bath_at(2000.0) == 0.1);
+    CHECK(steps.drugs[0].bath_at(1e9) == 1.0);
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamin\"\nbath_uM = 1.0\n"),
                       Catch::Contains("drugs[0].agent") && Catch::Contains("ketamine") &&
                           Catch::Contains("custom"));
@@ -307,7 +321,7 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     CHECK(pyr ==
           Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
     CHECK(inh ==
-          Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+          Approx(nmda_unblocked_fraction(MgBlock{1.0, 4 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
     // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
     const double pyr0 =
         nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
