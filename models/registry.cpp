@@ -4,6 +4,7 @@
 #include "models/lif_cond.hpp"
 #include "models/lif_curr_exp.hpp"
 #include "models/spike_sources.hpp"
+#include "models/voltage_clamp.hpp"
 
 namespace ketaplast {
 
@@ -26,6 +27,10 @@ ModelRegistry make_builtin_models() {
          "current-based leaky integrate-and-fire, exponential currents, exact integration (Rotter & Diesmann "
          "1999; Potjans & Diesmann 2014)",
          ModelKind::neuron, ReceptorKind::current, LifCurrExp::schema(), factory<LifCurrExp>()});
+    registry.add({"voltage_clamp",
+                  "a cell held at V_hold_mV; reports the synaptic current I_syn_pA (receptor and drug-block "
+                  "experiments)",
+                  ModelKind::neuron, ReceptorKind::conductance, VoltageClamp::schema(), factory<VoltageClamp>()});
     registry.add({"poisson_source", "independent Poisson spike trains, constant or scheduled rate",
                   ModelKind::source, ReceptorKind::conductance, PoissonSource::schema(),
                   factory<PoissonSource>()});

@@ -81,6 +81,29 @@ int command_info(const std::string& dir) {
                        d.value("source", "?"), d.value("max_plasma_ng_per_mL", 0.0),
                        d.value("max_free_uM", 0.0), d.value("time_of_max_free_ms", 0.0));
     }
+    if (s.contains("nmda_pools")) {
+        fmt::print("\n{:<24} {:>10} {:>10} {:>10} {:>14}   (NMDA pools at {:.0f} ms)\n", "pool", "blocked", "trapped",
+                   "open", "current pA", s["nmda_pools"][0].value("t_ms", 0.0));
+        for (const auto& p : s["nmda_pools"])
+            fmt::print("{:<24} {:>10.4f} {:>10.4f} {:>10.5f} {:>14.3f}\n",
+                       p.value("population", "?") + "/" + p.value("receptor", "?"),
+                       p.value("drug_blocked_fraction", 0.0), p.value("trapped_fraction", 0.0),
+                       p.value("open_fraction", 0.0), p.value("current_pA", 0.0));
+    }
+    if (s.contains("concentration_response")) {
+        fmt::print("\nconcentration-response (inhibition of the NMDA current at the end of each bath step)\n");
+        for (const auto& r : s["concentration_response"]) {
+            fmt::print("{:<12} {:<24}", r.value("agent", "?"),
+                       r.value("population", "?") + "/" + r.value("receptor", "?"));
+            const auto conc = r["conc_uM"].get<std::vector<double>>();
+            const auto inh = r["inhibition"].get<std::vector<double>>();
+            for (std::size_t k = 0; k < conc.size(); ++k)
+                fmt::print(" {:g} uM: {:.1f} %;", conc[k], 100.0 * inh[k]);
+            if (r.contains("IC50_uM"))
+                fmt::print("  IC50 {:.3g} uM, Hill {:.2f}", r.value("IC50_uM", 0.0), r.value("hill", 0.0));
+            fmt::print("\n");
+        }
+    }
     if (s.contains("timing")) {
         const auto& t = s["timing"];
         fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; "
