@@ -1,0 +1,67 @@
+// Extracellular (ambient) glutamate of a region, fed by the glutamate that escapes the cleft at each release
+// and cleared by transporters toward a basal level (SCIENCE.md §5.3):
+//
+//   dG/dt = e · J(t) − clearance(G − G0)
+//   J(t): vesicles released per ms per neuron of the region (source spikes x vesicles per spike / neurons)
+//   linear clearance:    (G − G0) / tau_clear
+//   saturable clearance: V_max (G − G0) / (K_m + G − G0)          (Michaelis–Menten transport)
+//   dialysate:           dD/dt = (J − D) / tau_dialysate           (slow proxy of microdialysis, §5.3: 2 min)
+//   extrasynaptic NMDA receptors see the bound fraction  G^n / (G^n + EC50^n)
+//
+// G in uM, time in ms. Defaults are SCIENCE.md §5.3 suggestions [A] with anchors: basal 50 nM (resting
+// extracellular glutamate 25 nM at 32 °C, Herman & Jahr 2007 [V]; 27-89 nM, Cavelier & Attwell 2005 [V2]),
+// tau_clear 10 ms for a per-neuron neighbourhood, dialysate tau 2 min. e (uM per vesicle per neuron) sets
+// how much escaping glutamate reaches the pool; its default puts the activity-driven rise at tens of nM
+// for cortical rates (documented in docs/glutamate.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ketaplast {
+
+struct GlutamatePoolSpec {
+    std::string name;
+    std::vector<std::string> sources; // presynaptic (glutamatergic) populations releasing into the pool
+    std::vector<std::size_t> source_indices;
+    std::vector<std::string> region;  // populations whose neurons share the pool (its volume)
+    std::vector<std::size_t> region_indices;
+    double vesicles_per_spike = 0;    // 0: (glutamatergic synapses per source neuron) x release_probability
+    double release_probability = 0.3; // per synapse and spike, without STP [M]
+    double uM_per_vesicle = 2e-5;     // escaping glutamate per vesicle per neuron of the region [A]
+    double basal_uM = 0.05;
+    enum class Clearance { linear, saturable } clearance = Clearance::linear;
+    double tau_clear_ms = 10.0;
+    double V_max_uM_per_ms = 0.0; // saturable
+    double K_m_uM = 0.0;          // saturable
+    double tau_dialysate_ms = 120000.0;
+};
+
+class GlutamatePool {
+  public:
+    explicit GlutamatePool(const GlutamatePoolSpec& spec)
+        : spec_(spec), level_uM_(spec.basal_uM) {}
+
+    // Advance by interval_ms with a constant release rate (vesicles per ms per neuron of the region).
+    void advance(double interval_ms, double release_per_ms_per_neuron);
+
+    double level_uM() const { return level_uM_; }
+    double dialysate_release() const { return dialysate_; } // low-passed J, vesicles per ms per neuron
+    double release_rate() const { return last_release_; }
+    const GlutamatePoolSpec& spec() const { return spec_; }
+
+    // The fraction of receptors bound at level G (equilibrium binding; Hill coefficient n).
+    static double bound_fraction(double level_uM, double EC50_uM, double hill);
+
+    // Named state for checkpoints: level, dialysate.
+    double* level_state() { return &level_uM_; }
+    double* dialysate_state() { return &dialysate_; }
+
+  private:
+    GlutamatePoolSpec spec_;
+    double level_uM_;
+    double dialysate_ = 0.0;
+    double last_release_ = 0.0;
+};
+
+} // namespace ketaplast
