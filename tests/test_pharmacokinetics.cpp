@@ -16,7 +16,7 @@ namespace {
 // Plasma concentration (ng/mL) at the given minutes for 0.5 mg/kg infused over 40 min.
 std::map<int, double> infusion_curve(const std::string& model, double dt_min) {
     const double W = 70.0, rate = 0.5 * W / 40.0; // mg/min
-    PkModel pk(ketamine_pk(model, W));
+    PkModel pk(pk_parameters(model, W));
     std::map<int, double> out;
     const int steps = int(std::lround(230.0 / dt_min));
     for (int n = 1; n <= steps; ++n) {
@@ -49,7 +49,7 @@ TEST_CASE("IV ketamine infusion reproduces the plasma curves of SCIENCE.md 4.3 (
 }
 
 TEST_CASE("the exact propagator agrees with a fine Euler integration and is step-independent", "[pk]") {
-    const PkParameters p = ketamine_pk("domino", 70.0);
+    const PkParameters p = pk_parameters("domino", 70.0);
     // Independent reference: explicit Euler at 1e-4 min (global error ~1e-4 relative here).
     double A1 = 0, A2 = 0, A3 = 0, Ce = 0;
     const double h = 1e-4, rate = 0.875;
@@ -72,14 +72,14 @@ TEST_CASE("the exact propagator agrees with a fine Euler integration and is step
 }
 
 TEST_CASE("unknown PK models are refused with the known ones listed", "[pk]") {
-    CHECK_THROWS_WITH(ketamine_pk("dominoo", 70.0), Catch::Contains("domino, clements, hijazi, herd"));
+    CHECK_THROWS_WITH(pk_parameters("dominoo", 70.0), Catch::Contains("domino, clements, hijazi, herd"));
 }
 
 TEST_CASE("Domino disposition: hybrid half-lives and steady-state volume (T16)", "[pk]") {
     // Hybrid half-lives are ln 2 / (eigenvalues of the 3-compartment rate matrix): 0.4 / 4.6 / 115 min;
     // Vss = V1 (1 + k12/k21 + k13/k31) = 2.76 L/kg. Tolerance +- 1 % (T16), on values rounded in the
     // table to 2-3 digits (hence 0.4 min is checked to 5 %).
-    const PkParameters p = ketamine_pk("domino", 1.0); // per kg
+    const PkParameters p = pk_parameters("domino", 1.0); // per kg
     Eigen::Matrix3d K;
     K << -(p.k10 + p.k12 + p.k13), p.k21, p.k31, p.k12, -p.k21, 0.0, p.k13, 0.0, -p.k31;
     Eigen::Vector3d lambda = (-K.eigenvalues().real()).eval();
