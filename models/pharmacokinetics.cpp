@@ -12,7 +12,9 @@ std::vector<std::string> pk_models() {
     return {"domino", "clements", "hijazi", "herd", "esketamine_nasal", "rat", "mouse"};
 }
 
-bool pk_model_weight_scaled(const std::string& model) { return model != "esketamine_nasal"; }
+bool pk_model_weight_scaled(const std::string& model) {
+    return model != "esketamine_nasal";
+}
 
 namespace {
 
@@ -95,14 +97,20 @@ PkParameters pk_parameters(const std::string& model, double W) {
     return p;
 }
 
-double nasal_bioavailability(double session_mg) { return session_mg <= 56.0 + 1e-9 ? 0.54 : 0.51; }
+double nasal_bioavailability(double session_mg) {
+    return session_mg <= 56.0 + 1e-9 ? 0.54 : 0.51;
+}
 
 const char* route_name(DoseSpec::Route route) {
     switch (route) {
-    case DoseSpec::Route::bolus: return "bolus";
-    case DoseSpec::Route::infusion: return "infusion";
-    case DoseSpec::Route::nasal: return "nasal";
-    case DoseSpec::Route::ip: return "ip";
+    case DoseSpec::Route::bolus:
+        return "bolus";
+    case DoseSpec::Route::infusion:
+        return "infusion";
+    case DoseSpec::Route::nasal:
+        return "nasal";
+    case DoseSpec::Route::ip:
+        return "ip";
     }
     return "?";
 }
@@ -130,11 +138,13 @@ std::string schedule_problem(const PkParameters& p, const std::vector<DoseSpec>&
     for (const auto& d : doses) {
         const std::string what = std::string(route_name(d.route)) + " dose";
         if (d.per_kg && !(W > 0))
-            return what + " in mg/kg needs a body weight (weight_kg in a config, --weight-kg on the command line), or give the dose in mg";
+            return what + " in mg/kg needs a body weight (weight_kg in a config, --weight-kg on the command "
+                          "line), or give the dose in mg";
         if (d.route == DoseSpec::Route::nasal) {
             if (!(p.ka_nasal_per_min > 0))
                 return "the " + p.name + " model has no intranasal route (use model esketamine_nasal)";
-            if (d.per_kg) return "nasal doses are in mg (" + std::to_string(int(p.device_mg)) + " mg per device)";
+            if (d.per_kg)
+                return "nasal doses are in mg (" + std::to_string(int(p.device_mg)) + " mg per device)";
             const double devices = d.dose / p.device_mg;
             if (d.dose <= 0 || std::fabs(devices - std::round(devices)) > 1e-9)
                 return "a nasal dose must be a whole number of " + std::to_string(int(p.device_mg)) +
@@ -193,9 +203,14 @@ void PkModel::advance(double dt_min, double rate_mg_per_min) {
 void PkModel::events_of(const DoseSpec& d, double W, std::vector<Event>& out) const {
     const double mg = d.amount_mg(W);
     switch (d.route) {
-    case DoseSpec::Route::bolus: out.push_back({d.start_min, A1, mg}); break;
-    case DoseSpec::Route::infusion: break; // a rate, not an event
-    case DoseSpec::Route::ip: out.push_back({d.start_min, peritoneum, mg * p_.ip_bioavailability}); break;
+    case DoseSpec::Route::bolus:
+        out.push_back({d.start_min, A1, mg});
+        break;
+    case DoseSpec::Route::infusion:
+        break; // a rate, not an event
+    case DoseSpec::Route::ip:
+        out.push_back({d.start_min, peritoneum, mg * p_.ip_bioavailability});
+        break;
     case DoseSpec::Route::nasal: {
         // SCIENCE.md §4.5: per device, f_n = (F - F_gi) / (1 - F_gi) is absorbed nasally (completely); the
         // rest is swallowed and F_gi of it reaches the gut depot after the lag, so the session's
@@ -241,7 +256,8 @@ void PkModel::advance_schedule(double t0, double dt, const std::vector<DoseSpec>
         double rate_mg = 0.0;
         const double mid = 0.5 * (a + b);
         for (const auto& d : doses)
-            if (d.route == DoseSpec::Route::infusion && mid > d.start_min && mid < d.start_min + d.duration_min)
+            if (d.route == DoseSpec::Route::infusion && mid > d.start_min &&
+                mid < d.start_min + d.duration_min)
                 rate_mg += d.amount_mg(W) / d.duration_min;
         advance(b - a, rate_mg);
     }

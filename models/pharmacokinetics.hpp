@@ -43,7 +43,7 @@ struct PkParameters {
     std::string agent = "ketamine";                     // the species the set describes
     double V1_L = 0;                                    // central volume for the given body weight
     double k10 = 0, k12 = 0, k21 = 0, k13 = 0, k31 = 0; // per minute
-    double ke0 = 0.65; // per minute; SCIENCE.md §4.2 default (opentiva's 1-min time to peak effect)
+    double ke0 = 0.65;         // per minute; SCIENCE.md §4.2 default (opentiva's 1-min time to peak effect)
     bool weight_scaled = true; // volumes and clearances depend on the body weight given
 
     // Intranasal devices (SCIENCE.md §4.5); ka_nasal_per_min = 0: the route is not available.
@@ -74,7 +74,7 @@ double nasal_bioavailability(double session_mg);
 //   ip        intraperitoneal injection;          dose in mg/kg (or mg)
 struct DoseSpec {
     enum class Route { bolus, infusion, nasal, ip } route = Route::infusion;
-    double dose = 0;     // mg/kg if per_kg, else mg
+    double dose = 0; // mg/kg if per_kg, else mg
     bool per_kg = true;
     double start_min = 0, duration_min = 0;
     double amount_mg(double body_weight_kg) const { return per_kg ? dose * body_weight_kg : dose; }

@@ -115,6 +115,12 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
 // repeated sessions expanded and the [M]/[A] constants the config may override.
 DrugPk read_drug_pk(const toml::table& table, const std::string& path, const std::string& file) {
     TomlReader pr(table, path, file);
+    // Unknown keys first: a misspelt route ("intranasal") should be named, not reported as missing doses.
+    for (const char* key : {"model", "weight_kg", "unbound_fraction", "step_ms", "infusions", "boluses",
+                            "nasal", "ip", "sessions", "ke0_per_min", "ka_nasal_per_min", "ka_ip_per_min",
+                            "ip_bioavailability", "metabolite", "metabolite_unbound_fraction"})
+        pr.allow(key);
+    pr.finish();
     DrugPk schedule;
     schedule.model = pr.choice("model", pk_models(), "domino");
     if (auto w = pr.optional_number("weight_kg", range(0.0, 1000.0, false, true)))
@@ -171,7 +177,8 @@ DrugPk read_drug_pk(const toml::table& table, const std::string& path, const std
         for (std::size_t i = 0; i < schedule.doses.size(); ++i)
             if (schedule.doses[i].per_kg)
                 pr.fail_at(dose_nodes[i].first, dose_nodes[i].second,
-                           "a dose in mg/kg needs a body weight: give weight_kg, or the dose in mg (e.g. \"35mg@0\")");
+                           "a dose in mg/kg needs a body weight: give weight_kg, or the dose in mg (e.g. "
+                           "\"35mg@0\")");
     }
     for (std::size_t i = 0; i < schedule.doses.size(); ++i) {
         const std::string problem = schedule_problem(p, {schedule.doses[i]}, schedule.body_weight_kg);
@@ -260,7 +267,8 @@ std::vector<DrugSpecies> drug_species(const std::vector<DrugApplication>& drugs)
                        drug.pk ? drug.pk->fraction_unbound : 1.0});
         if (drug.pk && drug.pk->parameters.metabolite_enabled) {
             const DrugInfo& m = find_drug(drug.pk->parameters.metabolite.agent);
-            out.push_back({d, 1, m.name, m.block, m.molar_mass_g_per_mol, drug.pk->metabolite_fraction_unbound});
+            out.push_back(
+                {d, 1, m.name, m.block, m.molar_mass_g_per_mol, drug.pk->metabolite_fraction_unbound});
         }
     }
     return out;
@@ -417,9 +425,9 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
             if (receptor.shape == ReceptorShape::nmda)
                 for (const auto& species : exp.species) {
                     receptor.blockers.push_back(species.block);
-                    receptor.blocker_conc_uM.push_back(
-                        species.species == 0 && !exp.drugs[species.drug].pk ? exp.drugs[species.drug].bath_uM
-                                                                            : 0.0);
+                    receptor.blocker_conc_uM.push_back(species.species == 0 && !exp.drugs[species.drug].pk
+                                                           ? exp.drugs[species.drug].bath_uM
+                                                           : 0.0);
                 }
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);

@@ -91,7 +91,8 @@ void Engine::update_drugs(std::int64_t step) {
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
         const DrugApplication& drug = exp_.drugs[d];
         if (drug.pk && pk_[d] && t_min > pk_time_min_)
-            pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses, drug.pk->body_weight_kg);
+            pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
+                                     drug.pk->body_weight_kg);
     }
     for (std::size_t k = 0; k < exp_.species.size(); ++k) {
         const DrugSpecies& species = exp_.species[k];

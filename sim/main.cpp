@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
     pk->add_option("--infusion", infusions,
                    "IV DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
     pk->add_option("--bolus", boluses, "IV DOSE@START in mg/kg, min (repeatable); '35mg@0' for mg");
-    pk->add_option("--nasal", nasal_doses, "intranasal DOSE@START in mg (28-mg devices 5 min apart), e.g. 84@0");
+    pk->add_option("--nasal", nasal_doses,
+                   "intranasal DOSE@START in mg (28-mg devices 5 min apart), e.g. 84@0");
     pk->add_option("--ip", ip_doses, "intraperitoneal DOSE@START in mg/kg, min (rat, mouse)");
     pk->add_option("--session-days", session_days, "repeat the doses on these days, e.g. 0,3,7,10")
         ->delimiter(',');

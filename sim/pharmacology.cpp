@@ -9,8 +9,8 @@
 
 #include <cmath>
 #include <fstream>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 
 namespace ketaplast {
 
@@ -43,7 +43,8 @@ double quantity(const std::string& text, const std::string& part, const std::str
     std::string known;
     for (const auto& [name, factor] : units)
         known += (known.empty() ? "" : ", ") + name;
-    throw InputError("dose '" + text + "': unknown unit '" + u + "' for the " + what + " (known: " + known + ")");
+    throw InputError("dose '" + text + "': unknown unit '" + u + "' for the " + what + " (known: " + known +
+                     ")");
 }
 
 } // namespace
@@ -59,8 +60,7 @@ DoseSpec parse_dose(const std::string& text, DoseSpec::Route route) {
     const auto at = text.find('@');
     if (at == std::string::npos) throw InputError("dose '" + text + "': expected " + form);
     const auto plus = text.find('+', at);
-    if (infusion != (plus != std::string::npos))
-        throw InputError("dose '" + text + "': expected " + form);
+    if (infusion != (plus != std::string::npos)) throw InputError("dose '" + text + "': expected " + form);
     std::string unit;
     bool unit_given = false;
     const std::vector<std::pair<std::string, double>> mass =
@@ -68,9 +68,11 @@ DoseSpec parse_dose(const std::string& text, DoseSpec::Route route) {
               : std::vector<std::pair<std::string, double>>{{"mg/kg", 1.0}, {"mg", 1.0}};
     d.dose = quantity(text, text.substr(0, at), "dose", mass, &unit_given, &unit);
     d.per_kg = unit == "mg/kg";
-    d.start_min = quantity(text, text.substr(at + 1, plus == std::string::npos ? std::string::npos : plus - at - 1),
-                           "start time", {{"min", 1.0}, {"h", 60.0}, {"d", 1440.0}});
-    if (infusion) d.duration_min = quantity(text, text.substr(plus + 1), "duration", {{"min", 1.0}, {"h", 60.0}});
+    d.start_min =
+        quantity(text, text.substr(at + 1, plus == std::string::npos ? std::string::npos : plus - at - 1),
+                 "start time", {{"min", 1.0}, {"h", 60.0}, {"d", 1440.0}});
+    if (infusion)
+        d.duration_min = quantity(text, text.substr(plus + 1), "duration", {{"min", 1.0}, {"h", 60.0}});
     if (d.dose < 0) throw InputError("dose '" + text + "': the dose must not be negative");
     if (d.start_min < 0) throw InputError("dose '" + text + "': the start time must not be negative");
     if (infusion && !(d.duration_min > 0))
@@ -94,7 +96,8 @@ int pharmacology_pk(const PkCurveOptions& o, const std::string& out_path) {
         throw InputError("--unbound: fraction must be in (0, 1]");
     if (o.metabolite_fraction_unbound <= 0 || o.metabolite_fraction_unbound > 1)
         throw InputError("--metabolite-unbound: fraction must be in (0, 1]");
-    if (o.doses.empty()) throw InputError("pharmacology pk: give at least one dose (--infusion, --bolus, --nasal, --ip)");
+    if (o.doses.empty())
+        throw InputError("pharmacology pk: give at least one dose (--infusion, --bolus, --nasal, --ip)");
     for (double day : o.session_days)
         if (!(day >= 0)) throw InputError("--session-days: days must be >= 0");
     PkParameters params;
@@ -154,17 +157,20 @@ int pharmacology_pk(const PkCurveOptions& o, const std::string& out_path) {
         table << fmt::format("{:g}", time[k]);
         for (std::size_t s = 0; s < S; ++s)
             for (int c = 0; c < 5; ++c)
-                table << (c % 2 == 0 ? fmt::format(",{:.4f}", series[s][c][k]) : fmt::format(",{:.6f}", series[s][c][k]));
+                table << (c % 2 == 0 ? fmt::format(",{:.4f}", series[s][c][k])
+                                     : fmt::format(",{:.6f}", series[s][c][k]));
         table << "\n";
     }
     fmt::print("# {} pharmacokinetics ({} model{}, fraction unbound {:g}{}); {} doses\n", agent, o.model,
                W > 0 ? fmt::format(", {:g} kg", W) : std::string(), o.fraction_unbound,
-               S > 1 ? fmt::format(", metabolite {} unbound {:g}", pk.species_agent(1), fu[1]) : std::string(),
+               S > 1 ? fmt::format(", metabolite {} unbound {:g}", pk.species_agent(1), fu[1])
+                     : std::string(),
                doses.size());
     fmt::print("{}", table.str());
     if (out_path.empty()) return 0;
-    const bool h5 = out_path.size() > 3 && (out_path.substr(out_path.size() - 3) == ".h5" ||
-                                            (out_path.size() > 5 && out_path.substr(out_path.size() - 5) == ".hdf5"));
+    const bool h5 =
+        out_path.size() > 3 && (out_path.substr(out_path.size() - 3) == ".h5" ||
+                                (out_path.size() > 5 && out_path.substr(out_path.size() - 5) == ".hdf5"));
     if (!h5) {
         std::ofstream out(out_path);
         if (!(out << table.str())) throw InputError("--out: cannot write '" + out_path + "'");

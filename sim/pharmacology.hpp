@@ -21,12 +21,12 @@ DoseSpec parse_dose(const std::string& text, DoseSpec::Route route);
 
 struct PkCurveOptions {
     std::string model = "domino";
-    std::optional<double> body_weight_kg; // none: the model's default (70 kg human IV sets, 0.25 rat, 0.025 mouse;
-                                   // none for esketamine_nasal)
+    std::optional<double> body_weight_kg; // none: the model's default (70 kg human IV sets, 0.25 rat, 0.025
+                                          // mouse; none for esketamine_nasal)
     double fraction_unbound = 0.6; // SCIENCE.md §4.1 default
     double metabolite_fraction_unbound = 0.6;
     bool metabolite = true;
-    std::vector<DoseSpec> doses; // one session
+    std::vector<DoseSpec> doses;      // one session
     std::vector<double> session_days; // empty: a single session at day 0
     double duration_min = 240.0, step_min = 1.0;
     std::string agent; // "": the model's species (ketamine; esketamine for esketamine_nasal)

@@ -180,16 +180,15 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
                     t_max_ms = sample.t_ms;
                 }
             }
-            summary["drugs"].push_back(
-                {{"agent", sp.agent},
-                 {"series", sp.series_name()},
-                 {"role", sp.species == 0 ? "drug" : "metabolite of " + drug.agent},
-                 {"source", drug.pk ? "pk:" + drug.pk->model : "bath"},
-                 {"max_plasma_ng_per_mL", max_plasma},
-                 {"max_plasma_uM", max_plasma / sp.molar_mass_g_per_mol},
-                 {"time_of_max_plasma_ms", t_max_plasma_ms},
-                 {"max_free_uM", drug.pk ? max_free : drug.bath_uM},
-                 {"time_of_max_free_ms", t_max_ms}});
+            summary["drugs"].push_back({{"agent", sp.agent},
+                                        {"series", sp.series_name()},
+                                        {"role", sp.species == 0 ? "drug" : "metabolite of " + drug.agent},
+                                        {"source", drug.pk ? "pk:" + drug.pk->model : "bath"},
+                                        {"max_plasma_ng_per_mL", max_plasma},
+                                        {"max_plasma_uM", max_plasma / sp.molar_mass_g_per_mol},
+                                        {"time_of_max_plasma_ms", t_max_plasma_ms},
+                                        {"max_free_uM", drug.pk ? max_free : drug.bath_uM},
+                                        {"time_of_max_free_ms", t_max_ms}});
         }
         write_s = seconds_since(t_write);
         const double total_s = seconds_since(t_start);

@@ -311,8 +311,8 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     CHECK(pyr ==
           Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine, norketamine}, {free, free_nk}, -70.0))
               .epsilon(1e-5));
-    CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine, norketamine}, {free, free_nk},
-                                                -70.0))
+    CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 8 * 3.57}, {ketamine, norketamine},
+                                                {free, free_nk}, -70.0))
                      .epsilon(1e-5));
     // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
     const double pyr0 =
