@@ -111,6 +111,104 @@ void apply_override(toml::table& root, const Override& o, const std::string& fil
 
 // ---------------------------------------------------------------------------------------------
 
+// [[drugs]] pk = {...}: a dose schedule through a PK parameter set (models/pharmacokinetics.hpp), with
+// repeated sessions expanded and the [M]/[A] constants the config may override.
+DrugPk read_drug_pk(const toml::table& table, const std::string& path, const std::string& file) {
+    TomlReader pr(table, path, file);
+    // Unknown keys first: a misspelt route ("intranasal") should be named, not reported as missing doses.
+    for (const char* key : {"model", "weight_kg", "unbound_fraction", "step_ms", "infusions", "boluses",
+                            "nasal", "ip", "sessions", "ke0_per_min", "ka_nasal_per_min", "ka_ip_per_min",
+                            "ip_bioavailability", "metabolite", "metabolite_unbound_fraction"})
+        pr.allow(key);
+    pr.finish();
+    DrugPk schedule;
+    schedule.model = pr.choice("model", pk_models(), "domino");
+    if (auto w = pr.optional_number("weight_kg", range(0.0, 1000.0, false, true)))
+        schedule.body_weight_kg = *w;
+    schedule.fraction_unbound = pr.number("unbound_fraction", range(0.0, 1.0, false, true, 0.6));
+    schedule.step_ms = pr.number("step_ms", range(0.0, 3.6e6, false, true, 1000.0));
+    const char* forms[] = {"\"0.5@10+40\" (mg/kg @ start min + minutes)", "\"0.5@10\" (mg/kg @ start min)",
+                           "\"84@0\" (mg @ start min)", "\"10@0\" (mg/kg @ start min)"};
+    const std::pair<const char*, DoseSpec::Route> routes[] = {{"infusions", DoseSpec::Route::infusion},
+                                                              {"boluses", DoseSpec::Route::bolus},
+                                                              {"nasal", DoseSpec::Route::nasal},
+                                                              {"ip", DoseSpec::Route::ip}};
+    std::vector<std::pair<const toml::node*, std::string>> dose_nodes; // for errors found later
+    for (std::size_t k = 0; k < 4; ++k) {
+        const auto& [key, route] = routes[k];
+        const toml::array* list = pr.array(key);
+        if (!list) continue;
+        for (const auto& item : *list) {
+            const auto text = item.value<std::string>();
+            if (!text) pr.fail_at(&item, key, std::string("expected strings like ") + forms[k]);
+            try {
+                schedule.doses.push_back(parse_dose(*text, route));
+            } catch (const InputError& e) {
+                pr.fail_at(&item, key, e.what());
+            }
+            dose_nodes.emplace_back(&item, key);
+        }
+    }
+    if (schedule.doses.empty())
+        pr.fail("infusions", "missing: a pk schedule needs doses (infusions, boluses, nasal or ip)");
+    try {
+        schedule.parameters = pk_parameters(schedule.model, schedule.body_weight_kg);
+    } catch (const std::invalid_argument& e) {
+        pr.fail("model", e.what());
+    }
+    PkParameters& p = schedule.parameters;
+    // Constants tagged [A]/[M] in SCIENCE.md may be changed per run.
+    p.ke0 = pr.number("ke0_per_min", range(0.0, 1e3, false, true, p.ke0));
+    if (p.ka_nasal_per_min > 0)
+        p.ka_nasal_per_min = pr.number("ka_nasal_per_min", range(0.0, 1e3, false, true, p.ka_nasal_per_min));
+    if (p.ka_ip_per_min > 0) {
+        p.ka_ip_per_min = pr.number("ka_ip_per_min", range(0.0, 1e3, false, true, p.ka_ip_per_min));
+        p.ip_bioavailability =
+            pr.number("ip_bioavailability", range(0.0, 1.0, false, true, p.ip_bioavailability));
+    }
+    p.metabolite_enabled = pr.boolean("metabolite", true);
+    schedule.metabolite_fraction_unbound =
+        pr.number("metabolite_unbound_fraction", range(0.0, 1.0, false, true, 0.6));
+    // Weight: needed by weight-scaled sets and by mg/kg doses.
+    if (!(schedule.body_weight_kg > 0)) {
+        if (p.weight_scaled)
+            pr.fail("weight_kg", "missing: the " + schedule.model +
+                                     " model scales with body weight (give weight_kg in kg)");
+        for (std::size_t i = 0; i < schedule.doses.size(); ++i)
+            if (schedule.doses[i].per_kg)
+                pr.fail_at(dose_nodes[i].first, dose_nodes[i].second,
+                           "a dose in mg/kg needs a body weight: give weight_kg, or the dose in mg (e.g. "
+                           "\"35mg@0\")");
+    }
+    for (std::size_t i = 0; i < schedule.doses.size(); ++i) {
+        const std::string problem = schedule_problem(p, {schedule.doses[i]}, schedule.body_weight_kg);
+        if (!problem.empty()) pr.fail_at(dose_nodes[i].first, dose_nodes[i].second, problem);
+    }
+    // Repeated sessions: every dose above is given again on each session day.
+    if (const toml::table* sessions = pr.table("sessions")) {
+        TomlReader sr(*sessions, pr.key_path("sessions"), file);
+        std::vector<double> days;
+        if (sr.has("days") == sr.has("weeks"))
+            sr.fail("days", "give days = [...] (session days) or weeks = N with days_of_week = [...], "
+                            "not both or neither");
+        if (sr.has("days")) {
+            days = sr.number_array("days", 0, range(0.0, 3650.0));
+            if (days.empty()) sr.fail("days", "expected at least one session day");
+        } else {
+            const auto weeks = sr.required_integer("weeks", 1, 520);
+            if (!sr.has("days_of_week"))
+                sr.fail("days_of_week", "missing: the days of each week with a session, e.g. [0, 3]");
+            const auto dow = sr.number_array("days_of_week", 0, range(0.0, 7.0, true, false));
+            if (dow.empty()) sr.fail("days_of_week", "expected at least one day (0-6)");
+            days = weekly_session_days(int(weeks), dow);
+        }
+        sr.finish();
+        schedule.doses = repeat_sessions(schedule.doses, days);
+    }
+    pr.finish();
+    return schedule;
+}
+
 // [[drugs]]: bath concentrations of NMDA channel blockers, from the built-in table (models/drugs.hpp) or
 // defined here (agent = "custom" with its constants).
 std::vector<DrugApplication> read_drugs(TomlReader& root) {
@@ -158,35 +256,10 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
             }
         }
         if (const toml::table* pk = r.table("pk")) {
-            TomlReader pr(*pk, r.key_path("pk"), root.file());
-            DrugPk schedule;
-            schedule.model = pr.choice("model", ketamine_pk_models(), "domino");
-            schedule.body_weight_kg = pr.required_number("weight_kg", range(0.0, 1000.0, false, true));
-            schedule.fraction_unbound = pr.number("unbound_fraction", range(0.0, 1.0, false, true, 0.6));
-            schedule.step_ms = pr.number("step_ms", range(0.0, 3.6e6, false, true, 1000.0));
-            for (const char* key : {"infusions", "boluses"}) {
-                const toml::array* list = pr.array(key);
-                if (!list) continue;
-                for (const auto& item : *list) {
-                    const auto text = item.value<std::string>();
-                    if (!text)
-                        pr.fail_at(&item, key,
-                                   "expected strings like \"0.5@10+40\" (mg/kg @ start min + minutes)");
-                    try {
-                        schedule.doses.push_back(parse_dose(*text, std::string(key) == "infusions"));
-                    } catch (const InputError& e) {
-                        pr.fail_at(&item, key, e.what());
-                    }
-                }
-            }
-            if (schedule.doses.empty())
-                pr.fail("infusions", "missing: a pk schedule needs infusions or boluses");
-            if (!custom && d.agent.rfind("ketamine", 0) != 0 && d.agent != "esketamine" &&
-                d.agent != "arketamine")
-                pr.fail("model", "the PK parameter sets are for ketamine (racemic, S, R); '" + d.agent +
-                                     "' has none yet: use bath_uM");
-            pr.finish();
-            d.pk = schedule;
+            if (!custom && d.agent != "ketamine" && d.agent != "esketamine" && d.agent != "arketamine")
+                r.fail("pk", "the PK parameter sets are for ketamine (racemic, S, R); '" + d.agent +
+                                 "' has none yet: use bath_uM");
+            d.pk = read_drug_pk(*pk, r.key_path("pk"), root.file());
         }
         const ChannelBlocker preset = custom ? ChannelBlocker{} : find_drug(d.agent).block;
         auto constant = [&](const char* key, double preset_value, const ParamDef& allowed) {
@@ -217,6 +290,23 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         drugs.push_back(d);
     }
     return drugs;
+}
+
+// The blockers the drugs put at the NMDA receptors (see DrugSpecies): each drug, then the metabolite of
+// a dosed drug, with the metabolite's own potency and molar mass from the drug table.
+std::vector<DrugSpecies> drug_species(const std::vector<DrugApplication>& drugs) {
+    std::vector<DrugSpecies> out;
+    for (std::size_t d = 0; d < drugs.size(); ++d) {
+        const DrugApplication& drug = drugs[d];
+        out.push_back({d, 0, drug.agent, drug.block, drug.molar_mass_g_per_mol,
+                       drug.pk ? drug.pk->fraction_unbound : 1.0});
+        if (drug.pk && drug.pk->parameters.metabolite_enabled) {
+            const DrugInfo& m = find_drug(drug.pk->parameters.metabolite.agent);
+            out.push_back(
+                {d, 1, m.name, m.block, m.molar_mass_g_per_mol, drug.pk->metabolite_fraction_unbound});
+        }
+    }
+    return out;
 }
 
 SimulationSpec read_simulation(TomlReader& root) {
@@ -362,13 +452,17 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
                                                       exp.populations, exp.projections));
         }
     }
-    // Drugs in the bath block every NMDA receptor (all pools share the drug; they differ in Mg2+ block).
+    // Drugs block every NMDA receptor (all pools share the drug; they differ in Mg2+ block): one blocker
+    // per species -- a bath drug, a dosed drug and its metabolite -- in the order of exp.species.
+    exp.species = drug_species(exp.drugs);
     for (auto& pop : exp.populations)
         for (auto& receptor : pop.receptors)
             if (receptor.shape == ReceptorShape::nmda)
-                for (const auto& drug : exp.drugs) {
-                    receptor.blockers.push_back(drug.block);
-                    receptor.blocker_conc_uM.push_back(drug.bath_uM);
+                for (const auto& species : exp.species) {
+                    receptor.blockers.push_back(species.block);
+                    receptor.blocker_conc_uM.push_back(species.species == 0 && !exp.drugs[species.drug].pk
+                                                           ? exp.drugs[species.drug].bath_uM
+                                                           : 0.0);
                 }
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);

@@ -19,7 +19,7 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
     : exp_(experiment), net_(network), threads_(threads) {
     for (const auto& drug : exp_.drugs) {
         if (drug.pk) {
-            pk_.emplace_back(PkModel(ketamine_pk(drug.pk->model, drug.pk->body_weight_kg)));
+            pk_.emplace_back(PkModel(drug.pk->parameters));
             const auto steps =
                 std::max<std::int64_t>(1, std::llround(drug.pk->step_ms / exp_.simulation.dt_ms));
             drug_clock_steps_ = drug_clock_steps_ ? std::min(drug_clock_steps_, steps) : steps;
@@ -85,28 +85,36 @@ bool Engine::drug_due(std::int64_t start) const {
 
 void Engine::update_drugs(std::int64_t step) {
     // Advance each drug's PK to this step's time with its dose schedule, then hand the free effect-site
-    // concentration to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug
-    // concentration piecewise constant over ~1 s epochs).
+    // concentration of every species (the drug and its metabolite; exp_.species, the one drug -> blocker
+    // mapping) to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug concentration
+    // piecewise constant over ~1 s epochs).
     const double t_min = double(step) * exp_.simulation.dt_ms / 60000.0;
     DrugSample sample;
     sample.t_ms = double(step) * exp_.simulation.dt_ms;
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
         const DrugApplication& drug = exp_.drugs[d];
-        double free_uM = drug.bath_at(sample.t_ms), plasma = 0.0;
-        if (!drug.pk)
+        if (drug.pk && pk_[d] && t_min > pk_time_min_)
+            pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
+                                     drug.pk->body_weight_kg);
+    }
+    for (std::size_t k = 0; k < exp_.species.size(); ++k) {
+        const DrugSpecies& species = exp_.species[k];
+        const DrugApplication& drug = exp_.drugs[species.drug];
+        double free_uM = drug.bath_at(sample.t_ms), plasma = 0.0, effect = 0.0;
+        if (drug.pk && pk_[species.drug]) {
+            const PkModel& pk = *pk_[species.drug];
+            plasma = pk.plasma_ng_per_mL(species.species);
+            effect = pk.effect_site_ng_per_mL(species.species);
+            free_uM = species.fraction_unbound * effect / species.molar_mass_g_per_mol;
             for (auto& pop : net_.populations)
-                pop.group->set_blocker_concentration(d, free_uM);
-        if (drug.pk && pk_[d]) {
-            if (t_min > pk_time_min_)
-                pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
-                                         drug.pk->body_weight_kg);
-            plasma = pk_[d]->plasma_mg_per_L() * 1000.0;
-            free_uM = drug.pk->fraction_unbound * pk_[d]->effect_site_mg_per_L() * 1000.0 /
-                      drug.molar_mass_g_per_mol;
-            for (auto& pop : net_.populations)
-                pop.group->set_blocker_concentration(d, free_uM);
+                pop.group->set_blocker_concentration(k, free_uM);
+        } else {
+            effect = free_uM * species.molar_mass_g_per_mol; // a bath concentration is free and local
+            for (auto& pop : net_.populations)                // (it may step: bath protocols)
+                pop.group->set_blocker_concentration(k, free_uM);
         }
         sample.plasma_ng_per_mL.push_back(plasma);
+        sample.effect_site_ng_per_mL.push_back(effect);
         sample.free_uM.push_back(free_uM);
     }
     pk_time_min_ = std::max(pk_time_min_, t_min);

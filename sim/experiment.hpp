@@ -120,13 +120,17 @@ struct RecordingSpec {
 
 // A drug at the NMDA receptors: a constant bath concentration (slice-style experiments), or the free
 // effect-site concentration of a dose schedule through a PK model, updated on a slow clock. It blocks
-// every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3).
+// every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3). A dosed drug also forms its metabolite
+// (norketamine, SCIENCE.md §4.4), a second blocker with its own concentration and potency.
 struct DrugPk {
     std::string model = "domino";
-    double body_weight_kg = 70.0;
+    double body_weight_kg = 0.0;   // 0: not given (allowed when no dose is in mg/kg and the set is not
+                                   // weight-scaled)
     double fraction_unbound = 0.6; // SCIENCE.md §4.1 default
-    std::vector<DoseSpec> doses;
-    double step_ms = 1000.0; // slow clock: concentration held constant between updates
+    std::vector<DoseSpec> doses;   // the whole schedule, repeated sessions expanded
+    double step_ms = 1000.0;       // slow clock: concentration held constant between updates
+    PkParameters parameters;       // the model's set with the config's overrides
+    double metabolite_fraction_unbound = 0.6; // [A]
 };
 
 struct DrugApplication {
@@ -148,6 +152,20 @@ struct DrugApplication {
     double molar_mass_g_per_mol = 237.7;
 };
 
+// One NMDA blocker of the run: a bath drug, a dosed drug (species 0 of its PK model) or its metabolite
+// (species 1). Experiment::species is the single mapping from drugs to the receptors' blocker slots: the
+// receptors' blockers are listed in this order (config_loader), the engine hands species k's free
+// concentration to slot k, and timeseries.h5 names its series /drugs/<drug>_<agent>.
+struct DrugSpecies {
+    std::size_t drug = 0;    // index in Experiment::drugs
+    std::size_t species = 0; // 0: the drug itself, 1: its metabolite
+    std::string agent;
+    ChannelBlocker block;
+    double molar_mass_g_per_mol = 237.7;
+    double fraction_unbound = 1.0; // receptors see fu * Ce (1 for a bath concentration, already free)
+    std::string series_name() const { return std::to_string(drug) + "_" + agent; }
+};
+
 struct Experiment {
     std::string config_path;
     std::string resolved_toml; // the config after --set overrides, saved with the outputs
@@ -155,6 +173,7 @@ struct Experiment {
     SimulationSpec simulation;
     NetworkSpec network;
     std::vector<DrugApplication> drugs;
+    std::vector<DrugSpecies> species; // the blockers the drugs put at every NMDA receptor, in slot order
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     RecordingSpec recording;

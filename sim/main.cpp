@@ -74,12 +74,14 @@ int command_info(const std::string& dir) {
                    p.value("size", 0), p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0),
                    p.value("synapses_in", 0));
     if (s.contains("drugs")) {
-        fmt::print("\n{:<16} {:<16} {:>18} {:>14} {:>14}\n", "drug", "source", "max plasma ng/mL",
-                   "max free uM", "at ms");
+        fmt::print("\n{:<16} {:<24} {:<20} {:>11} {:>9} {:>10} {:>12} {:>10}\n", "species", "role", "source",
+                   "max plasma", "ng/mL", "at min", "max free uM", "at min");
         for (const auto& d : s["drugs"])
-            fmt::print("{:<16} {:<16} {:>18.2f} {:>14.4f} {:>14.0f}\n", d.value("agent", "?"),
-                       d.value("source", "?"), d.value("max_plasma_ng_per_mL", 0.0),
-                       d.value("max_free_uM", 0.0), d.value("time_of_max_free_ms", 0.0));
+            fmt::print("{:<16} {:<24} {:<20} {:>11.4f} {:>9.2f} {:>10.2f} {:>12.4f} {:>10.2f}\n",
+                       d.value("agent", "?"), d.value("role", "drug"), d.value("source", "?"),
+                       d.value("max_plasma_uM", 0.0), d.value("max_plasma_ng_per_mL", 0.0),
+                       d.value("time_of_max_plasma_ms", 0.0) / 60000.0, d.value("max_free_uM", 0.0),
+                       d.value("time_of_max_free_ms", 0.0) / 60000.0);
     }
     if (s.contains("nmda_pools")) {
         fmt::print("\n{:<24} {:>10} {:>10} {:>10} {:>14}   (NMDA pools at {:.0f} ms)\n", "pool", "blocked", "trapped",
@@ -184,19 +186,38 @@ int main(int argc, char** argv) {
         app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
     pharmacology->require_subcommand(1);
     PkCurveOptions pk_options;
-    std::vector<std::string> infusions, boluses;
+    std::vector<std::string> infusions, boluses, nasal_doses, ip_doses;
+    std::vector<double> session_days, days_of_week;
+    int session_weeks = 0;
+    bool no_metabolite = false;
     std::string pk_out, block_out;
-    auto* pk = pharmacology->add_subcommand("pk", "plasma and effect-site concentration of a dose schedule");
-    pk->add_option("--model", pk_options.model, "domino (default), clements, hijazi, herd");
-    pk->add_option("--weight-kg", pk_options.body_weight_kg, "body weight (default 70)");
+    auto* pk = pharmacology->add_subcommand(
+        "pk", "plasma and effect-site concentration of a dose schedule, drug and metabolite");
+    pk->add_option("--model", pk_options.model,
+                   "domino (default), clements, hijazi, herd (IV racemic ketamine); esketamine_nasal; rat, "
+                   "mouse (IV or i.p.)");
+    pk->add_option("--weight-kg", pk_options.body_weight_kg,
+                   "body weight (default 70 for the human IV sets, 0.25 rat, 0.025 mouse)");
+    pk->add_option("--agent", pk_options.agent, "the dosed species (default: the model's)");
     pk->add_option("--unbound", pk_options.fraction_unbound,
                    "unbound fraction for the free concentration (0.6)");
+    pk->add_option("--metabolite-unbound", pk_options.metabolite_fraction_unbound,
+                   "unbound fraction of norketamine (0.6)");
+    pk->add_flag("--no-metabolite", no_metabolite, "leave out the norketamine metabolite");
     pk->add_option("--infusion", infusions,
-                   "DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
-    pk->add_option("--bolus", boluses, "DOSE@START in mg/kg, min (repeatable)");
+                   "IV DOSE@START+DURATION in mg/kg, min, min (repeatable), e.g. 0.5@0+40");
+    pk->add_option("--bolus", boluses, "IV DOSE@START in mg/kg, min (repeatable); '35mg@0' for mg");
+    pk->add_option("--nasal", nasal_doses,
+                   "intranasal DOSE@START in mg (28-mg devices 5 min apart), e.g. 84@0");
+    pk->add_option("--ip", ip_doses, "intraperitoneal DOSE@START in mg/kg, min (rat, mouse)");
+    pk->add_option("--session-days", session_days, "repeat the doses on these days, e.g. 0,3,7,10")
+        ->delimiter(',');
+    pk->add_option("--weeks", session_weeks, "repeat the doses for N weeks on --days-of-week");
+    pk->add_option("--days-of-week", days_of_week, "days (0-6) of each week with a session, e.g. 0,3")
+        ->delimiter(',');
     pk->add_option("--duration-min", pk_options.duration_min, "time covered (default 240)");
     pk->add_option("--step-min", pk_options.step_min, "table step (default 1; the integration is exact)");
-    pk->add_option("--out", pk_out, "also write the table as CSV");
+    pk->add_option("--out", pk_out, "also write the table: CSV, or HDF5 for a .h5 path");
     BlockCurveOptions block_options;
     auto* block =
         pharmacology->add_subcommand("block", "equilibrium NMDA channel block vs concentration, and IC50");
@@ -263,12 +284,31 @@ int main(int argc, char** argv) {
         }
         if (pk->parsed()) {
             for (const auto& i : infusions)
-                pk_options.doses.push_back(parse_dose(i, true));
+                pk_options.doses.push_back(parse_dose(i, DoseSpec::Route::infusion));
             for (const auto& b : boluses)
-                pk_options.doses.push_back(parse_dose(b, false));
-            if (pk_options.doses.empty())
-                throw InputError("pharmacology pk: give at least one --infusion or --bolus");
-            return pharmacology_pk(pk_options, pk_out);
+                pk_options.doses.push_back(parse_dose(b, DoseSpec::Route::bolus));
+            for (const auto& n : nasal_doses)
+                pk_options.doses.push_back(parse_dose(n, DoseSpec::Route::nasal));
+            for (const auto& i : ip_doses)
+                pk_options.doses.push_back(parse_dose(i, DoseSpec::Route::ip));
+            pk_options.metabolite = !no_metabolite;
+            if (session_weeks != 0 || !days_of_week.empty()) {
+                if (!session_days.empty())
+                    throw InputError("pharmacology pk: give --session-days or --weeks with --days-of-week, "
+                                     "not both");
+                if (session_weeks <= 0 || days_of_week.empty())
+                    throw InputError("--weeks must be >= 1 and --days-of-week non-empty (e.g. --weeks 4 "
+                                     "--days-of-week 0,3)");
+                for (double d : days_of_week)
+                    if (!(d >= 0 && d < 7)) throw InputError("--days-of-week: days are 0-6");
+                session_days = weekly_session_days(session_weeks, days_of_week);
+            }
+            pk_options.session_days = session_days;
+            try {
+                return pharmacology_pk(pk_options, pk_out);
+            } catch (const std::invalid_argument& e) {
+                throw InputError(std::string("--agent: ") + e.what());
+            }
         }
         if (block->parsed()) {
             try {

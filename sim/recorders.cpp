@@ -309,7 +309,7 @@ void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
 }
 
 void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
-                         const std::vector<std::string>& drug_names,
+                         const std::vector<DrugSpecies>& species,
                          const std::vector<DrugSample>& drug_samples) const {
     const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
     h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
@@ -329,18 +329,30 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
         }
         rates.write(net_.populations[p].spec->name, rate, "Hz");
     }
-    if (!drug_names.empty()) {
+    if (!species.empty()) {
         h5::Object drugs = file.group("drugs");
-        for (std::size_t d = 0; d < drug_names.size(); ++d) {
-            h5::Object g = drugs.group(drug_names[d]);
-            std::vector<double> t, plasma, free;
+        for (std::size_t k = 0; k < species.size(); ++k) {
+            const DrugSpecies& sp = species[k];
+            h5::Object g = drugs.group(sp.series_name());
+            g.attribute("agent", sp.agent);
+            g.attribute("role", sp.species == 0 ? "drug" : "metabolite");
+            g.attribute("drug_index", std::int64_t(sp.drug));
+            g.attribute("unbound_fraction", sp.fraction_unbound);
+            g.attribute("molar_mass_g_per_mol", sp.molar_mass_g_per_mol);
+            std::vector<double> t, plasma, plasma_uM, effect, effect_uM, free;
             for (const auto& s : drug_samples) {
                 t.push_back(s.t_ms);
-                plasma.push_back(s.plasma_ng_per_mL[d]);
-                free.push_back(s.free_uM[d]);
+                plasma.push_back(s.plasma_ng_per_mL[k]);
+                plasma_uM.push_back(s.plasma_ng_per_mL[k] / sp.molar_mass_g_per_mol);
+                effect.push_back(s.effect_site_ng_per_mL[k]);
+                effect_uM.push_back(s.effect_site_ng_per_mL[k] / sp.molar_mass_g_per_mol);
+                free.push_back(s.free_uM[k]);
             }
             g.write("time_ms", t, "ms");
             g.write("plasma_ng_per_mL", plasma, "ng/mL");
+            g.write("plasma_uM", plasma_uM, "uM");
+            g.write("effect_site_ng_per_mL", effect, "ng/mL");
+            g.write("effect_site_uM", effect_uM, "uM");
             g.write("free_uM", free, "uM");
         }
         if (!drug_samples.empty() && !drug_samples.front().pools.empty()) {

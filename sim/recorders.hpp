@@ -86,10 +86,11 @@ class StateReporter {
     h5::File file_;
 };
 
-// Drug concentrations at a slow-clock tick, per drug of the experiment.
+// Drug concentrations at a slow-clock tick, per species of the experiment (Experiment::species: each
+// drug, and the metabolite of a dosed drug).
 struct DrugSample {
     double t_ms = 0;
-    std::vector<double> plasma_ng_per_mL, free_uM;
+    std::vector<double> plasma_ng_per_mL, effect_site_ng_per_mL, free_uM;
     // Per NMDA pool (population, receptor), in a fixed order: population means at the tick.
     struct Pool {
         std::string population, receptor;
@@ -102,13 +103,13 @@ class RateRecorder {
   public:
     RateRecorder(const Network& net, double bin_ms, double dt_ms); // bins grow as the run reaches them
     void add(const std::vector<SpikeRecord>& spikes);
-    // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
-    // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,
+    // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also,
+    // per species (a drug, or the metabolite of a dosed drug), /drugs/<drug>_<agent>/{time_ms,
+    // plasma_ng_per_mL, plasma_uM, effect_site_ng_per_mL, effect_site_uM, free_uM} and, per NMDA pool,
     // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, trapped_fraction,
     // open_fraction, current_pA} at
-    // the drug clock's ticks.
-    void write(const std::string& dir, std::int64_t steps_done,
-               const std::vector<std::string>& drug_names = {},
+    // the drug clock's ticks (docs/output.md).
+    void write(const std::string& dir, std::int64_t steps_done, const std::vector<DrugSpecies>& species = {},
                const std::vector<DrugSample>& drug_samples = {}) const;
 
   private:

@@ -151,10 +151,7 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         const auto t_write = std::chrono::steady_clock::now();
         spikes.finish();
         reports.finish(steps_done);
-        std::vector<std::string> drug_names;
-        for (std::size_t d = 0; d < exp.drugs.size(); ++d)
-            drug_names.push_back(std::to_string(d) + "_" + exp.drugs[d].agent);
-        rates.write(dir, steps_done, drug_names, engine.drug_samples());
+        rates.write(dir, steps_done, exp.species, engine.drug_samples());
         write_nodes(net, dir);
         if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
@@ -179,22 +176,32 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
             p["synapses_in"] = net.synapses_into(pop.index);
             summary["populations"][pop.spec->name] = p;
         }
-        for (std::size_t d = 0; d < exp.drugs.size(); ++d) {
-            double max_plasma = 0, max_free = 0, t_max_ms = 0;
+        // Per species (each drug, and the metabolite of a dosed drug): peaks of the recorded series.
+        for (std::size_t k = 0; k < exp.species.size(); ++k) {
+            const DrugSpecies& sp = exp.species[k];
+            const DrugApplication& drug = exp.drugs[sp.drug];
+            double max_plasma = 0, max_free = 0, t_max_ms = 0, t_max_plasma_ms = 0;
             for (const auto& sample : engine.drug_samples()) {
-                max_plasma = std::max(max_plasma, sample.plasma_ng_per_mL[d]);
-                if (sample.free_uM[d] > max_free) {
-                    max_free = sample.free_uM[d];
+                if (sample.plasma_ng_per_mL[k] > max_plasma) {
+                    max_plasma = sample.plasma_ng_per_mL[k];
+                    t_max_plasma_ms = sample.t_ms;
+                }
+                if (sample.free_uM[k] > max_free) {
+                    max_free = sample.free_uM[k];
                     t_max_ms = sample.t_ms;
                 }
             }
-            summary["drugs"].push_back({{"agent", exp.drugs[d].agent},
-                                        {"source", exp.drugs[d].pk ? "pk:" + exp.drugs[d].pk->model : "bath"},
+            summary["drugs"].push_back({{"agent", sp.agent},
+                                        {"series", sp.series_name()},
+                                        {"role", sp.species == 0 ? "drug" : "metabolite of " + drug.agent},
+                                        {"source", drug.pk ? "pk:" + drug.pk->model : "bath"},
                                         {"max_plasma_ng_per_mL", max_plasma},
+                                        {"max_plasma_uM", max_plasma / sp.molar_mass_g_per_mol},
+                                        {"time_of_max_plasma_ms", t_max_plasma_ms},
                                         {"max_free_uM", max_free},
                                         {"time_of_max_free_ms", t_max_ms}});
-            for (const auto& pool : concentration_response(exp.drugs[d], d, engine.drug_samples())) {
-                nlohmann::json r = {{"agent", exp.drugs[d].agent},
+            for (const auto& pool : concentration_response(drug, k, engine.drug_samples())) {
+                nlohmann::json r = {{"agent", sp.agent},
                                     {"population", pool.population},
                                     {"receptor", pool.receptor},
                                     {"conc_uM", pool.conc_uM},

@@ -390,6 +390,45 @@ TEST_CASE("cli: pharmacology pk writes the Domino infusion curve (T15) and refus
     }
 }
 
+TEST_CASE("cli: pharmacology pk of intranasal esketamine writes both species as HDF5; bad routes refused",
+          "[cli][integration][pk]") {
+    TempDir dir("pharmacology_nasal");
+    const auto ok =
+        run_ketaplast("pharmacology pk --model esketamine_nasal --nasal 84@0 --duration-min 120 --out \"" +
+                          dir.file("pk.h5") + "\"",
+                      dir.file("log"));
+    REQUIRE(ok.exit_code == 0);
+    CHECK_THAT(ok.output, Catch::Contains("esketamine_plasma_ng_per_mL") &&
+                              Catch::Contains("norketamine_plasma_ng_per_mL"));
+    h5::File f = h5::File::open_read(dir.file("pk.h5"));
+    const auto t = f.read_doubles("time_min");
+    const auto cp = f.open_group("esketamine").read_doubles("plasma_ng_per_mL");
+    const auto uM = f.open_group("esketamine").read_doubles("plasma_uM");
+    const auto nk = f.open_group("norketamine").read_doubles("plasma_ng_per_mL");
+    const auto nk_uM = f.open_group("norketamine").read_doubles("plasma_uM");
+    REQUIRE(t.size() == 121);
+    const std::size_t peak = std::size_t(std::max_element(cp.begin(), cp.end()) - cp.begin());
+    // SCIENCE.md §4.5 [D]: 84 mg -> Cmax 117-140 ng/mL, 25-34 min after the last spray (at 10 min).
+    CHECK(cp[peak] > 117.0);
+    CHECK(cp[peak] < 140.0);
+    CHECK(t[peak] - 10.0 >= 25.0);
+    CHECK(t[peak] - 10.0 <= 34.0);
+    // Molar masses of SCIENCE.md §0: 237.7 (esketamine), 223.7 (norketamine) g/mol.
+    CHECK(uM[peak] == Approx(cp[peak] / 237.7).epsilon(1e-12));
+    CHECK(nk_uM[120] == Approx(nk[120] / 223.7).epsilon(1e-12));
+    CHECK(nk[120] > 0.0);
+    for (const char* bad :
+         {"--model esketamine_nasal --nasal 30@0", "--model esketamine_nasal --bolus 1@0", "--ip 10@0",
+          "--model mouse --ip -1@0", "--nasal 84@0 --model esketamine_nasal --weeks 2",
+          "--model esketamine_nasal --nasal 84@0 --agent ketamin",
+          "--model esketamine_nasal --nasal 84@0 --session-days 0,3 --weeks 2 --days-of-week 0"}) {
+        const auto r = run_ketaplast(std::string("pharmacology pk ") + bad, dir.file("log"));
+        INFO(bad << ": " << r.output);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.output, Catch::Contains("error"));
+    }
+}
+
 TEST_CASE("cli: pharmacology block reports the apparent IC50 and lists known agents", "[cli][integration]") {
     TempDir dir("block");
     const auto ok =

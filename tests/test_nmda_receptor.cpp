@@ -255,7 +255,7 @@ rate_bin_ms = 1000.0
     const auto t = g.read_doubles("time_ms"), plasma = g.read_doubles("plasma_ng_per_mL"),
                free = g.read_doubles("free_uM");
     REQUIRE(t.size() == 180);
-    PkModel reference(ketamine_pk("domino", 70.0));
+    PkModel reference(pk_parameters("domino", 70.0));
     const std::vector<DoseSpec> doses = exp.drugs[0].pk->doses;
     for (std::size_t k = 0; k < t.size(); ++k) {
         CHECK(t[k] == Approx(1000.0 * double(k)));
@@ -313,15 +313,21 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     // the equilibrium formula at the recorded free concentration (float coefficients: 1e-5 relative).
     const double free = g.read_doubles("free_uM")[2400];
     const ChannelBlocker ketamine = find_drug("ketamine").block;
+    // The norketamine formed from it (SCIENCE.md §4.4) blocks too, with its own potency and concentration.
+    const double free_nk = f.open_group("drugs").open_group("0_norketamine").read_doubles("free_uM")[2400];
+    const ChannelBlocker norketamine = find_drug("norketamine").block;
+    REQUIRE(free_nk > 0.05);
     h5::Object nmda = f.open_group("nmda");
     const double pyr =
         nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[2400];
     const double inh =
         nmda.open_group("interneuron").open_group("NMDA").read_doubles("conducting_fraction")[2400];
     CHECK(pyr ==
-          Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
-    CHECK(inh ==
-          Approx(nmda_unblocked_fraction(MgBlock{1.0, 4 * 3.57}, {ketamine}, {free}, -70.0)).epsilon(1e-5));
+          Approx(nmda_unblocked_fraction(MgBlock{1.0, 3.57}, {ketamine, norketamine}, {free, free_nk}, -70.0))
+              .epsilon(1e-5));
+    CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 4 * 3.57}, {ketamine, norketamine},
+                                                {free, free_nk}, -70.0))
+                     .epsilon(1e-5));
     // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
     const double pyr0 =
         nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
