@@ -79,7 +79,7 @@ class ExpReceptors {
                 pool.x_previous.resize(size, 0.0f);
                 pool.inv_g_max.resize(size, spec.g_max_nS > 0 ? float(1.0 / spec.g_max_nS) : 0.0f);
                 pool.g_max.resize(size, float(spec.g_max_nS));
-                pool.tonic = float(spec.tonic_activation);
+                pool.tonic.resize(size, float(spec.tonic_activation));
                 for (std::size_t d = 0; d < spec.blockers.size(); ++d) {
                     const ChannelBlocker& b = spec.blockers[d];
                     KineticDrug drug;
@@ -121,7 +121,7 @@ class ExpReceptors {
                 x = bound_fraction(pool, r, i);
                 conducting = pool.unblocked[i] / (1.0 + mg);
                 out.trapped += blocked * (1.0 - x);
-                g += pool.tonic * pool.g_max[i];
+                g += pool.tonic[i] * pool.g_max[i];
             } else {
                 double drugs = 0;
                 for (std::size_t d = 0; d < blocker_A_[r].size(); ++d)
@@ -159,7 +159,11 @@ class ExpReceptors {
     }
     bool has_kinetic_block(std::size_t r) const { return kinetic_[r].enabled; }
     // A bath agonist on pool r (slice protocols): the bound fraction added to the synaptic one.
-    void set_tonic_activation(std::size_t r, double fraction) { kinetic_[r].tonic = float(fraction); }
+    // Neurons [begin, end) only, so each worker sets its own (ambient glutamate, models/glutamate.hpp).
+    void set_tonic_activation(std::size_t r, std::uint32_t begin, std::uint32_t end, double fraction) {
+        for (std::uint32_t i = begin; i < end; ++i)
+            kinetic_[r].tonic[i] = float(fraction);
+    }
     // Fraction of pool r's channels at neuron i holding drug d (kinetic block).
     double drug_blocked(std::size_t r, std::size_t d, std::uint32_t i) const { return kinetic_[r].drugs[d].blocked[i]; }
 
@@ -176,10 +180,11 @@ class ExpReceptors {
             const float* __restrict g = g_[r].data() + begin;
             const float* __restrict inv_g_max = pool.inv_g_max.data() + begin;
             float* __restrict x_previous = pool.x_previous.data() + begin;
-            const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r], tonic = pool.tonic;
+            const float mg = Mg_over_K0_[r], minus_slope = -Mg_slope_[r];
+            const float* __restrict tonic = pool.tonic.data() + begin;
 #pragma omp simd
             for (std::uint32_t i = 0; i < n; ++i) {
-                x[i] = std::min(1.0f, g[i] * inv_g_max[i] + tonic);
+                x[i] = std::min(1.0f, g[i] * inv_g_max[i] + tonic[i]);
                 mg_free[i] = 1.0f / (1.0f + mg * exp_approx(minus_slope * V[i]));
                 V_plus_70[i] = V[i] + 70.0f;
                 free_fraction[i] = 1.0;
@@ -248,11 +253,11 @@ class ExpReceptors {
                     // Kinetic block: the drug-free fraction from advance_block, Mg2+ at equilibrium.
                     const float* __restrict unblocked = pool.unblocked.data() + begin;
                     const float* __restrict g_max = pool.g_max.data() + begin;
-                    const float tonic = pool.tonic;
+                    const float* __restrict tonic = pool.tonic.data() + begin;
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i) {
                         const float gb =
-                            (g[i] + tonic * g_max[i]) * unblocked[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                            (g[i] + tonic[i] * g_max[i]) * unblocked[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
                         g_sum[i] += gb;
                         gE_sum[i] += gb * E;
                     }
@@ -356,7 +361,7 @@ class ExpReceptors {
     };
     struct KineticPool {
         bool enabled = false, any_drug = false;
-        float tonic = 0;
+        AlignedArray<float> tonic; // per neuron (a bath agonist, or ambient glutamate)
         AlignedArray<float> unblocked, x_previous, g_max, inv_g_max;
         std::vector<KineticDrug> drugs;
     };
@@ -367,7 +372,7 @@ class ExpReceptors {
         if (conc_uM > 0) drug.active = kinetic_[r].any_drug = true;
     }
     float bound_fraction(const KineticPool& pool, std::size_t r, std::uint32_t i) const {
-        return std::min(1.0f, g_[r][i] * pool.inv_g_max[i] + pool.tonic);
+        return std::min(1.0f, g_[r][i] * pool.inv_g_max[i] + pool.tonic[i]);
     }
 
     static float blocker_A(const ChannelBlocker& b, double conc_uM) {

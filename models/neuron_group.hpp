@@ -57,6 +57,12 @@ struct ReceptorSpec {
     double g_max_nS = 0.0;
     double tonic_activation = 0.0;
     double open_probability = 0.4; // SCIENCE.md §3.2 [M]
+    // Extrasynaptic NMDA receptors: gated by the ambient glutamate G of a [[glutamate]] pool, bound fraction
+    // G^n / (G^n + EC50^n) added as tonic activation (SCIENCE.md §5.3: EC50 ~1-3 uM [M]).
+    std::string glutamate_pool{};
+    std::size_t glutamate_pool_index = 0;
+    double ambient_EC50_uM = 2.0;
+    double ambient_hill = 1.0;
 };
 
 // What the engine knows at a step, for all neurons of the population.
@@ -121,6 +127,12 @@ class NeuronGroup {
 
     // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
     // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.
+    // The agonist-bound fraction added to NMDA receptor `receptor` of neurons [begin, end) by ambient
+    // glutamate (extrasynaptic receptors; sim/engine.cpp sets it each exchange interval, per worker).
+    virtual void set_tonic_activation(std::size_t receptor, std::uint32_t begin, std::uint32_t end,
+                                      double fraction) {
+        (void)receptor, (void)begin, (void)end, (void)fraction;
+    }
     virtual void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) {
         (void)receptor;
         (void)g_max_nS;

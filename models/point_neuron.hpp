@@ -57,6 +57,10 @@ class PointNeuron : public NeuronGroup {
     }
     double* state_f64(const std::string& name) override { return receptors_.state_f64(name); }
 
+    void set_tonic_activation(std::size_t receptor, std::uint32_t begin, std::uint32_t end,
+                              double fraction) override {
+        if (receptors_.has_kinetic_block(receptor)) receptors_.set_tonic_activation(receptor, begin, end, fraction);
+    }
     void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) override {
         receptors_.set_capacity(receptor, g_max_nS);
     }

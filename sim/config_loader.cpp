@@ -416,7 +416,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
     for (const char* key :
-         {"simulation", "network", "drugs", "output", "populations", "projections", "recording"})
+         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
@@ -464,6 +464,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
                                                            ? exp.drugs[species.drug].bath_uM
                                                            : 0.0);
                 }
+    exp.glutamate_pools = read_glutamate(root, file, exp.populations);
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);
     root.finish();

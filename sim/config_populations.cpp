@@ -192,6 +192,17 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                     spec.g_max_nS = rr.number("g_max_nS", range(0.0, 1e9, true, true, 0.0));
                     spec.tonic_activation = rr.number("tonic_activation", range(0.0, 1.0, true, true, 0.0));
                     spec.open_probability = rr.number("open_probability", range(0.0, 1.0, false, true, 0.4));
+                    spec.glutamate_pool = rr.string("glutamate_pool", "");
+                    if (!spec.glutamate_pool.empty()) {
+                        if (!(spec.g_max_nS > 0))
+                            rr.fail("glutamate_pool", "an extrasynaptic pool needs g_max_nS, its conductance "
+                                                      "with every receptor bound (nS)");
+                        if (spec.block != ReceptorSpec::Block::kinetic)
+                            rr.fail("glutamate_pool", "ambient glutamate gates kinetic pools only (block = "
+                                                      "\"kinetic\")");
+                    }
+                    spec.ambient_EC50_uM = rr.number("EC50_uM", range(0.0, 1e6, false, true, 2.0));
+                    spec.ambient_hill = rr.number("ambient_hill", range(0.0, 10.0, false, true, 1.0));
                     if (spec.tonic_activation > 0 && !(spec.g_max_nS > 0))
                         rr.fail("tonic_activation",
                                 "a bath agonist needs g_max_nS, the pool's conductance with every receptor "

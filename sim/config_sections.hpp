@@ -27,4 +27,9 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
                                const std::vector<PopulationSpec>& pops,
                                const std::vector<ProjectionSpec>& earlier);
 
+// [[glutamate]] pools (after populations: sources and regions name them); also resolves the receptors'
+// glutamate_pool references.
+std::vector<GlutamatePoolSpec> read_glutamate(TomlReader& root, const std::string& file,
+                                              std::vector<PopulationSpec>& pops);
+
 } // namespace ketaplast::config_detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/distribution.hpp"
+#include "models/glutamate.hpp"
 #include "models/neuron_group.hpp"
 #include "models/parameters.hpp"
 #include "models/pharmacokinetics.hpp"
@@ -173,6 +174,7 @@ struct Experiment {
     SimulationSpec simulation;
     NetworkSpec network;
     std::vector<DrugApplication> drugs;
+    std::vector<GlutamatePoolSpec> glutamate_pools; // [[glutamate]]
     std::vector<DrugSpecies> species; // the blockers the drugs put at every NMDA receptor, in slot order
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
