@@ -40,6 +40,10 @@ struct ReceptorSpec {
     double Mg_mM = 1.0;
     double K_Mg0_mM = 3.57;
     double Mg_slope_per_mV = 0.062;
+    // > 0: Brunel-Wang saturating gating ("nmda_saturating", SCIENCE.md §2.1): each source's gating s
+    // saturates with this alpha (per ms) and tau_rise_ms as the tau of its x; applied per source at spike
+    // delivery (sim/presynaptic_state.hpp). 0: plain dual exponential.
+    double saturation_alpha_per_ms = 0.0;
     // Open-channel blockers present (bath concentrations), competing with Mg2+ at equilibrium
     // (SCIENCE.md §3.3): the conducting fraction is 1 / (1 + Mg/K_Mg(V) + sum (D/K_d(V))^n).
     std::vector<ChannelBlocker> blockers{};
