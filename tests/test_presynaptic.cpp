@@ -507,3 +507,36 @@ TEST_CASE("presynaptic config keys are validated", "[presynaptic][config]") {
     cuba.replace(cuba.find("weight_nS"), 9, "weight_pA");
     CHECK_NOTHROW(load_experiment_from_string(cuba, "cuba.toml"));
 }
+
+TEST_CASE("configs/short_term_plasticity.toml: depression, facilitation and recovery in the reports",
+          "[presynaptic][integration]") {
+    TempDir dir("stp_config");
+    run_experiment(load_experiment(source_path("configs/short_term_plasticity.toml")),
+                   {dir.path(), 2, false});
+    h5::File f = h5::File::open_read(dir.file("reports.h5"));
+    // Reports hold g_AMPA_nS and V_m_mV per sample (every step): the jumps of g are g[k+1] - d g[k].
+    auto jumps = [&](const std::string& population) {
+        const auto data = f.open_group("report").open_group(population).read_doubles("data");
+        const double d = double(float(std::exp(-kDt / 2.0)));
+        std::vector<double> out;
+        for (std::size_t k = 2; k + 2 < data.size(); k += 2) {
+            const double jump = data[k] - d * data[k - 2];
+            if (jump > 0.01) out.push_back(jump);
+        }
+        return out;
+    };
+    // The closed-form recursion (tm_expected) for the 20 Hz train, then the test spike 500 ms after the
+    // tenth: x recovers as 1 - (1 - x) e^{-500/800}.
+    const auto pyramid = jumps("pyramid");
+    REQUIRE(pyramid.size() == 11);
+    const auto A = tm_expected(0.5, 800.0, 0.0, 50.0, 10);
+    double x = A[9] / 0.5 * (1 - 0.5); // x after the tenth spike
+    x = 1 - (1 - x) * std::exp(-500.0 / 800.0);
+    // Conductances are float of order 5 nS: 1e-4 nS covers their rounding (~5e-7) with a wide margin.
+    CHECK(pyramid[9] == Approx(10.0 * A[9]).margin(1e-4));
+    CHECK(pyramid[10] == Approx(10.0 * 0.5 * x).margin(1e-4));
+    const auto interneuron = jumps("interneuron");
+    REQUIRE(interneuron.size() == 11);
+    const auto F = tm_expected(0.03, 130.0, 530.0, 50.0, 10); // grows 4.58-fold
+    CHECK(interneuron[9] / interneuron[0] == Approx(F[9] / F[0]).epsilon(1e-4));
+}
