@@ -506,6 +506,13 @@ TEST_CASE("presynaptic config keys are validated", "[presynaptic][config]") {
     cuba.replace(cuba.find(", E_rev_mV = 0.0 }"), 18, " }");
     cuba.replace(cuba.find("weight_nS"), 9, "weight_pA");
     CHECK_NOTHROW(load_experiment_from_string(cuba, "cuba.toml"));
+    // ... but not with a scaled-down in-degree, whose DC compensation assumes the full weight per spike.
+    std::string scaled = cuba;
+    scaled.replace(scaled.find("[[populations]]"), 0, "[network]\nindegree_scale = 0.5\n");
+    scaled.replace(scaled.find("model = \"spike_times\""), 0, "reference_rate_Hz = 5.0\n");
+    scaled.replace(scaled.find("rule = \"all_to_all\""), 19, "rule = \"fixed_indegree\"\nindegree = 1");
+    CHECK_THAT(config_error(scaled),
+               Catch::Contains("projections.syn.stp") && Catch::Contains("indegree_scale"));
 }
 
 TEST_CASE("configs/short_term_plasticity.toml: depression, facilitation and recovery in the reports",
