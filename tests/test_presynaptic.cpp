@@ -449,13 +449,13 @@ TEST_CASE("checkpoint arrays name the presynaptic state and restore into every w
     CHECK(arrays[1].name == "presynaptic.syn.x");
     CHECK(arrays[2].name == "presynaptic.syn.last_spike_step");
     CHECK(arrays[1].size == 1);
-    // A restored x = 0.25 (and last spike long ago) must be what every worker uses for the next spike:
+    // A restored x = 0.25 (last spike at step 10^6) must be what every worker uses for the next spike:
     // the released fraction is U x = 0.125 whichever worker delivers.
     arrays[1].data[0] = 0.25;
     arrays[2].data[0] = 1e6;
     net.presynaptic.copy_to_all_workers();
     for (std::uint32_t w = 0; w < 2; ++w) {
-        // (a probe on a copy: each call advances that worker's replica)
+        // a spike at the restored last step (interval 0, no recovery) releases U x from each replica
         const float f = net.presynaptic.on_spike(w, 1000000, 0)[0];
         CHECK(f == Approx(0.125).margin(1e-7));
     }
