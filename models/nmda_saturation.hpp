@@ -59,7 +59,8 @@ struct BrunelWangJump {
 
     // Decay s over the interval since the source's previous spike, apply the spike, return the jump.
     double spike(double& s, double interval_ms) const {
-        s *= std::exp(-interval_ms / tau_decay_ms);
+        const double a = interval_ms / tau_decay_ms;
+        s *= a < 700.0 ? std::exp(-a) : 0.0; // (no slow underflow path for long-silent sources)
         const double jump = k0 + k1 * s;
         s += jump;
         return jump;

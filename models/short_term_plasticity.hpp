@@ -31,14 +31,20 @@ struct TsodyksMarkramState {
     double u = 0.0, x = 1.0;
 };
 
+// e^{-a} for a >= 0, without the slow underflow path of exp() for long intervals (a source silent for
+// thousands of time constants): below e^{-700} the factor no longer changes x or u in double precision.
+inline double decay_factor(double a) {
+    return a < 700.0 ? std::exp(-a) : 0.0;
+}
+
 // Advance the state over the interval since the previous spike (exactly), apply the spike and return the
 // released fraction u x that scales this spike's weight. The first spike of a rested synapse releases U.
 inline double tsodyks_markram_spike(const TsodyksMarkramParams& p, TsodyksMarkramState& s,
                                     double interval_ms) {
-    s.x = 1.0 - (1.0 - s.x) * std::exp(-interval_ms / p.tau_rec_ms);
+    s.x = 1.0 - (1.0 - s.x) * decay_factor(interval_ms / p.tau_rec_ms);
     double u = p.U;
     if (p.facilitating()) {
-        s.u *= std::exp(-interval_ms / p.tau_fac_ms);
+        s.u *= decay_factor(interval_ms / p.tau_fac_ms);
         s.u += p.U * (1.0 - s.u);
         u = s.u;
     }
