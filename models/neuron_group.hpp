@@ -40,6 +40,10 @@ struct ReceptorSpec {
     double Mg_mM = 1.0;
     double K_Mg0_mM = 3.57;
     double Mg_slope_per_mV = 0.062;
+    // > 0: Brunel-Wang saturating gating ("nmda_saturating", SCIENCE.md §2.1): each source's gating s
+    // saturates with this alpha (per ms) and tau_rise_ms as the tau of its x; applied per source at spike
+    // delivery (sim/presynaptic_state.hpp). 0: plain dual exponential.
+    double saturation_alpha_per_ms = 0.0;
     bool subunit_2CD = false; // GluN2C/2D-like pool (drug affinities scaled by K_d_factor_2CD)
     // Open-channel blockers present (initial concentrations; the engine updates them on its slow clock).
     // kinetic (default): per neuron and pool, the fraction of channels each drug blocks follows the

@@ -162,8 +162,9 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                 spec.tau_ms = rr.required_number("tau_ms", range(0.0, 1e6, false, true));
                 if (model->receptor_kind == ReceptorKind::conductance)
                     spec.E_rev_mV = rr.required_number("E_rev_mV", range(-200.0, 200.0));
-                const std::string shape = rr.choice("shape", {"exponential", "nmda"}, "exponential");
-                if (shape == "nmda") {
+                const std::string shape =
+                    rr.choice("shape", {"exponential", "nmda", "nmda_saturating"}, "exponential");
+                if (shape == "nmda" || shape == "nmda_saturating") {
                     if (model->receptor_kind != ReceptorKind::conductance)
                         rr.fail("shape",
                                 "an NMDA receptor (Mg2+ block of a conductance) needs a conductance-based "
@@ -185,6 +186,18 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                     spec.K_Mg0_mM =
                         rr.number("K_Mg0_mM", range(0.0, 1e4, false, true, spec.subunit_2CD ? 4.0 * 3.57 : 3.57));
                     spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
+                    if (shape == "nmda_saturating") {
+                        // Brunel & Wang 2001 (SCIENCE.md §2.1): alpha 0.5 / ms; tau_rise_ms is the tau of x.
+                        // The per-spike jump (models/nmda_saturation.hpp) needs alpha tau_rise <= 100.
+                        spec.saturation_alpha_per_ms =
+                            rr.number("alpha_per_ms", range(0.0, 1e3, false, true, 0.5));
+                        if (spec.saturation_alpha_per_ms * spec.tau_rise_ms > 100.0)
+                            rr.fail("alpha_per_ms",
+                                    "alpha_per_ms x tau_rise_ms = " +
+                                        number_text(spec.saturation_alpha_per_ms * spec.tau_rise_ms) +
+                                        " exceeds 100 (s saturates fully at every spike; use a "
+                                        "smaller alpha or a plain nmda receptor)");
+                    }
                     // Drug block (SCIENCE.md §3.2 kinetic trapping, or the §3.3 equilibrium quick form).
                     spec.block = rr.choice("block", {"kinetic", "equilibrium"}, "kinetic") == "kinetic"
                                      ? ReceptorSpec::Block::kinetic
@@ -239,6 +252,12 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                                         "' (has: " + join(names) + ")");
             }
             d.receptor_index = std::size_t(it - pop.receptors.begin());
+            if (it->saturation_alpha_per_ms > 0)
+                dr.fail("receptor",
+                        "receptor '" + d.receptor +
+                            "' is nmda_saturating: its gating is kept per source neuron, and a "
+                            "Poisson drive has no source neurons (drive an exponential receptor, or "
+                            "model the inputs as a poisson_source population)");
             d.rate_Hz = dr.required_number("rate_Hz", range(0.0, 1e5));
             d.inputs = dr.number("inputs", range(0.0, 1e7, true, true, 1.0));
             d.weight = dr.required_number(

@@ -172,6 +172,23 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
                                " ms is shorter than the time step dt_ms = " + number_text(sim.dt_ms) +
                                " (a delay must be at least one step)");
     proj.delay_ms = r.distribution("delay_ms", delay_range);
+    // Tsodyks-Markram short-term plasticity (SCIENCE.md §5.1): stp = {U, tau_rec_ms [, tau_fac_ms]}.
+    if (const toml::table* stp = r.table("stp")) {
+        TomlReader sr(*stp, r.key_path("stp"), file);
+        TsodyksMarkramParams p;
+        p.U = sr.required_number("U", range(0.0, 1.0, false, true));
+        p.tau_rec_ms = sr.required_number("tau_rec_ms", range(0.0, 1e7, false, true));
+        // Absent: a depressing synapse (u = U); present: facilitating, u decays with tau_fac_ms.
+        p.tau_fac_ms = sr.number("tau_fac_ms", range(0.0, 1e7, false, true, 0.0));
+        sr.finish();
+        const ReceptorSpec& receptor = target.receptors[proj.receptor_index];
+        if (receptor.saturation_alpha_per_ms > 0)
+            r.fail("stp", "receptor '" + proj.receptor + "' of '" + target.name +
+                              "' is nmda_saturating; short-term plasticity together with saturating NMDA "
+                              "gating is not implemented (the released fraction would change the x jump "
+                              "and so the saturation)");
+        proj.stp = p;
+    }
     r.finish();
     return proj;
 }

@@ -130,7 +130,15 @@ void Engine::update_drugs(std::int64_t step) {
 std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
     const std::uint32_t L = net_.ring_length;
     std::uint64_t events = 0;
+    // Presynaptic dynamics (sim/presynaptic_state.hpp): each spike gives one multiplier per projection
+    // with short-term plasticity or saturating NMDA gating, applied to whole segments. Every worker
+    // updates its replica of the state for every spike, in (step, gid) order, so it does not depend on
+    // the thread count. Projections without dynamics take the unscaled loops: no work per synapse.
+    PresynapticState& presyn = net_.presynaptic;
+    const bool any_presyn = !presyn.empty();
+    const std::uint8_t* scaled = presyn.active();
     for (const SpikeRecord& spike : spikes) {
+        const float* factor = any_presyn ? presyn.on_spike(worker, spike.step, spike.gid) : nullptr;
         for (const SynapseShard& shard : net_.shards[worker]) {
             Population& pop = net_.populations[shard.population];
             std::uint32_t k = shard.source_synapses[spike.gid];
@@ -142,7 +150,19 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
                 float* __restrict buffer =
                     pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
                 const std::uint16_t* __restrict target = shard.target.data() + k;
-                if (shard.quantized) {
+                if (any_presyn && scaled[seg.projection]) {
+                    const float f = factor[seg.projection];
+                    if (shard.quantized) {
+                        const std::uint16_t* __restrict code = shard.weight_code.data() + k;
+                        const WeightScale scale = net_.weight_scales[seg.projection];
+                        for (std::uint32_t j = 0; j < seg.count; ++j)
+                            buffer[target[j]] += (scale.base + scale.step * float(code[j])) * f;
+                    } else {
+                        const float* __restrict weight = shard.weight.data() + k;
+                        for (std::uint32_t j = 0; j < seg.count; ++j)
+                            buffer[target[j]] += weight[j] * f;
+                    }
+                } else if (shard.quantized) {
                     const std::uint16_t* __restrict code = shard.weight_code.data() + k;
                     const WeightScale scale = net_.weight_scales[seg.projection];
                     for (std::uint32_t j = 0; j < seg.count; ++j)

@@ -7,6 +7,7 @@
 #include "models/neuron_group.hpp"
 #include "models/parameters.hpp"
 #include "models/pharmacokinetics.hpp"
+#include "models/short_term_plasticity.hpp"
 
 #include <cstdint>
 #include <map>
@@ -102,6 +103,9 @@ struct ProjectionSpec {
     bool multapses = false;
     Distribution weight; // nS (conductance receptors) or pA (current receptors)
     Distribution delay_ms;
+    // Tsodyks-Markram short-term plasticity of the projection (SCIENCE.md §5.1): each spike's weight is
+    // scaled by the released fraction u x of its source (sim/presynaptic_state.hpp).
+    std::optional<TsodyksMarkramParams> stp;
 };
 
 struct StateReportSpec {

@@ -6,6 +6,7 @@
 #include "models/registry.hpp"
 #include "sim/experiment.hpp"
 #include "sim/partition.hpp"
+#include "sim/presynaptic_state.hpp"
 #include "sim/synapse_store.hpp"
 
 #include <cstdint>
@@ -37,6 +38,9 @@ struct Network {
     std::uint32_t min_delay_steps = 1, max_delay_steps = 1;
     std::uint32_t ring_length = 2;
     bool has_synapses = false;
+    // Short-term plasticity and saturating NMDA gating: per (projection, source) state applied at spike
+    // delivery (empty when no projection has presynaptic dynamics).
+    PresynapticState presynaptic;
 
     std::uint64_t synapse_count() const;
     std::uint64_t synapse_bytes() const;

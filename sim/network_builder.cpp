@@ -490,6 +490,7 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
     for (auto& pop : net.populations)
         for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
             pop.ring.emplace_back(std::size_t(net.ring_length) * pop.size, 0.0f);
+    net.presynaptic = PresynapticState(exp, starts, workers);
 
     if (!exp.drugs.empty()) assign_nmda_capacities(net, workers);
     return net;

@@ -62,6 +62,14 @@ void apply_network_scale(Experiment& exp, const toml::table& root) {
                  "missing: with network.indegree_scale < 1 every source population needs its full-scale mean "
                  "rate for the "
                  "input compensation");
+        // The compensation assumes every spike transmits its weight; with short-term plasticity the mean
+        // transmitted weight depends on the (unknown) rate pattern.
+        if (proj.stp)
+            fail(
+                "projections." + proj.name + ".stp",
+                "indegree_scale < 1 replaces lost inputs by a DC current computed from the weights, but with "
+                "short-term plasticity the transmitted weight depends on the firing pattern: use "
+                "indegree_scale = 1 for projections with stp");
         const double tau_ms = target.receptors[proj.receptor_index].tau_ms;
         dc[proj.target_index] +=
             1e-3 * tau_ms * lost * proj.weight.expected() * proj.full_indegree * *source.reference_rate_Hz;
