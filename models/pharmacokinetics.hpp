@@ -18,6 +18,7 @@
 #include <Eigen/Dense>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,17 @@ class PkModel {
     double plasma_mg_per_L() const { return state_[0] / p_.V1_L; }
     double effect_site_mg_per_L() const { return state_[3]; }
     const PkParameters& parameters() const { return p_; }
+
+    // The complete dynamic state (compartment amounts, effect site, last rate), for checkpoints: a
+    // restored model continues bit-identically (the propagators are recomputed from the same numbers).
+    std::vector<double> state_vector() const { return {state_.data(), state_.data() + state_.size()}; }
+    void set_state_vector(const std::vector<double>& values) {
+        if (values.size() != std::size_t(state_.size()))
+            throw std::invalid_argument("PK state: " + std::to_string(values.size()) + " values, expected " +
+                                        std::to_string(state_.size()));
+        for (Eigen::Index i = 0; i < state_.size(); ++i)
+            state_[i] = values[std::size_t(i)];
+    }
 
     // Advance over [t0, t0 + dt) of a dose schedule: boluses starting in the interval are given at its
     // start, infusions contribute their rate for the part of the interval they cover (exact when the

@@ -50,6 +50,11 @@ class PointNeuron : public NeuronGroup {
         return receptors_.state(name);
     }
 
+    std::vector<std::string> counter_names() const override { return {"refractory_left_steps"}; }
+    std::int32_t* counter(const std::string& name) override {
+        return name == "refractory_left_steps" ? refractory_left_.data() : nullptr;
+    }
+
     std::vector<NmdaPoolReadout> nmda_readout() const override {
         std::vector<NmdaPoolReadout> out;
         for (std::size_t r = 0; r < receptors_.count(); ++r) {

@@ -308,6 +308,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const toml::table* output = root.table("output")) {
         TomlReader o(*output, "output", file);
         exp.output_dir = o.string("dir", "");
+        exp.checkpoint_every_ms = o.number("checkpoint_every_ms", range(0.0, 1e15, true, true, 0.0));
         o.finish();
     }
     const toml::array* pops = root.array("populations");

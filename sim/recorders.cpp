@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "models/registry.hpp"
+#include "sim/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -131,9 +132,10 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
 
 // ---------------------------------------------------------------------------------------------
 
-SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled)
+SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled,
+                             bool resume)
     : net_(net), dir_(dir), dt_ms_(dt_ms), enabled_(enabled), counts_(net.populations.size(), 0) {
-    if (!enabled_) return;
+    if (!enabled_ || resume) return;
     file_ = h5::File::create(dir + "/spikes.h5.tmp");
     h5::Object spikes = file_.group("spikes");
     for (const auto& pop : net.populations) {
@@ -170,6 +172,46 @@ void SpikeRecorder::flush() {
     buffered_ = 0;
 }
 
+void SpikeRecorder::checkpoint(StateArchive& a) {
+    if (!a.loading() && enabled_) {
+        flush();
+        file_.flush();
+        rows_.clear();
+        for (const auto& p : pops_)
+            rows_.push_back(p.timestamps.rows());
+    }
+    a.vector("recorders/spikes/counts", counts_);
+    a.vector("recorders/spikes/rows", rows_);
+    if (a.loading() && counts_.size() != net_.populations.size())
+        throw InputError(a.path() + ": spike counts for " + std::to_string(counts_.size()) +
+                         " populations, the network has " + std::to_string(net_.populations.size()));
+    if (a.loading() && rows_.size() != (enabled_ ? net_.populations.size() : 0))
+        throw InputError(a.path() + ": spike recording positions do not match this experiment");
+}
+
+void SpikeRecorder::reopen() {
+    if (!enabled_) return;
+    file_ = h5::File::open_rw(dir_ + "/spikes.h5.tmp");
+    h5::Object spikes = file_.open_group("spikes");
+    pops_.clear();
+    for (const auto& pop : net_.populations) {
+        PerPopulation p;
+        p.group = spikes.open_group(pop.spec->name);
+        p.timestamps = p.group.open_appendable("timestamps", H5T_NATIVE_DOUBLE);
+        p.node_ids = p.group.open_appendable("node_ids", H5T_NATIVE_UINT64);
+        p.timestamps.truncate(rows_[pop.index]);
+        p.node_ids.truncate(rows_[pop.index]);
+        pops_.push_back(std::move(p));
+    }
+}
+
+void SpikeRecorder::close_unfinished() {
+    if (!enabled_ || !file_.valid_file()) return;
+    flush();
+    pops_.clear();
+    file_.close();
+}
+
 void SpikeRecorder::finish() {
     if (!enabled_ || !file_.valid_file()) return;
     flush();
@@ -181,11 +223,11 @@ void SpikeRecorder::finish() {
 // ---------------------------------------------------------------------------------------------
 
 StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir,
-                             double dt_ms, std::uint32_t steps_per_exchange)
+                             double dt_ms, std::uint32_t steps_per_exchange, bool resume)
     : dir_(dir), dt_ms_(dt_ms) {
     if (spec.reports.empty()) return;
-    file_ = h5::File::create(dir + "/reports.h5.tmp");
-    h5::Object root = file_.group("report");
+    if (!resume) file_ = h5::File::create(dir + "/reports.h5.tmp");
+    h5::Object root = resume ? h5::Object() : file_.group("report");
     for (const auto& rs : spec.reports) {
         const Population& pop = net.populations[rs.population_index];
         Report r;
@@ -204,6 +246,10 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
         r.capacity_rows =
             std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
         r.buffer.assign(r.capacity_rows * r.width, 0.0f);
+        if (resume) { // the file and its datasets exist: reopen() opens them
+            reports_.push_back(std::move(r));
+            continue;
+        }
 
         r.group = root.group(pop.spec->name);
         h5::Object mapping = r.group.group("mapping");
@@ -276,6 +322,42 @@ void StateReporter::flush_if_needed(std::int64_t next_step) {
         if (half_full(r, next_step)) write_rows(r, pending_rows(r, next_step));
 }
 
+void StateReporter::checkpoint(StateArchive& a, std::int64_t next_step) {
+    std::vector<std::int64_t> rows;
+    if (!a.loading() && !reports_.empty()) {
+        for (auto& r : reports_) {
+            write_rows(r, pending_rows(r, next_step));
+            rows.push_back(r.first_buffered_row);
+        }
+        file_.flush();
+    }
+    a.vector("recorders/reports/rows", rows);
+    if (!a.loading()) return;
+    if (rows.size() != reports_.size())
+        throw InputError(a.path() + ": state report positions do not match this experiment's reports");
+    for (std::size_t k = 0; k < rows.size(); ++k)
+        reports_[k].first_buffered_row = rows[k];
+}
+
+void StateReporter::reopen() {
+    if (reports_.empty()) return;
+    file_ = h5::File::open_rw(dir_ + "/reports.h5.tmp");
+    h5::Object root = file_.open_group("report");
+    for (auto& r : reports_) {
+        r.group = root.open_group(r.spec->population);
+        r.data = r.group.open_appendable("data", H5T_NATIVE_FLOAT);
+        r.data.truncate(std::uint64_t(r.first_buffered_row));
+    }
+}
+
+void StateReporter::close_unfinished(std::int64_t next_step) {
+    if (reports_.empty()) return;
+    for (auto& r : reports_)
+        write_rows(r, pending_rows(r, next_step));
+    reports_.clear();
+    file_.close();
+}
+
 void StateReporter::finish(std::int64_t end_step) {
     if (reports_.empty()) return;
     for (auto& r : reports_) {
@@ -306,6 +388,11 @@ void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
         if (bin >= counts_[p].size()) counts_[p].resize(bin + 1, 0);
         ++counts_[p][bin];
     }
+}
+
+void RateRecorder::checkpoint(StateArchive& a) {
+    for (std::size_t p = 0; p < counts_.size(); ++p)
+        a.vector("recorders/rates/" + net_.populations[p].spec->name, counts_[p]);
 }
 
 void RateRecorder::write(const std::string& dir, std::int64_t steps_done,

@@ -19,6 +19,8 @@
 
 namespace ketaplast {
 
+class StateArchive;
+
 struct SpikeRecord {
     std::int64_t step; // the spike happened at the end of this step: t = (step + 1) dt
     std::uint32_t gid;
@@ -26,13 +28,22 @@ struct SpikeRecord {
 
 class SpikeRecorder {
   public:
-    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled);
+    // resume: the file of an interrupted run is reopened by reopen() after checkpoint() has loaded.
+    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled, bool resume = false);
     void add(const std::vector<SpikeRecord>& spikes); // in time order
     void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }
 
+    // Checkpoint: saving writes the buffered spikes and flushes the file, then records how many rows
+    // each population's datasets hold; loading reads those numbers. reopen() then opens the .tmp file
+    // of the interrupted run and cuts its datasets back to them.
+    void checkpoint(StateArchive& a);
+    void reopen();
+    void close_unfinished(); // flush and close the .tmp file without renaming (an interrupted run)
+
   private:
     void flush();
+    std::vector<std::uint64_t> rows_;
     const Network& net_;
     std::string dir_;
     double dt_ms_;
@@ -52,7 +63,7 @@ class SpikeRecorder {
 class StateReporter {
   public:
     StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir, double dt_ms,
-                  std::uint32_t steps_per_exchange);
+                  std::uint32_t steps_per_exchange, bool resume = false);
     bool empty() const { return reports_.empty(); }
     // Called by each worker for its own neurons [gid_begin, gid_end) before the update of `step`.
     void sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end);
@@ -61,6 +72,12 @@ class StateReporter {
     // Called by one thread while the others wait: writes the buffered rows.
     void flush_if_needed(std::int64_t next_step);
     void finish(std::int64_t end_step);
+
+    // As SpikeRecorder: saving writes every buffered row up to next_step and flushes; the rows written
+    // so far are the reporter's position.
+    void checkpoint(StateArchive& a, std::int64_t next_step);
+    void reopen();
+    void close_unfinished(std::int64_t next_step);
 
   private:
     struct Report {
@@ -102,6 +119,7 @@ class RateRecorder {
   public:
     RateRecorder(const Network& net, double bin_ms, double dt_ms); // bins grow as the run reaches them
     void add(const std::vector<SpikeRecord>& spikes);
+    void checkpoint(StateArchive& a); // the bin counts so far
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also
     // /drugs/<i>_<agent>/{time_ms, plasma_ng_per_mL, free_uM} and, per NMDA pool,
     // /nmda/<population>/<receptor>/{time_ms, conducting_fraction, drug_blocked_fraction, current_pA} at
