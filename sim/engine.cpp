@@ -377,7 +377,11 @@ void Engine::checkpoint_state(StateArchive& a) {
         for (std::size_t r = 0; r < pop.ring.size(); ++r)
             a.array("rings/" + pop.spec->name + "/" + std::to_string(r), pop.ring[r].data(), pop.ring[r].size());
     }
-    // Counters reported in summary.json.
+    // The clock (the Poisson drive and Poisson sources are counter-based: keyed by step, no other state),
+    // and the counters reported in summary.json.
+    a.value("engine/step", step_);
+    if (a.loading() && (step_ < 0 || step_ % net_.min_delay_steps != 0))
+        throw InputError(a.path() + ": engine/step " + std::to_string(step_) + " is not an exchange boundary");
     a.value("engine/spikes_exchanged", spikes_exchanged_);
     a.value("engine/synaptic_events", synaptic_events_);
     // Engine-side arrays (presynaptic STP/saturation state, plastic weights): one line each here, e.g.

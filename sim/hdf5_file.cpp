@@ -235,12 +235,13 @@ void Object::read_raw(const std::string& name, hid_t mem_type, void* data, std::
 
 
 namespace {
-std::int64_t read_int_attr(hid_t obj, const std::string& file, const std::string& name) {
+std::int64_t read_int_attr(hid_t obj, const std::string& file, const std::string& name,
+                           const std::string& where = "") {
     Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose);
-    if (!attr.valid()) throw InputError(file + ": missing attribute " + name);
+    if (!attr.valid()) throw InputError(file + ": missing attribute " + name + where);
     std::int64_t value = 0;
     if (H5Aread(attr.id(), H5T_NATIVE_INT64, &value) < 0)
-        throw InputError(file + ": cannot read attribute " + name);
+        throw InputError(file + ": cannot read attribute " + name + where);
     return value;
 }
 } // namespace
@@ -252,7 +253,7 @@ std::int64_t Object::read_int_attribute(const std::string& name) const {
 std::int64_t Object::read_int_attribute_of(const std::string& dataset, const std::string& name) const {
     Handle d(H5Dopen2(id(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
     if (!d.valid()) throw InputError(file_ + ": missing dataset " + dataset);
-    return read_int_attr(d.id(), file_, name + " of " + join_path(path_, dataset));
+    return read_int_attr(d.id(), file_, name, " of " + join_path(path_, dataset));
 }
 
 void Object::attribute_on_int(const std::string& dataset, const std::string& name, std::int64_t value) {
