@@ -85,7 +85,8 @@ void StateArchive::raw(const std::string& name, hid_t file_type, hid_t mem_type,
     try {
         g = parent_of(file_, name, false, leaf);
     } catch (const InputError&) {
-        throw InputError(path_ + ": missing /" + name + " (checkpoint incomplete or written by another version)");
+        throw InputError(path_ + ": missing /" + name +
+                         " (checkpoint incomplete or written by another version)");
     }
     if (g.element_count(leaf) < 0)
         throw InputError(path_ + ": missing dataset /" + name +

@@ -375,13 +375,15 @@ void Engine::checkpoint_state(StateArchive& a) {
         // Ring buffers: input in flight (every slot; slots already read are zero). Indexed by
         // population-local neuron, so independent of the thread partition.
         for (std::size_t r = 0; r < pop.ring.size(); ++r)
-            a.array("rings/" + pop.spec->name + "/" + std::to_string(r), pop.ring[r].data(), pop.ring[r].size());
+            a.array("rings/" + pop.spec->name + "/" + std::to_string(r), pop.ring[r].data(),
+                    pop.ring[r].size());
     }
     // The clock (the Poisson drive and Poisson sources are counter-based: keyed by step, no other state),
     // and the counters reported in summary.json.
     a.value("engine/step", step_);
     if (a.loading() && (step_ < 0 || step_ % net_.min_delay_steps != 0))
-        throw InputError(a.path() + ": engine/step " + std::to_string(step_) + " is not an exchange boundary");
+        throw InputError(a.path() + ": engine/step " + std::to_string(step_) +
+                         " is not an exchange boundary");
     a.value("engine/spikes_exchanged", spikes_exchanged_);
     a.value("engine/synaptic_events", synaptic_events_);
     // Engine-side arrays (presynaptic STP/saturation state, plastic weights): one line each here, e.g.
@@ -427,7 +429,8 @@ void Engine::checkpoint_state(StateArchive& a) {
         s.t_ms = t[k];
         s.plasma_ng_per_mL.assign(plasma.begin() + std::ptrdiff_t(k * n_drugs),
                                   plasma.begin() + std::ptrdiff_t((k + 1) * n_drugs));
-        s.free_uM.assign(free.begin() + std::ptrdiff_t(k * n_drugs), free.begin() + std::ptrdiff_t((k + 1) * n_drugs));
+        s.free_uM.assign(free.begin() + std::ptrdiff_t(k * n_drugs),
+                         free.begin() + std::ptrdiff_t((k + 1) * n_drugs));
         for (std::size_t q = 0; q < n_pools; ++q)
             s.pools.push_back({pool_names[2 * q], pool_names[2 * q + 1], pools[3 * (k * n_pools + q)],
                                pools[3 * (k * n_pools + q) + 1], pools[3 * (k * n_pools + q) + 2]});

@@ -139,8 +139,8 @@ struct DrugApplication {
 
 struct Experiment {
     std::string config_path;
-    std::string resolved_toml; // the config after --set overrides, saved with the outputs
-    std::string output_dir;    // from [output] dir; the CLI's --out overrides
+    std::string resolved_toml;      // the config after --set overrides, saved with the outputs
+    std::string output_dir;         // from [output] dir; the CLI's --out overrides
     double checkpoint_every_ms = 0; // [output] checkpoint_every_ms; 0: no periodic checkpoints
     SimulationSpec simulation;
     NetworkSpec network;

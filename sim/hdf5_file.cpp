@@ -203,7 +203,8 @@ AppendableDataset Object::open_appendable(const std::string& name, hid_t mem_typ
 void AppendableDataset::truncate(std::uint64_t rows) {
     if (rows > rows_)
         throw InputError(name_ + " holds " + std::to_string(rows_) + " rows, fewer than the " +
-                         std::to_string(rows) + " the checkpoint recorded (file damaged or from another run)");
+                         std::to_string(rows) +
+                         " the checkpoint recorded (file damaged or from another run)");
     const hsize_t size[2] = {rows, row_width_};
     if (H5Dset_extent(dataset_.id(), size) < 0) throw RunError("HDF5: cannot shrink " + name_);
     rows_ = rows;
@@ -232,7 +233,6 @@ void Object::read_raw(const std::string& name, hid_t mem_type, void* data, std::
     if (n && H5Dread(d.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         throw InputError(file_ + ": cannot read dataset " + join_path(path_, name) + " (file damaged?)");
 }
-
 
 namespace {
 std::int64_t read_int_attr(hid_t obj, const std::string& file, const std::string& name,

@@ -36,7 +36,7 @@ int report_stop(const RunResult& result) {
 }
 
 int command_run(const std::string& config, const std::string& out, const std::vector<std::string>& sets,
-                int threads, std::optional<std::int64_t> seed, double checkpoint_every_ms) {
+                int threads, std::optional<std::int64_t> seed, double checkpoint_every_ms, double until_ms) {
     auto overrides = parse_overrides(sets);
     if (seed) overrides.push_back({"simulation.seed", std::to_string(*seed)});
     const Experiment exp = load_experiment(config, overrides);
@@ -46,6 +46,7 @@ int command_run(const std::string& config, const std::string& out, const std::ve
     options.progress = true;
     options.checkpoint_every_ms = checkpoint_every_ms;
     options.handle_signals = true;
+    options.stop_at_ms = until_ms;
     const RunResult result = run_experiment(exp, options);
     if (result.signal || result.paused) return report_stop(result);
     fmt::print("{}: {} -> {}\n", config, result.status, result.output_dir);
@@ -163,16 +164,21 @@ int main(int argc, char** argv) {
                     "write RUN_DIR/checkpoint.h5 every T ms of simulated time (overrides "
                     "output.checkpoint_every_ms)")
         ->check(CLI::PositiveNumber);
+    run->add_option("--until", until_ms,
+                    "stop at T ms with a checkpoint (e.g. a batch job's time slice); continue with resume")
+        ->check(CLI::PositiveNumber);
 
     auto* resume = app.add_subcommand("resume", "continue an interrupted run from its checkpoint.h5");
     resume->add_option("run_dir", run_dir, "output directory of the interrupted run")->required();
-    resume->add_option("--until", until_ms,
-                       "stop at T ms with a checkpoint (before the end) or run on to T ms (past it)")
+    resume
+        ->add_option("--until", until_ms,
+                     "stop at T ms with a checkpoint (before the end) or run on to T ms (past it)")
         ->check(CLI::PositiveNumber);
     resume->add_option("--threads,-t", threads, "OpenMP threads (default: as the checkpointed run)")
         ->check(CLI::Range(1, 4096));
-    resume->add_option("--checkpoint-every", checkpoint_every_ms,
-                       "checkpoint period in ms (default: as the checkpointed run)")
+    resume
+        ->add_option("--checkpoint-every", checkpoint_every_ms,
+                     "checkpoint period in ms (default: as the checkpointed run)")
         ->check(CLI::PositiveNumber);
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
@@ -252,7 +258,7 @@ int main(int argc, char** argv) {
         if (run->parsed())
             return command_run(config, out, sets, threads,
                                seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt,
-                               checkpoint_every_ms);
+                               checkpoint_every_ms, until_ms);
         if (resume->parsed()) return command_resume(run_dir, threads, until_ms, checkpoint_every_ms);
         if (validate->parsed()) return command_validate(config, sets);
         if (info->parsed()) return command_info(run_dir);

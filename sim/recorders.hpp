@@ -29,7 +29,8 @@ struct SpikeRecord {
 class SpikeRecorder {
   public:
     // resume: the file of an interrupted run is reopened by reopen() after checkpoint() has loaded.
-    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled, bool resume = false);
+    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled,
+                  bool resume = false);
     void add(const std::vector<SpikeRecord>& spikes); // in time order
     void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }

@@ -137,7 +137,8 @@ class SignalGuard {
 
   private:
     bool installed_;
-    struct sigaction old_int_ {}, old_term_ {};
+    struct sigaction old_int_ {
+    }, old_term_{};
 };
 
 // The connectivity's identity, independent of the thread partition: an order-independent sum of a hash
@@ -151,7 +152,8 @@ std::uint64_t network_fingerprint(const Network& net) {
         x *= 0x94d049bb133111ebull;
         return x ^ (x >> 31);
     };
-    std::uint64_t h = mix(net.total_neurons) ^ mix(net.min_delay_steps + (std::uint64_t(net.ring_length) << 32));
+    std::uint64_t h =
+        mix(net.total_neurons) ^ mix(net.min_delay_steps + (std::uint64_t(net.ring_length) << 32));
     for (const auto& pop : net.populations) {
         h = fnv1a64(pop.spec->name.data(), pop.spec->name.size(), h);
         h = fnv1a64(pop.spec->model.data(), pop.spec->model.size(), h);
@@ -161,15 +163,16 @@ std::uint64_t network_fingerprint(const Network& net) {
     for (const auto& worker : net.shards)
         for (const auto& shard : worker)
             for (std::uint32_t s = 0; s < net.total_neurons; ++s)
-                shard.for_each_synapse(s, net.weight_scales,
-                                       [&](std::uint16_t t, float, std::uint16_t delay, std::uint8_t receptor,
-                                           std::uint16_t projection) {
-                                           const std::uint64_t target =
-                                               net.populations[shard.population].first_gid + shard.local_begin + t;
-                                           sum += mix((std::uint64_t(s) << 32 | target) ^
-                                                      mix(std::uint64_t(delay) | std::uint64_t(receptor) << 16 |
-                                                          std::uint64_t(projection) << 24));
-                                       });
+                shard.for_each_synapse(
+                    s, net.weight_scales,
+                    [&](std::uint16_t t, float, std::uint16_t delay, std::uint8_t receptor,
+                        std::uint16_t projection) {
+                        const std::uint64_t target =
+                            net.populations[shard.population].first_gid + shard.local_begin + t;
+                        sum += mix((std::uint64_t(s) << 32 | target) ^
+                                   mix(std::uint64_t(delay) | std::uint64_t(receptor) << 16 |
+                                       std::uint64_t(projection) << 24));
+                    });
     return mix(h ^ sum);
 }
 
@@ -258,8 +261,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
 
         ProgressReporter bar(dt, engine.step(), total_steps);
         const auto t_sim = std::chrono::steady_clock::now();
-        const std::int64_t end_step = session.pause_step >= 0 ? std::min(session.pause_step, total_steps)
-                                                              : total_steps;
+        const std::int64_t end_step =
+            session.pause_step >= 0 ? std::min(session.pause_step, total_steps) : total_steps;
         bool stopped_early = false;
         try {
             while (engine.step() < end_step) {
@@ -418,11 +421,17 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     session.progress = options.progress;
     session.handle_signals = options.handle_signals;
     session.total_steps = std::llround(exp.simulation.duration_ms / exp.simulation.dt_ms);
-    session.every_steps =
-        checkpoint_steps(options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : exp.checkpoint_every_ms,
-                         exp.simulation.dt_ms, net.min_delay_steps);
+    session.every_steps = checkpoint_steps(options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms
+                                                                           : exp.checkpoint_every_ms,
+                                           exp.simulation.dt_ms, net.min_delay_steps);
+    if (options.stop_at_ms > 0) {
+        const std::int64_t D = net.min_delay_steps,
+                           stop = std::llround(options.stop_at_ms / exp.simulation.dt_ms);
+        session.pause_step = (stop + D - 1) / D * D;
+    }
     // The run directory names its experiment from the start (a checkpoint is checked against it).
-    if (session.every_steps > 0 || session.handle_signals) write_text_atomically(dir, "config.toml", exp.resolved_toml);
+    if (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0)
+        write_text_atomically(dir, "config.toml", exp.resolved_toml);
     return execute(exp, net, session);
 }
 
@@ -431,15 +440,17 @@ RunResult resume_run(const ResumeOptions& options) {
     const std::string path = dir + "/checkpoint.h5";
     if (!std::filesystem::is_directory(dir)) throw InputError(dir + ": not a directory");
     if (!std::filesystem::exists(path))
-        throw InputError(path + ": no checkpoint (the run completed, or never wrote one; see --checkpoint-every)");
+        throw InputError(path +
+                         ": no checkpoint (the run completed, or never wrote one; see --checkpoint-every)");
     StateArchive a = StateArchive::load_from(path);
     if (!a.has("header/format_version"))
         throw InputError(path + ": not a Ketaplast checkpoint (no header/format_version)");
     std::int64_t version = 0, step = 0, saved_threads = 0, every = 0, total = 0;
     a.value("header/format_version", version);
     if (version != kCheckpointFormatVersion)
-        throw InputError(path + ": checkpoint format version " + std::to_string(version) + ", this ketaplast (" +
-                         KETAPLAST_VERSION + ") reads version " + std::to_string(kCheckpointFormatVersion));
+        throw InputError(path + ": checkpoint format version " + std::to_string(version) +
+                         ", this ketaplast (" + KETAPLAST_VERSION + ") reads version " +
+                         std::to_string(kCheckpointFormatVersion));
     std::string ketaplast, toml, config_path;
     std::uint64_t config_hash = 0;
     a.text("header/ketaplast_version", ketaplast);
@@ -453,7 +464,8 @@ RunResult resume_run(const ResumeOptions& options) {
     a.value("header/threads", saved_threads);
     a.value("header/checkpoint_every_steps", every);
     a.value("header/total_steps", total);
-    if (text_hash(toml) != config_hash) throw InputError(path + ": header/config_toml fails its hash (damaged)");
+    if (text_hash(toml) != config_hash)
+        throw InputError(path + ": header/config_toml fails its hash (damaged)");
     const std::string run_config = dir + "/config.toml";
     if (!std::filesystem::exists(run_config))
         throw InputError(run_config + ": missing (not the run directory this checkpoint belongs to)");
@@ -471,7 +483,8 @@ RunResult resume_run(const ResumeOptions& options) {
     std::uint64_t fingerprint = 0;
     a.value("header/network_fingerprint", fingerprint);
     if (network_fingerprint(net) != fingerprint)
-        throw InputError(path + ": the network built from the checkpoint's config differs from the checkpointed "
+        throw InputError(path +
+                         ": the network built from the checkpoint's config differs from the checkpointed "
                          "one (another version of the network builder?)");
     const double dt = exp.simulation.dt_ms;
     session.dir = dir;
@@ -485,8 +498,9 @@ RunResult resume_run(const ResumeOptions& options) {
     if (options.until_ms > 0) {
         std::int64_t until = std::llround(options.until_ms / dt);
         if (until <= step)
-            throw InputError("--until " + std::to_string(options.until_ms) + " ms: the checkpoint is already at " +
-                             std::to_string(double(step) * dt) + " ms");
+            throw InputError("--until " + std::to_string(options.until_ms) +
+                             " ms: the checkpoint is already at " + std::to_string(double(step) * dt) +
+                             " ms");
         if (until > total) {
             session.total_steps = until; // run on past the configured duration
             exp.simulation.duration_ms = double(until) * dt;

@@ -19,6 +19,9 @@ struct RunOptions {
     // SIGINT/SIGTERM finish the exchange interval, write a checkpoint, close the files and return
     // (RunResult::signal set). Handlers are installed for the duration of the call.
     bool handle_signals = false;
+    // > 0: stop at this time (rounded up to an exchange boundary) with a checkpoint, as if paused; the
+    // run continues with resume_run.
+    double stop_at_ms = 0;
 };
 
 struct ResumeOptions {
