@@ -81,6 +81,12 @@ int command_validate(const std::string& config, const std::vector<std::string>& 
 int command_info(const std::string& dir) {
     const std::string path = dir + "/summary.json";
     std::ifstream in(path);
+    if (!in && std::filesystem::exists(dir + "/checkpoint.h5")) {
+        fmt::print("run        {}\nstatus     interrupted or paused (checkpoint.h5, no outputs yet)\n"
+                   "resume with: ketaplast resume {}\n",
+                   dir, dir);
+        return 0;
+    }
     if (!in) throw InputError(path + ": not found (is '" + dir + "' a Ketaplast run directory?)");
     nlohmann::json s;
     try {
@@ -121,8 +127,8 @@ int command_info(const std::string& dir) {
                    m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f :
-         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml", "summary.json"})
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml",
+                          "summary.json", "checkpoint.h5"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
     fmt::print("\n");
     return 0;

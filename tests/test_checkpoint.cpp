@@ -291,6 +291,29 @@ TEST_CASE("a checkpoint holds every named state array of every population", "[ch
     CHECK(f.open_group("drugs").read_doubles("t_ms") == std::vector<double>{0.0, 20.0, 40.0});
 }
 
+TEST_CASE("[output] checkpoint_every_ms sets the period, rounded up to whole exchange intervals",
+          "[checkpoint][config]") {
+    TempDir dir("ckpt_config");
+    // 6.5 ms = 65 steps; the exchange interval is the minimum delay, 1 ms = 10 steps: 70 steps.
+    const Experiment exp = load_experiment_from_string(
+        network_config(300.0) + "\n[output]\ncheckpoint_every_ms = 6.5\n", "checkpoint_net.toml");
+    CHECK(exp.checkpoint_every_ms == 6.5);
+    RunOptions o;
+    o.output_dir = dir.file("out");
+    o.threads = 1;
+    o.stop_at_ms = 30.0;
+    CHECK(run_experiment(exp, o).paused);
+    h5::silence_errors();
+    const h5::File f = h5::File::open_read(dir.file("out") + "/checkpoint.h5");
+    std::int64_t every = 0;
+    f.open_group("header").read_raw("checkpoint_every_steps", H5T_NATIVE_INT64, &every, 1);
+    CHECK(every == 70);
+    CHECK_THROWS_WITH(
+        load_experiment_from_string(network_config(300.0) + "\n[output]\ncheckpoint_every_ms = -1\n",
+                                    "checkpoint_net.toml"),
+        Catch::Contains("checkpoint_every_ms"));
+}
+
 namespace {
 
 // Overwrite one int64 dataset of a checkpoint and its checksum, as another version would have written it.
