@@ -116,6 +116,7 @@ struct RecordingSpec {
     bool edges = false; // edges.h5 (SONATA edges of every projection) at the end of the run
     double rate_bin_ms = 1.0;
     std::vector<StateReportSpec> reports;
+    std::vector<double> snapshot_times_ms; // weight snapshots (snapshots.h5), ascending
 };
 
 // A drug at the NMDA receptors: a constant bath concentration (slice-style experiments), or the free

@@ -173,7 +173,9 @@ AppendableDataset Object::appendable(const std::string& name, hid_t file_type, h
                                      bool two_d) {
     const int rank = (two_d || row_width > 1) ? 2 : 1;
     const hsize_t dims[2] = {0, row_width}, maxdims[2] = {H5S_UNLIMITED, row_width};
-    const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows), std::max<hsize_t>(1, row_width)};
+    // Wide rows (weight snapshots of a whole projection) are split into chunks of at most 2^20 columns.
+    const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows),
+                              std::min<hsize_t>(hsize_t(1) << 20, std::max<hsize_t>(1, row_width))};
     Handle space(check(H5Screate_simple(rank, dims, maxdims), file_, "dataspace"), H5Sclose);
     Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     check_status(H5Pset_chunk(props.id(), rank, chunk), file_, "chunking");

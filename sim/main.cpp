@@ -127,8 +127,8 @@ int command_info(const std::string& dir) {
                    m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml",
-                          "summary.json", "checkpoint.h5"})
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5",
+                          "config.toml", "summary.json", "checkpoint.h5"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
     fmt::print("\n");
     return 0;

@@ -14,6 +14,7 @@
 #include "sim/network.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,44 @@ void write_nodes(const Network& net, const std::string& dir);
 // indices/{target_to_source, source_to_target}/{node_id_to_ranges, range_to_edge_id} as libsonata reads
 // them. Edges are ordered by target.
 void write_edges(const Experiment& exp, const Network& net, const std::string& dir);
+
+// Every synapse of each projection in edges.h5's order (by target; for one target by source, then as
+// stored), which does not depend on the thread partition.
+struct EdgeRecord {
+    std::uint64_t source, target; // population-local
+    float weight;                 // nS or pA
+    float delay_ms;
+};
+std::vector<std::vector<EdgeRecord>> collect_edges(const Experiment& exp, const Network& net);
+
+// Weight snapshots ([recording] snapshot_times_ms): the weights of every projection at chosen times, to
+// snapshots.h5: /time_ms (when each was taken: the first exchange boundary at or after the requested
+// time), /requested_time_ms, and /edges/<projection>/0/syn_weight, snapshots x edges (float32, nS or pA),
+// whose column k is edge k of edges.h5's population <projection> (edges.h5 is written with it).
+class WeightSnapshots {
+  public:
+    WeightSnapshots(const Experiment& exp, const Network& net, const std::string& dir,
+                    std::int64_t total_steps, bool resume = false);
+    bool empty() const { return steps_.empty(); }
+    // Step of the next snapshot not taken yet, or INT64_MAX.
+    std::int64_t next_step() const;
+    // Take every snapshot due at `step` (call at exchange boundaries, before the step's update).
+    void take_due(std::int64_t step);
+    void checkpoint(StateArchive& a);
+    void reopen();
+    void close_unfinished();
+    void finish();
+
+  private:
+    const Experiment& exp_;
+    const Network& net_;
+    std::string dir_;
+    std::vector<std::int64_t> steps_; // per requested time
+    std::size_t taken_ = 0;
+    h5::File file_;
+    h5::AppendableDataset time_, requested_;
+    std::vector<h5::AppendableDataset> weights_; // per projection
+};
 
 // "<dir>/<name>.tmp" -> "<dir>/<name>"
 void commit_file(const std::string& dir, const std::string& name);

@@ -79,7 +79,7 @@ void prepare_output_dir(const std::string& dir) {
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5",
-                             "summary.json", "config.toml", "checkpoint.h5"}) {
+                             "snapshots.h5", "summary.json", "config.toml", "checkpoint.h5"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -88,7 +88,7 @@ void remove_previous_outputs(const std::string& dir) {
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp",
-                             "edges.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
+                             "edges.h5.tmp", "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -219,6 +219,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
         StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps, resuming);
         RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
+        WeightSnapshots snapshots(exp, net, dir, total_steps, resuming);
         Engine engine(exp, net, threads);
         engine.set_stop_flag(&stop_requested);
         std::uint64_t fingerprint = 0;
@@ -229,10 +230,12 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             spikes.checkpoint(a);
             reports.checkpoint(a, engine.step());
             rates.checkpoint(a);
+            snapshots.checkpoint(a);
             a.close();
             // Only now, with everything read and checked, are the interrupted run's files touched.
             spikes.reopen();
             reports.reopen();
+            snapshots.reopen();
         }
         auto write_checkpoint = [&] {
             if (fingerprint == 0) fingerprint = network_fingerprint(net);
@@ -256,6 +259,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 spikes.checkpoint(a);
                 reports.checkpoint(a, engine.step());
                 rates.checkpoint(a);
+                snapshots.checkpoint(a);
             });
         };
 
@@ -265,8 +269,12 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             session.pause_step >= 0 ? std::min(session.pause_step, total_steps) : total_steps;
         bool stopped_early = false;
         try {
-            while (engine.step() < end_step) {
-                std::int64_t next = end_step;
+            while (true) {
+                // Pieces of the time loop end at checkpoints, snapshots and the end; the engine runs
+                // them as one (Engine::run).
+                snapshots.take_due(engine.step());
+                if (engine.step() >= end_step) break;
+                std::int64_t next = std::min(end_step, snapshots.next_step());
                 if (session.every_steps > 0)
                     next = std::min(next, (engine.step() / session.every_steps + 1) * session.every_steps);
                 engine.run(next, {&spikes, reports.empty() ? nullptr : &reports, &rates},
@@ -299,6 +307,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             write_checkpoint();
             spikes.close_unfinished();
             reports.close_unfinished(steps_done);
+            snapshots.close_unfinished();
             result.status = result.paused ? "paused" : "interrupted";
             result.stopped_ms = double(steps_done) * dt;
             return result;
@@ -307,6 +316,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         const auto t_write = std::chrono::steady_clock::now();
         spikes.finish();
         reports.finish(steps_done);
+        snapshots.finish();
         std::vector<std::string> drug_names;
         for (std::size_t d = 0; d < exp.drugs.size(); ++d)
             drug_names.push_back(std::to_string(d) + "_" + exp.drugs[d].agent);

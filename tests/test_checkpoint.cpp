@@ -161,8 +161,11 @@ nlohmann::json summary_without_timing(const std::string& dir) {
 
 // The outputs of two runs are the same, bit for bit (every dataset exactly equal), apart from timing.
 void require_same_outputs(const std::string& a, const std::string& b) {
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5"}) {
+    for (const char* name :
+         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5"}) {
         INFO(name);
+        REQUIRE(fs::exists(a + "/" + name) == fs::exists(b + "/" + name));
+        if (!fs::exists(a + "/" + name)) continue;
         const auto x = numeric_datasets(a + "/" + name), y = numeric_datasets(b + "/" + name);
         REQUIRE(x.size() == y.size());
         for (const auto& [key, values] : x) {
@@ -185,8 +188,9 @@ std::size_t spike_count(const std::string& dir) {
 }
 
 RunResult run(const std::string& dir, double duration_ms, int threads, double stop_at_ms = 0,
-              double every_ms = 0) {
-    const Experiment exp = load_experiment_from_string(network_config(duration_ms), "checkpoint_net.toml");
+              double every_ms = 0, const std::string& extra_recording = "") {
+    const Experiment exp =
+        load_experiment_from_string(network_config(duration_ms) + extra_recording, "checkpoint_net.toml");
     RunOptions o;
     o.output_dir = dir;
     o.threads = threads;
@@ -527,4 +531,59 @@ TEST_CASE("cli: resume of a damaged checkpoint is bad input (exit 2) naming the 
     CHECK_THAT(r.output, Catch::Contains(out + "/checkpoint.h5") && Catch::Contains("damaged or truncated"));
     const auto none = run_ketaplast("resume \"" + dir.file("nowhere") + "\"", dir.file("log"));
     CHECK(none.exit_code == 2);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Weight snapshots ([recording] snapshot_times_ms -> snapshots.h5).
+
+TEST_CASE("weight snapshots: one row per requested time, columns are edges.h5's edges, any thread count",
+          "[checkpoint][snapshots][integration]") {
+    TempDir dir("snapshots");
+    const std::string times = "snapshot_times_ms = [0, 33.3, 100, 100, 300]\n";
+    const std::string one = dir.file("one"), two = dir.file("two");
+    run(one, 300.0, 1, 0, 0, times);
+    run(two, 300.0, 2, 0, 0, times);
+    const auto a = numeric_datasets(one + "/snapshots.h5");
+    CHECK(a == numeric_datasets(two + "/snapshots.h5")); // the edge order does not depend on the partition
+    // Taken at the first exchange boundary (1 ms) at or after each time; 100 ms twice.
+    CHECK(a.at("time_ms") == std::vector<double>{0, 34, 100, 100, 300});
+    CHECK(a.at("requested_time_ms") == std::vector<double>{0, 33.3, 100, 100, 300});
+    const auto edges = numeric_datasets(one + "/edges.h5");
+    for (const char* projection : {"EE_NMDA", "EE_AMPA", "EI", "IE"}) {
+        INFO(projection);
+        const auto& final_weights = edges.at(std::string("edges/") + projection + "/0/syn_weight");
+        const auto& rows = a.at(std::string("edges/") + projection + "/0/syn_weight");
+        REQUIRE(!final_weights.empty());
+        REQUIRE(rows.size() == 5 * final_weights.size());
+        // Static weights: every snapshot equals the final weights of edges.h5, column by column.
+        for (std::size_t k = 0; k < 5; ++k)
+            CHECK(std::vector<double>(rows.begin() + std::ptrdiff_t(k * final_weights.size()),
+                                      rows.begin() + std::ptrdiff_t((k + 1) * final_weights.size())) ==
+                  final_weights);
+    }
+}
+
+TEST_CASE("weight snapshots continue across a resume without repeats or gaps",
+          "[checkpoint][snapshots][integration]") {
+    TempDir dir("snapshots_resume");
+    const std::string times = "snapshot_times_ms = [0, 50, 50.2, 120, 300]\n";
+    const std::string ref = dir.file("ref"), out = dir.file("out");
+    run(ref, 300.0, 1, 0, 0, times);
+    // Paused exactly at a snapshot's step (50 ms): it is taken once, by the resumed run.
+    CHECK(run(out, 300.0, 1, 50.0, 0, times).paused);
+    CHECK(resume(out, 2).status == "completed");
+    require_same_outputs(ref, out);
+    CHECK(numeric_datasets(out + "/snapshots.h5").at("time_ms") == std::vector<double>{0, 50, 51, 120, 300});
+}
+
+TEST_CASE("snapshot times outside the run or out of order are config errors", "[snapshots][config]") {
+    CHECK_THROWS_WITH(
+        load_experiment_from_string(network_config(300.0) + "snapshot_times_ms = [10, 400]\n", "x.toml"),
+        Catch::Contains("snapshot_times_ms") && Catch::Contains("outside the run"));
+    CHECK_THROWS_WITH(
+        load_experiment_from_string(network_config(300.0) + "snapshot_times_ms = [20, 10]\n", "x.toml"),
+        Catch::Contains("snapshot_times_ms") && Catch::Contains("increasing order"));
+    CHECK_THROWS_WITH(
+        load_experiment_from_string(network_config(300.0) + "snapshot_times_ms = [\"a\"]\n", "x.toml"),
+        Catch::Contains("snapshot_times_ms") && Catch::Contains("expected numbers"));
 }
