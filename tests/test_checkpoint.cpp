@@ -425,16 +425,18 @@ namespace {
 
 // Runs ketaplast with `args` in a child process (stdout+stderr to log); returns its pid.
 pid_t spawn_ketaplast(const std::vector<std::string>& args, const std::string& log) {
+    // Everything is allocated before fork: the child of a multi-threaded process only calls
+    // async-signal-safe functions until execv.
+    std::vector<char*> argv{const_cast<char*>(KETAPLAST_BINARY)};
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        std::vector<char*> argv{const_cast<char*>(KETAPLAST_BINARY)};
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
         execv(KETAPLAST_BINARY, argv.data());
         _exit(127);
     }
