@@ -502,6 +502,9 @@ RunResult resume_run(const ResumeOptions& options) {
     session.progress = options.progress;
     session.handle_signals = options.handle_signals;
     session.total_steps = total;
+    // An earlier resume may have extended the run past the configured duration (--until).
+    if (total != std::llround(exp.simulation.duration_ms / dt))
+        exp.simulation.duration_ms = double(total) * dt;
     session.every_steps = options.checkpoint_every_ms > 0
                               ? checkpoint_steps(options.checkpoint_every_ms, dt, net.min_delay_steps)
                               : every;
