@@ -54,7 +54,7 @@ class StateArchive {
     void text(const std::string& name, std::string& s); // a string attribute on the root
 
     bool has(const std::string& name) const;
-    // Save: flush, close, fsync and rename "<path>.tmp" -> path would be the caller's; see write below.
+    // Saving: flush and close (write_checkpoint_file then fsyncs and renames). Loading: close.
     void close();
     h5::File& file() { return file_; }
 
