@@ -117,9 +117,11 @@ class ExpReceptors {
             const double mg = Mg_over_K0_[r] * std::exp(-double(Mg_slope_[r]) * V[i]);
             double conducting, blocked, x = 0, g = g_[r][i];
             if (pool.enabled) {
-                blocked = 1.0 - pool.unblocked[i];
+                blocked = 0; // from the fractions themselves (the cached unblocked array is per step)
+                for (const auto& drug : pool.drugs)
+                    blocked += drug.blocked[i];
                 x = bound_fraction(pool, r, i);
-                conducting = pool.unblocked[i] / (1.0 + mg);
+                conducting = (1.0 - blocked) / (1.0 + mg);
                 out.trapped += blocked * (1.0 - x);
                 g += pool.tonic[i] * pool.g_max[i];
             } else {
@@ -321,16 +323,21 @@ class ExpReceptors {
         }
     }
 
+    // Kinetic pools also have bound_<name>: the agonist-bound fraction x of the last step (escape on
+    // deactivation compares with it).
     void append_state_names(std::vector<std::string>& names) const {
         for (const auto& spec : specs_)
             names.push_back(prefix_ + spec.name + "_" + unit_);
         for (const auto& spec : specs_)
             if (spec.shape == ReceptorShape::nmda) names.push_back("h_" + spec.name + "_" + unit_);
+        for (std::size_t r = 0; r < specs_.size(); ++r)
+            if (kinetic_[r].enabled) names.push_back("bound_" + specs_[r].name);
     }
     float* state(const std::string& name) {
         for (std::size_t r = 0; r < specs_.size(); ++r) {
             if (name == prefix_ + specs_[r].name + "_" + unit_) return g_[r].data();
             if (is_nmda(r) && name == "h_" + specs_[r].name + "_" + unit_) return rise_[r].data();
+            if (kinetic_[r].enabled && name == "bound_" + specs_[r].name) return kinetic_[r].x_previous.data();
         }
         return nullptr;
     }
@@ -369,7 +376,11 @@ class ExpReceptors {
     void set_kinetic_concentration(std::size_t r, std::size_t d, double conc_uM) {
         KineticDrug& drug = kinetic_[r].drugs[d];
         drug.conc_uM = conc_uM;
-        if (conc_uM > 0) drug.active = kinetic_[r].any_drug = true;
+        // Active once present, or while channels still hold it (e.g. restored from a checkpoint).
+        bool bound = false;
+        for (std::size_t i = 0; i < drug.blocked.size() && !bound && !drug.active; ++i)
+            bound = drug.blocked[i] != 0.0;
+        if (conc_uM > 0 || bound) drug.active = kinetic_[r].any_drug = true;
     }
     float bound_fraction(const KineticPool& pool, std::size_t r, std::uint32_t i) const {
         return std::min(1.0f, g_[r][i] * pool.inv_g_max[i] + pool.tonic[i]);

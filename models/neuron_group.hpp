@@ -113,6 +113,15 @@ class NeuronGroup {
         return nullptr;
     }
 
+    // Integer state that is not a float variable (refractory countdowns), named like state arrays and
+    // `size()` long. Checkpoints save every state_names() and counter_names() array, so a model whose
+    // dynamics depend on anything else must expose it here or in state_names().
+    virtual std::vector<std::string> counter_names() const { return {}; }
+    virtual std::int32_t* counter(const std::string& name) {
+        (void)name;
+        return nullptr;
+    }
+
     // The concentration of drug `drug` (index into the experiment's drugs) at the receptors changed.
     virtual void set_blocker_concentration(std::size_t drug, double conc_uM) {
         (void)drug;

@@ -24,6 +24,7 @@
 #include <Eigen/Dense>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,17 @@ class PkModel {
     double metabolite_effect_site_mg_per_L() const { return state_[Ce_met]; }
     double amount_mg(Index i) const { return state_[i]; }
     const PkParameters& parameters() const { return p_; }
+
+    // The complete dynamic state (compartment amounts, effect site, last rate), for checkpoints: a
+    // restored model continues bit-identically (the propagators are recomputed from the same numbers).
+    std::vector<double> state_vector() const { return {state_.data(), state_.data() + state_.size()}; }
+    void set_state_vector(const std::vector<double>& values) {
+        if (values.size() != std::size_t(state_.size()))
+            throw std::invalid_argument("PK state: " + std::to_string(values.size()) + " values, expected " +
+                                        std::to_string(state_.size()));
+        for (Eigen::Index i = 0; i < state_.size(); ++i)
+            state_[i] = values[std::size_t(i)];
+    }
 
     // Species: 0 the parent, 1 the metabolite (if enabled). Concentrations in ng/mL.
     std::size_t species_count() const { return p_.metabolite_enabled ? 2 : 1; }

@@ -64,6 +64,10 @@ class PointNeuron : public NeuronGroup {
     void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) override {
         receptors_.set_capacity(receptor, g_max_nS);
     }
+    std::vector<std::string> counter_names() const override { return {"refractory_left_steps"}; }
+    std::int32_t* counter(const std::string& name) override {
+        return name == "refractory_left_steps" ? refractory_left_.data() : nullptr;
+    }
 
     std::vector<NmdaPoolReadout> nmda_readout() const override {
         std::vector<NmdaPoolReadout> out;

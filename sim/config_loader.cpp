@@ -334,6 +334,22 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
     TomlReader r(*t, "recording", root.file());
     rec.spikes = r.boolean("spikes", true);
     rec.edges = r.boolean("edges", false);
+    if (const toml::array* times = r.array("snapshot_times_ms")) {
+        for (const auto& v : *times) {
+            const auto t = v.value<double>();
+            if (!t || !(v.is_integer() || v.is_floating_point()))
+                r.fail_at(&v, "snapshot_times_ms", "expected numbers (ms)");
+            if (*t < 0 || *t > sim.duration_ms)
+                r.fail_at(&v, "snapshot_times_ms",
+                          "snapshot time " + number_text(*t) + " ms is outside the run [0, " +
+                              number_text(sim.duration_ms) + "] ms");
+            if (!rec.snapshot_times_ms.empty() && *t < rec.snapshot_times_ms.back())
+                r.fail_at(&v, "snapshot_times_ms", "snapshot times must be in increasing order");
+            rec.snapshot_times_ms.push_back(*t);
+        }
+        // The snapshots' columns are edges.h5's edges: write it too.
+        if (!rec.snapshot_times_ms.empty()) rec.edges = true;
+    }
     rec.rate_bin_ms = r.number("rate_bin_ms", range(sim.dt_ms, 1e7, true, true, std::max(1.0, sim.dt_ms)));
     if (const toml::array* reports = r.array("reports")) {
         for (std::size_t i = 0; i < reports->size(); ++i) {
@@ -433,6 +449,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const toml::table* output = root.table("output")) {
         TomlReader o(*output, "output", file);
         exp.output_dir = o.string("dir", "");
+        exp.checkpoint_every_ms = o.number("checkpoint_every_ms", range(0.0, 1e15, true, true, 0.0));
         o.finish();
     }
     const toml::array* pops = root.array("populations");

@@ -3,6 +3,7 @@
 #include "core/random.hpp"
 #include "models/pharmacokinetics.hpp"
 #include "sim/barrier.hpp"
+#include "sim/checkpoint.hpp"
 #include "sim/poisson_drive.hpp"
 
 #include <omp.h>
@@ -77,10 +78,12 @@ void Engine::add_drive(const Population& pop, const PoissonDriveSpec& drive, std
 
 bool Engine::drug_due(std::int64_t start) const {
     // A pure function of the interval start, so every worker agrees without communication: the first
-    // interval of a run, and every interval that begins at or after a new clock tick.
+    // interval (step 0), and every interval that begins at or after a new clock tick. Not "the first
+    // interval of this call": a run continued in pieces (checkpoints, resume) ticks where one long run
+    // would.
     if (drug_clock_steps_ == 0) return false;
     const std::int64_t D = net_.min_delay_steps;
-    return start == step_ || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
+    return start == 0 || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
 }
 
 void Engine::update_drugs(std::int64_t step) {
@@ -212,6 +215,8 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
     // the message for the next interval's stop decision (read by everyone after the next barrier), and
     // it is thrown after the region.
     std::string io_error[2];
+    bool interrupt[2] = {false, false};
+    std::int64_t interrupted_at = -1;
     // Every worker owns a block: the team must have exactly threads_ threads (OMP_THREAD_LIMIT or
     // OMP_DYNAMIC could give fewer, and the barrier would wait forever).
     omp_set_dynamic(0);
@@ -279,7 +284,7 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                         std::memset(in + b, 0, sizeof(float) * (e - b));
                 }
             }
-            if (interval % check_every == 0 || stop_step == until) {
+            if ((start / D) % check_every == 0 || stop_step == until) {
                 for (Population& pop : net_.populations) {
                     const std::uint32_t lo = std::max(block.begin, pop.first_gid);
                     const std::uint32_t hi = std::min(block.end, pop.first_gid + pop.size);
@@ -302,6 +307,9 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                     }
                 }
             }
+            // A stop request (signal) is read by one thread and, like `problems`, seen by all after the
+            // barrier, so every worker leaves after the same interval.
+            if (w == 0) interrupt[parity] = stop_flag_ && stop_flag_->load(std::memory_order_relaxed);
             t1 = clock::now();
             my.update_s += seconds(t0, t1);
             // The exchange point. (MPI: one thread gathers the ranks' spikes here, then a second barrier.)
@@ -362,6 +370,10 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
             }
             t0 = clock::now();
             my.exchange_s += seconds(t1, t0);
+            if (interrupt[parity] && stop_step < until) {
+                if (w == 0) interrupted_at = stop_step;
+                break;
+            }
         }
     }
     for (const auto& t : times) {
@@ -379,12 +391,104 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                        " the network was partitioned for (OMP_THREAD_LIMIT?); "
                        "run with --threads " +
                        std::to_string(team_size));
-    step_ = stopped ? stopped_at : until;
+    step_ = stopped ? stopped_at : (interrupted_at >= 0 ? interrupted_at : until);
     for (const auto& e : io_error)
         if (!e.empty()) throw RunError("writing output: " + e);
     for (const auto& buffer : problems)
         for (const auto& p : buffer)
             if (!p.empty()) throw NumericalError(p);
+}
+
+void Engine::checkpoint_state(StateArchive& a) {
+    // Neurons: every named state array of every model, generically (models add state by naming it).
+    for (Population& pop : net_.populations) {
+        const std::string base = "neurons/" + pop.spec->name + "/";
+        for (const auto& name : pop.group->state_names())
+            a.array(base + name, pop.group->state(name), pop.size);
+        for (const auto& name : pop.group->counter_names())
+            a.array(base + name, pop.group->counter(name), pop.size);
+        for (const auto& name : pop.group->state_names_f64()) // the kinetic drug block
+            a.array(base + name, pop.group->state_f64(name), pop.size);
+        // Ring buffers: input in flight (every slot; slots already read are zero). Indexed by
+        // population-local neuron, so independent of the thread partition.
+        for (std::size_t r = 0; r < pop.ring.size(); ++r)
+            a.array("rings/" + pop.spec->name + "/" + std::to_string(r), pop.ring[r].data(),
+                    pop.ring[r].size());
+    }
+    // The clock (the Poisson drive and Poisson sources are counter-based: keyed by step, no other state),
+    // and the counters reported in summary.json.
+    a.value("engine/step", step_);
+    if (a.loading() && (step_ < 0 || step_ % net_.min_delay_steps != 0))
+        throw InputError(a.path() + ": engine/step " + std::to_string(step_) +
+                         " is not an exchange boundary");
+    a.value("engine/spikes_exchanged", spikes_exchanged_);
+    a.value("engine/synaptic_events", synaptic_events_);
+    // Engine-side arrays (presynaptic STP/saturation state, plastic weights): one line each here.
+    for (const NamedArray& array : net_.presynaptic.arrays())
+        a.array("engine/" + array.name, array.data, array.size);
+    if (a.loading()) net_.presynaptic.copy_to_all_workers();
+
+    // The drug slow clock: each PK model's state and the time it has reached; the samples so far (they
+    // go to timeseries.h5 at the end).
+    a.value("drugs/pk_time_min", pk_time_min_);
+    for (std::size_t d = 0; d < pk_.size(); ++d) {
+        if (!pk_[d]) continue;
+        std::vector<double> state = pk_[d]->state_vector();
+        a.vector("drugs/pk_state/" + std::to_string(d), state);
+        if (a.loading()) pk_[d]->set_state_vector(state);
+    }
+    std::uint64_t samples = drug_samples_.size();
+    a.value("drugs/samples", samples);
+    // Per sample: each species' plasma, effect-site and free concentration; each NMDA pool's fractions.
+    constexpr std::size_t kPoolFields = 5; // conducting, drug_blocked, trapped, open, current_pA
+    std::vector<double> t, plasma, effect, free, pools;
+    std::vector<std::string> pool_names;
+    if (!a.loading())
+        for (const auto& s : drug_samples_) {
+            t.push_back(s.t_ms);
+            plasma.insert(plasma.end(), s.plasma_ng_per_mL.begin(), s.plasma_ng_per_mL.end());
+            effect.insert(effect.end(), s.effect_site_ng_per_mL.begin(), s.effect_site_ng_per_mL.end());
+            free.insert(free.end(), s.free_uM.begin(), s.free_uM.end());
+            for (const auto& p : s.pools)
+                pools.insert(pools.end(), {p.conducting, p.drug_blocked, p.trapped, p.open, p.current_pA});
+            if (pool_names.empty())
+                for (const auto& p : s.pools)
+                    pool_names.insert(pool_names.end(), {p.population, p.receptor});
+        }
+    a.vector("drugs/t_ms", t);
+    a.vector("drugs/plasma_ng_per_mL", plasma);
+    a.vector("drugs/effect_site_ng_per_mL", effect);
+    a.vector("drugs/free_uM", free);
+    a.vector("drugs/pools", pools);
+    a.strings("drugs/pool_names", pool_names);
+    if (!a.loading()) return;
+    const std::size_t n_species = exp_.species.size(), n_pools = pool_names.size() / 2;
+    if (t.size() != samples || plasma.size() != samples * n_species || effect.size() != samples * n_species ||
+        free.size() != samples * n_species || pools.size() != samples * n_pools * kPoolFields)
+        throw InputError(a.path() + ": drug samples are inconsistent with this experiment's drugs");
+    drug_samples_.clear();
+    auto slice = [](const std::vector<double>& v, std::size_t k, std::size_t n) {
+        return std::vector<double>(v.begin() + std::ptrdiff_t(k * n), v.begin() + std::ptrdiff_t((k + 1) * n));
+    };
+    for (std::size_t k = 0; k < samples; ++k) {
+        DrugSample s;
+        s.t_ms = t[k];
+        s.plasma_ng_per_mL = slice(plasma, k, n_species);
+        s.effect_site_ng_per_mL = slice(effect, k, n_species);
+        s.free_uM = slice(free, k, n_species);
+        for (std::size_t q = 0; q < n_pools; ++q) {
+            const double* f = pools.data() + kPoolFields * (k * n_pools + q);
+            s.pools.push_back({pool_names[2 * q], pool_names[2 * q + 1], f[0], f[1], f[2], f[3], f[4]});
+        }
+        drug_samples_.push_back(std::move(s));
+    }
+    // The receptors hold the concentration of the last tick until the next one: hand them exactly the
+    // value the uninterrupted run handed them (this also re-activates the kinetic block of a drug whose
+    // channels are still blocked).
+    if (!drug_samples_.empty())
+        for (std::size_t k = 0; k < n_species; ++k)
+            for (auto& pop : net_.populations)
+                pop.group->set_blocker_concentration(k, drug_samples_.back().free_uM[k]);
 }
 
 } // namespace ketaplast

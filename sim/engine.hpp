@@ -24,12 +24,15 @@
 #include "sim/network.hpp"
 #include "sim/recorders.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 
 namespace ketaplast {
+
+class StateArchive;
 
 // A numerical blow-up: which population, neuron and time.
 class NumericalError : public RunError {
@@ -54,7 +57,10 @@ class Engine {
     Engine(const Experiment& experiment, Network& network, int threads);
 
     // Advance to step `until` (exclusive). progress(step_done, until) is called from one thread
-    // between intervals. Throws NumericalError after stopping at the first invalid state.
+    // between intervals. Throws NumericalError after stopping at the first invalid state. Calling run
+    // repeatedly with increasing `until` at exchange boundaries (multiples of min_delay_steps) gives the
+    // same result as one call. With a stop flag set (SIGINT/SIGTERM), it returns at the end of the
+    // current exchange interval with every spike of it delivered; step() says where.
     void run(std::int64_t until, const EngineRecorders& recorders,
              const std::function<void(std::int64_t, std::int64_t)>& progress = {});
 
@@ -64,6 +70,15 @@ class Engine {
     std::uint64_t synaptic_events() const { return synaptic_events_; }   // spike x synapse deliveries
     const PhaseTimes& phase_times() const { return phase_; }
     const std::vector<DrugSample>& drug_samples() const { return drug_samples_; }
+
+    // Polled by one thread once per exchange interval (a signal handler may set it).
+    void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+
+    // Save or restore (a.loading()) the complete dynamic state of the engine and the network at an
+    // exchange boundary: neuron state (every state_names() and counter_names() array), ring buffers,
+    // drug slow clock and PK state, counters. Engine-side state added later (presynaptic
+    // short-term-plasticity or saturation arrays, plastic weights) needs one a.array(...) line here.
+    void checkpoint_state(StateArchive& a);
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
@@ -86,6 +101,7 @@ class Engine {
     std::int64_t drug_clock_steps_ = 0; // 0: no drug needs a clock
     double pk_time_min_ = 0.0;
     std::vector<DrugSample> drug_samples_;
+    const std::atomic<bool>* stop_flag_ = nullptr;
 };
 
 } // namespace ketaplast

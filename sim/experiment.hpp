@@ -121,6 +121,7 @@ struct RecordingSpec {
     bool edges = false; // edges.h5 (SONATA edges of every projection) at the end of the run
     double rate_bin_ms = 1.0;
     std::vector<StateReportSpec> reports;
+    std::vector<double> snapshot_times_ms; // weight snapshots (snapshots.h5), ascending
 };
 
 // A drug at the NMDA receptors: a constant bath concentration (slice-style experiments), or the free
@@ -173,8 +174,9 @@ struct DrugSpecies {
 
 struct Experiment {
     std::string config_path;
-    std::string resolved_toml; // the config after --set overrides, saved with the outputs
-    std::string output_dir;    // from [output] dir; the CLI's --out overrides
+    std::string resolved_toml;      // the config after --set overrides, saved with the outputs
+    std::string output_dir;         // from [output] dir; the CLI's --out overrides
+    double checkpoint_every_ms = 0; // [output] checkpoint_every_ms; 0: no periodic checkpoints
     SimulationSpec simulation;
     NetworkSpec network;
     std::vector<DrugApplication> drugs;

@@ -57,6 +57,19 @@ File File::open_read(const std::string& path) {
     return f;
 }
 
+File File::open_rw(const std::string& path) {
+    silence_errors();
+    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    if (id < 0) throw InputError("cannot open HDF5 file '" + path + "' for appending (missing or damaged)");
+    File f;
+    static_cast<Object&>(f) = Object(Handle(id, H5Fclose), "/", path);
+    return f;
+}
+
+void File::flush() const {
+    if (H5Fflush(id(), H5F_SCOPE_GLOBAL) < 0) throw RunError("HDF5: cannot flush " + file_ + " (disk full?)");
+}
+
 Object Object::group(const std::string& name) {
     const hid_t g = check(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), file_,
                           "create group " + join_path(path_, name));
@@ -160,7 +173,9 @@ AppendableDataset Object::appendable(const std::string& name, hid_t file_type, h
                                      bool two_d) {
     const int rank = (two_d || row_width > 1) ? 2 : 1;
     const hsize_t dims[2] = {0, row_width}, maxdims[2] = {H5S_UNLIMITED, row_width};
-    const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows), std::max<hsize_t>(1, row_width)};
+    // Wide rows (weight snapshots of a whole projection) are split into chunks of at most 2^20 columns.
+    const hsize_t chunk[2] = {std::max<hsize_t>(1, chunk_rows),
+                              std::min<hsize_t>(hsize_t(1) << 20, std::max<hsize_t>(1, row_width))};
     Handle space(check(H5Screate_simple(rank, dims, maxdims), file_, "dataspace"), H5Sclose);
     Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     check_status(H5Pset_chunk(props.id(), rank, chunk), file_, "chunking");
@@ -171,6 +186,85 @@ AppendableDataset Object::appendable(const std::string& name, hid_t file_type, h
     if (!units.empty()) string_attribute(dset.id(), file_, "units", units);
     return AppendableDataset(std::move(dset), mem_type, row_width, rank,
                              file_ + ":" + join_path(path_, name));
+}
+
+AppendableDataset Object::open_appendable(const std::string& name, hid_t mem_type) const {
+    Handle dset(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dset.valid()) throw InputError(file_ + ": missing dataset " + join_path(path_, name));
+    Handle space(H5Dget_space(dset.id()), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.id());
+    hsize_t dims[2] = {0, 1};
+    if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space.id(), dims, nullptr) < 0)
+        throw InputError(file_ + ": dataset " + join_path(path_, name) + " is not a 1-D or 2-D table");
+    AppendableDataset d(std::move(dset), mem_type, rank == 2 ? dims[1] : 1, rank,
+                        file_ + ":" + join_path(path_, name));
+    d.rows_ = dims[0];
+    return d;
+}
+
+void AppendableDataset::truncate(std::uint64_t rows) {
+    if (rows > rows_)
+        throw InputError(name_ + " holds " + std::to_string(rows_) + " rows, fewer than the " +
+                         std::to_string(rows) +
+                         " the checkpoint recorded (file damaged or from another run)");
+    const hsize_t size[2] = {rows, row_width_};
+    if (H5Dset_extent(dataset_.id(), size) < 0) throw RunError("HDF5: cannot shrink " + name_);
+    rows_ = rows;
+}
+
+void Object::write_raw(const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
+                       std::size_t n) {
+    write_1d(id(), file_, path_, name, file_type, mem_type, data, n);
+}
+
+std::int64_t Object::element_count(const std::string& name) const {
+    if (!exists(name)) return -1;
+    Handle d(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) return -1;
+    Handle space(H5Dget_space(d.id()), H5Sclose);
+    return std::int64_t(H5Sget_simple_extent_npoints(space.id()));
+}
+
+void Object::read_raw(const std::string& name, hid_t mem_type, void* data, std::size_t n) const {
+    const std::int64_t count = element_count(name);
+    if (count < 0) throw InputError(file_ + ": missing dataset " + join_path(path_, name));
+    if (std::uint64_t(count) != n)
+        throw InputError(file_ + ": dataset " + join_path(path_, name) + " holds " + std::to_string(count) +
+                         " values where " + std::to_string(n) + " are expected");
+    Handle d(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (n && H5Dread(d.id(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        throw InputError(file_ + ": cannot read dataset " + join_path(path_, name) + " (file damaged?)");
+}
+
+namespace {
+std::int64_t read_int_attr(hid_t obj, const std::string& file, const std::string& name,
+                           const std::string& where = "") {
+    Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose);
+    if (!attr.valid()) throw InputError(file + ": missing attribute " + name + where);
+    std::int64_t value = 0;
+    if (H5Aread(attr.id(), H5T_NATIVE_INT64, &value) < 0)
+        throw InputError(file + ": cannot read attribute " + name + where);
+    return value;
+}
+} // namespace
+
+std::int64_t Object::read_int_attribute(const std::string& name) const {
+    return read_int_attr(id(), file_, name);
+}
+
+std::int64_t Object::read_int_attribute_of(const std::string& dataset, const std::string& name) const {
+    Handle d(H5Dopen2(id(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) throw InputError(file_ + ": missing dataset " + dataset);
+    return read_int_attr(d.id(), file_, name, " of " + join_path(path_, dataset));
+}
+
+void Object::attribute_on_int(const std::string& dataset, const std::string& name, std::int64_t value) {
+    Handle d(check(H5Dopen2(id(), dataset.c_str(), H5P_DEFAULT), file_, "open " + dataset), H5Dclose);
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Handle attr(check(H5Acreate2(d.id(), name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                      file_, "attribute " + name),
+                H5Aclose);
+    check_status(H5Awrite(attr.id(), H5T_NATIVE_INT64, &value), file_, "attribute " + name);
 }
 
 void AppendableDataset::append_raw(const void* data, std::size_t count) {

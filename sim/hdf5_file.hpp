@@ -57,8 +57,12 @@ class AppendableDataset {
     void append_raw(const void* data, std::size_t count); // count: elements (multiple of row width)
     std::uint64_t rows() const { return rows_; }
     hid_t id() const { return dataset_.id(); }
+    // Cut the dataset back to its first `rows` rows (a resumed run discards what was appended after its
+    // checkpoint). Throws InputError if it holds fewer.
+    void truncate(std::uint64_t rows);
 
   private:
+    friend class Object;
     Handle dataset_;
     hid_t mem_type_ = -1;
     std::size_t row_width_ = 1;
@@ -105,6 +109,19 @@ class Object {
     // SONATA's `sorting` attribute: an HDF5 enum {none = 0, by_id = 1, by_time = 2} (libsonata).
     void sorting_attribute(int value);
 
+    // An existing appendable dataset (e.g. of a file reopened to resume a run), positioned after its rows.
+    AppendableDataset open_appendable(const std::string& name, hid_t mem_type) const;
+
+    // Typed 1-D datasets of raw memory (checkpoints): `write_raw` creates `name`, `read_raw` reads exactly
+    // n elements (InputError if the dataset is missing or holds another count), `element_count` is its size
+    // or -1 if it does not exist.
+    void write_raw(const std::string& name, hid_t file_type, hid_t mem_type, const void* data, std::size_t n);
+    void read_raw(const std::string& name, hid_t mem_type, void* data, std::size_t n) const;
+    std::int64_t element_count(const std::string& name) const;
+    std::int64_t read_int_attribute(const std::string& name) const;
+    void attribute_on_int(const std::string& dataset, const std::string& name, std::int64_t value);
+    std::int64_t read_int_attribute_of(const std::string& dataset, const std::string& name) const;
+
     std::vector<double> read_doubles(const std::string& name) const;
     std::vector<std::uint64_t> read_u64(const std::string& name) const;
     std::string read_string_attribute(const std::string& name) const;
@@ -121,7 +138,9 @@ class File : public Object {
   public:
     static File create(const std::string& path); // truncates
     static File open_read(const std::string& path);
+    static File open_rw(const std::string& path); // an existing file, to append to
     void close() { h_.reset(); }
+    void flush() const; // everything written so far reaches the file (H5Fflush)
     bool valid_file() const { return h_.valid(); }
 };
 

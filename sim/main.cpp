@@ -1,5 +1,6 @@
-// The `ketaplast` command line: run, validate, info, models.
-// Exit codes: 0 success, 2 bad input (config, arguments, files), 1 failure during the run.
+// The `ketaplast` command line: run, resume, validate, info, models, sweep, pharmacology.
+// Exit codes: 0 success, 2 bad input (config, arguments, files), 1 failure during the run, 128 + signal
+// after SIGINT/SIGTERM (a checkpoint was written; `ketaplast resume` continues).
 #include "core/error.hpp"
 #include "models/registry.hpp"
 #include "sim/config_loader.hpp"
@@ -27,8 +28,15 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
     return out;
 }
 
+// An interrupted or paused run: where it stopped and how to continue. Exit 128 + signal after a signal.
+int report_stop(const RunResult& result) {
+    fmt::print("{} at t = {} ms; checkpoint written to {}/checkpoint.h5\nresume with: ketaplast resume {}\n",
+               result.status, result.stopped_ms, result.output_dir, result.output_dir);
+    return result.signal ? 128 + result.signal : 0;
+}
+
 int command_run(const std::string& config, const std::string& out, const std::vector<std::string>& sets,
-                int threads, std::optional<std::int64_t> seed) {
+                int threads, std::optional<std::int64_t> seed, double checkpoint_every_ms, double until_ms) {
     auto overrides = parse_overrides(sets);
     if (seed) overrides.push_back({"simulation.seed", std::to_string(*seed)});
     const Experiment exp = load_experiment(config, overrides);
@@ -36,8 +44,26 @@ int command_run(const std::string& config, const std::string& out, const std::ve
     options.output_dir = out.empty() ? exp.output_dir : out;
     options.threads = threads;
     options.progress = true;
+    options.checkpoint_every_ms = checkpoint_every_ms;
+    options.handle_signals = true;
+    options.stop_at_ms = until_ms;
     const RunResult result = run_experiment(exp, options);
+    if (result.signal || result.paused) return report_stop(result);
     fmt::print("{}: {} -> {}\n", config, result.status, result.output_dir);
+    return 0;
+}
+
+int command_resume(const std::string& run_dir, int threads, double until_ms, double checkpoint_every_ms) {
+    ResumeOptions options;
+    options.run_dir = run_dir;
+    options.threads = threads;
+    options.until_ms = until_ms;
+    options.checkpoint_every_ms = checkpoint_every_ms;
+    options.progress = true;
+    options.handle_signals = true;
+    const RunResult result = resume_run(options);
+    if (result.signal || result.paused) return report_stop(result);
+    fmt::print("{}: {} (resumed)\n", result.output_dir, result.status);
     return 0;
 }
 
@@ -55,6 +81,12 @@ int command_validate(const std::string& config, const std::vector<std::string>& 
 int command_info(const std::string& dir) {
     const std::string path = dir + "/summary.json";
     std::ifstream in(path);
+    if (!in && std::filesystem::exists(dir + "/checkpoint.h5")) {
+        fmt::print("run        {}\nstatus     interrupted or paused (checkpoint.h5, no outputs yet)\n"
+                   "resume with: ketaplast resume {}\n",
+                   dir, dir);
+        return 0;
+    }
     if (!in) throw InputError(path + ": not found (is '" + dir + "' a Ketaplast run directory?)");
     nlohmann::json s;
     try {
@@ -120,8 +152,8 @@ int command_info(const std::string& dir) {
                    m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f :
-         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "config.toml", "summary.json"})
+    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5",
+                          "config.toml", "summary.json", "checkpoint.h5"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
     fmt::print("\n");
     return 0;
@@ -158,6 +190,27 @@ int main(int argc, char** argv) {
     run->add_option("--threads,-t", threads, "OpenMP threads (default: simulation.threads, else all cores)")
         ->check(CLI::Range(1, 4096));
     run->add_option("--seed", seed, "random seed (overrides simulation.seed)")->check(CLI::NonNegativeNumber);
+    double checkpoint_every_ms = 0, until_ms = 0;
+    run->add_option("--checkpoint-every", checkpoint_every_ms,
+                    "write RUN_DIR/checkpoint.h5 every T ms of simulated time (overrides "
+                    "output.checkpoint_every_ms)")
+        ->check(CLI::PositiveNumber);
+    run->add_option("--until", until_ms,
+                    "stop at T ms with a checkpoint (e.g. a batch job's time slice); continue with resume")
+        ->check(CLI::PositiveNumber);
+
+    auto* resume = app.add_subcommand("resume", "continue an interrupted run from its checkpoint.h5");
+    resume->add_option("run_dir", run_dir, "output directory of the interrupted run")->required();
+    resume
+        ->add_option("--until", until_ms,
+                     "stop at T ms with a checkpoint (before the end) or run on to T ms (past it)")
+        ->check(CLI::PositiveNumber);
+    resume->add_option("--threads,-t", threads, "OpenMP threads (default: as the checkpointed run)")
+        ->check(CLI::Range(1, 4096));
+    resume
+        ->add_option("--checkpoint-every", checkpoint_every_ms,
+                     "checkpoint period in ms (default: as the checkpointed run)")
+        ->check(CLI::PositiveNumber);
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("config", config, "experiment file (TOML)")->required();
@@ -254,7 +307,9 @@ int main(int argc, char** argv) {
     try {
         if (run->parsed())
             return command_run(config, out, sets, threads,
-                               seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt);
+                               seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt,
+                               checkpoint_every_ms, until_ms);
+        if (resume->parsed()) return command_resume(run_dir, threads, until_ms, checkpoint_every_ms);
         if (validate->parsed()) return command_validate(config, sets);
         if (info->parsed()) return command_info(run_dir);
         if (models->parsed()) return command_models();

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "models/registry.hpp"
+#include "sim/checkpoint.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -68,12 +69,8 @@ void write_index(h5::Object& group, const std::vector<std::uint64_t>& node_of_ed
 
 } // namespace
 
-void write_edges(const Experiment& exp, const Network& net, const std::string& dir) {
-    struct Edge {
-        std::uint64_t source, target;
-        float weight;
-        float delay_ms;
-    };
+std::vector<std::vector<EdgeRecord>> collect_edges(const Experiment& exp, const Network& net) {
+    using Edge = EdgeRecord;
     std::vector<std::vector<Edge>> per_projection(exp.projections.size());
     for (const auto& worker : net.shards)
         for (const auto& shard : worker)
@@ -88,12 +85,18 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
                                                 float(delay * exp.simulation.dt_ms)});
                                        });
             }
+    for (auto& list : per_projection)
+        std::stable_sort(list.begin(), list.end(),
+                         [](const Edge& a, const Edge& b) { return a.target < b.target; });
+    return per_projection;
+}
+
+void write_edges(const Experiment& exp, const Network& net, const std::string& dir) {
+    const auto per_projection = collect_edges(exp, net);
     h5::File file = h5::File::create(dir + "/edges.h5.tmp");
     h5::Object edges = file.group("edges");
     for (std::size_t p = 0; p < exp.projections.size(); ++p) {
-        auto& list = per_projection[p];
-        std::stable_sort(list.begin(), list.end(),
-                         [](const Edge& a, const Edge& b) { return a.target < b.target; });
+        const auto& list = per_projection[p];
         const ProjectionSpec& proj = exp.projections[p];
         h5::Object g = edges.group(proj.name);
         std::vector<std::uint64_t> source, target, group_index;
@@ -131,9 +134,10 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
 
 // ---------------------------------------------------------------------------------------------
 
-SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled)
+SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled,
+                             bool resume)
     : net_(net), dir_(dir), dt_ms_(dt_ms), enabled_(enabled), counts_(net.populations.size(), 0) {
-    if (!enabled_) return;
+    if (!enabled_ || resume) return;
     file_ = h5::File::create(dir + "/spikes.h5.tmp");
     h5::Object spikes = file_.group("spikes");
     for (const auto& pop : net.populations) {
@@ -170,6 +174,46 @@ void SpikeRecorder::flush() {
     buffered_ = 0;
 }
 
+void SpikeRecorder::checkpoint(StateArchive& a) {
+    if (!a.loading() && enabled_) {
+        flush();
+        file_.flush();
+        rows_.clear();
+        for (const auto& p : pops_)
+            rows_.push_back(p.timestamps.rows());
+    }
+    a.vector("recorders/spikes/counts", counts_);
+    a.vector("recorders/spikes/rows", rows_);
+    if (a.loading() && counts_.size() != net_.populations.size())
+        throw InputError(a.path() + ": spike counts for " + std::to_string(counts_.size()) +
+                         " populations, the network has " + std::to_string(net_.populations.size()));
+    if (a.loading() && rows_.size() != (enabled_ ? net_.populations.size() : 0))
+        throw InputError(a.path() + ": spike recording positions do not match this experiment");
+}
+
+void SpikeRecorder::reopen() {
+    if (!enabled_) return;
+    file_ = h5::File::open_rw(dir_ + "/spikes.h5.tmp");
+    h5::Object spikes = file_.open_group("spikes");
+    pops_.clear();
+    for (const auto& pop : net_.populations) {
+        PerPopulation p;
+        p.group = spikes.open_group(pop.spec->name);
+        p.timestamps = p.group.open_appendable("timestamps", H5T_NATIVE_DOUBLE);
+        p.node_ids = p.group.open_appendable("node_ids", H5T_NATIVE_UINT64);
+        p.timestamps.truncate(rows_[pop.index]);
+        p.node_ids.truncate(rows_[pop.index]);
+        pops_.push_back(std::move(p));
+    }
+}
+
+void SpikeRecorder::close_unfinished() {
+    if (!enabled_ || !file_.valid_file()) return;
+    flush();
+    pops_.clear();
+    file_.close();
+}
+
 void SpikeRecorder::finish() {
     if (!enabled_ || !file_.valid_file()) return;
     flush();
@@ -181,11 +225,11 @@ void SpikeRecorder::finish() {
 // ---------------------------------------------------------------------------------------------
 
 StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir,
-                             double dt_ms, std::uint32_t steps_per_exchange)
+                             double dt_ms, std::uint32_t steps_per_exchange, bool resume)
     : dir_(dir), dt_ms_(dt_ms) {
     if (spec.reports.empty()) return;
-    file_ = h5::File::create(dir + "/reports.h5.tmp");
-    h5::Object root = file_.group("report");
+    if (!resume) file_ = h5::File::create(dir + "/reports.h5.tmp");
+    h5::Object root = resume ? h5::Object() : file_.group("report");
     for (const auto& rs : spec.reports) {
         const Population& pop = net.populations[rs.population_index];
         Report r;
@@ -204,6 +248,10 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
         r.capacity_rows =
             std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
         r.buffer.assign(r.capacity_rows * r.width, 0.0f);
+        if (resume) { // the file and its datasets exist: reopen() opens them
+            reports_.push_back(std::move(r));
+            continue;
+        }
 
         r.group = root.group(pop.spec->name);
         h5::Object mapping = r.group.group("mapping");
@@ -276,6 +324,42 @@ void StateReporter::flush_if_needed(std::int64_t next_step) {
         if (half_full(r, next_step)) write_rows(r, pending_rows(r, next_step));
 }
 
+void StateReporter::checkpoint(StateArchive& a, std::int64_t next_step) {
+    std::vector<std::int64_t> rows;
+    if (!a.loading() && !reports_.empty()) {
+        for (auto& r : reports_) {
+            write_rows(r, pending_rows(r, next_step));
+            rows.push_back(r.first_buffered_row);
+        }
+        file_.flush();
+    }
+    a.vector("recorders/reports/rows", rows);
+    if (!a.loading()) return;
+    if (rows.size() != reports_.size())
+        throw InputError(a.path() + ": state report positions do not match this experiment's reports");
+    for (std::size_t k = 0; k < rows.size(); ++k)
+        reports_[k].first_buffered_row = rows[k];
+}
+
+void StateReporter::reopen() {
+    if (reports_.empty()) return;
+    file_ = h5::File::open_rw(dir_ + "/reports.h5.tmp");
+    h5::Object root = file_.open_group("report");
+    for (auto& r : reports_) {
+        r.group = root.open_group(r.spec->population);
+        r.data = r.group.open_appendable("data", H5T_NATIVE_FLOAT);
+        r.data.truncate(std::uint64_t(r.first_buffered_row));
+    }
+}
+
+void StateReporter::close_unfinished(std::int64_t next_step) {
+    if (reports_.empty()) return;
+    for (auto& r : reports_)
+        write_rows(r, pending_rows(r, next_step));
+    reports_.clear();
+    file_.close();
+}
+
 void StateReporter::finish(std::int64_t end_step) {
     if (reports_.empty()) return;
     for (auto& r : reports_) {
@@ -306,6 +390,11 @@ void RateRecorder::add(const std::vector<SpikeRecord>& spikes) {
         if (bin >= counts_[p].size()) counts_[p].resize(bin + 1, 0);
         ++counts_[p][bin];
     }
+}
+
+void RateRecorder::checkpoint(StateArchive& a) {
+    for (std::size_t p = 0; p < counts_.size(); ++p)
+        a.vector("recorders/rates/" + net_.populations[p].spec->name, counts_[p]);
 }
 
 void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
@@ -382,6 +471,112 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
     }
     file.close();
     commit_file(dir, "timeseries.h5");
+}
+
+} // namespace ketaplast
+
+// ---------------------------------------------------------------------------------------------
+
+namespace ketaplast {
+
+WeightSnapshots::WeightSnapshots(const Experiment& exp, const Network& net, const std::string& dir,
+                                 std::int64_t total_steps, bool resume)
+    : exp_(exp), net_(net), dir_(dir) {
+    const auto& times = exp.recording.snapshot_times_ms;
+    if (times.empty()) return;
+    // Weights can only be read between exchange intervals: the first boundary at or after the time.
+    const std::int64_t D = net.min_delay_steps;
+    for (double t : times) {
+        const std::int64_t step = std::llround(t / exp.simulation.dt_ms);
+        steps_.push_back(std::min(total_steps, (step + D - 1) / D * D));
+    }
+    if (resume) return; // reopen() opens the file
+    file_ = h5::File::create(dir + "/snapshots.h5.tmp");
+    time_ = file_.appendable("time_ms", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 64, "ms");
+    requested_ = file_.appendable("requested_time_ms", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 64, "ms");
+    h5::Object edges = file_.group("edges");
+    const auto per_projection = collect_edges(exp, net);
+    for (std::size_t p = 0; p < exp.projections.size(); ++p) {
+        const ProjectionSpec& proj = exp.projections[p];
+        const bool conductance =
+            builtin_models().find(exp.populations[proj.target_index].model)->receptor_kind ==
+            ReceptorKind::conductance;
+        h5::Object group = edges.group(proj.name).group("0");
+        if (per_projection[p].empty()) { // no synapses, no columns: no dataset (HDF5 cannot chunk width 0)
+            weights_.emplace_back();
+            continue;
+        }
+        weights_.push_back(group.appendable("syn_weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                            per_projection[p].size(), 1, conductance ? "nS" : "pA",
+                                            /*two_d=*/true));
+    }
+}
+
+std::int64_t WeightSnapshots::next_step() const {
+    return taken_ < steps_.size() ? steps_[taken_] : std::numeric_limits<std::int64_t>::max();
+}
+
+void WeightSnapshots::take_due(std::int64_t step) {
+    if (taken_ >= steps_.size() || steps_[taken_] > step) return;
+    const auto per_projection = collect_edges(exp_, net_);
+    for (; taken_ < steps_.size() && steps_[taken_] <= step; ++taken_) {
+        time_.append(std::vector<double>{double(step) * exp_.simulation.dt_ms});
+        requested_.append(std::vector<double>{exp_.recording.snapshot_times_ms[taken_]});
+        for (std::size_t p = 0; p < per_projection.size(); ++p) {
+            std::vector<float> w;
+            w.reserve(per_projection[p].size());
+            for (const auto& e : per_projection[p])
+                w.push_back(e.weight);
+            // A projection without synapses has rows of width 0: nothing to append.
+            if (!w.empty()) weights_[p].append(w);
+        }
+    }
+}
+
+void WeightSnapshots::checkpoint(StateArchive& a) {
+    std::uint64_t taken = taken_;
+    if (!a.loading() && !steps_.empty()) file_.flush();
+    a.value("recorders/snapshots/taken", taken);
+    if (a.loading()) {
+        if (taken > steps_.size())
+            throw InputError(a.path() + ": more weight snapshots taken than this experiment asks for");
+        taken_ = std::size_t(taken);
+    }
+}
+
+void WeightSnapshots::reopen() {
+    if (steps_.empty()) return;
+    file_ = h5::File::open_rw(dir_ + "/snapshots.h5.tmp");
+    time_ = file_.open_appendable("time_ms", H5T_NATIVE_DOUBLE);
+    requested_ = file_.open_appendable("requested_time_ms", H5T_NATIVE_DOUBLE);
+    time_.truncate(taken_);
+    requested_.truncate(taken_);
+    h5::Object edges = file_.open_group("edges");
+    weights_.clear();
+    for (const auto& proj : exp_.projections) {
+        h5::Object group = edges.open_group(proj.name).open_group("0");
+        weights_.emplace_back();
+        if (!group.exists("syn_weight")) continue; // a projection without synapses
+        weights_.back() = group.open_appendable("syn_weight", H5T_NATIVE_FLOAT);
+        weights_.back().truncate(taken_);
+    }
+}
+
+void WeightSnapshots::close_unfinished() {
+    if (steps_.empty() || !file_.valid_file()) return;
+    weights_.clear();
+    time_ = {};
+    requested_ = {};
+    file_.close();
+}
+
+void WeightSnapshots::finish() {
+    if (steps_.empty() || !file_.valid_file()) return;
+    weights_.clear();
+    time_ = {};
+    requested_ = {};
+    file_.close();
+    commit_file(dir_, "snapshots.h5");
 }
 
 } // namespace ketaplast

@@ -14,10 +14,13 @@
 #include "sim/network.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 namespace ketaplast {
+
+class StateArchive;
 
 struct SpikeRecord {
     std::int64_t step; // the spike happened at the end of this step: t = (step + 1) dt
@@ -26,13 +29,23 @@ struct SpikeRecord {
 
 class SpikeRecorder {
   public:
-    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled);
+    // resume: the file of an interrupted run is reopened by reopen() after checkpoint() has loaded.
+    SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled,
+                  bool resume = false);
     void add(const std::vector<SpikeRecord>& spikes); // in time order
     void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }
 
+    // Checkpoint: saving writes the buffered spikes and flushes the file, then records how many rows
+    // each population's datasets hold; loading reads those numbers. reopen() then opens the .tmp file
+    // of the interrupted run and cuts its datasets back to them.
+    void checkpoint(StateArchive& a);
+    void reopen();
+    void close_unfinished(); // flush and close the .tmp file without renaming (an interrupted run)
+
   private:
     void flush();
+    std::vector<std::uint64_t> rows_;
     const Network& net_;
     std::string dir_;
     double dt_ms_;
@@ -52,7 +65,7 @@ class SpikeRecorder {
 class StateReporter {
   public:
     StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir, double dt_ms,
-                  std::uint32_t steps_per_exchange);
+                  std::uint32_t steps_per_exchange, bool resume = false);
     bool empty() const { return reports_.empty(); }
     // Called by each worker for its own neurons [gid_begin, gid_end) before the update of `step`.
     void sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end);
@@ -61,6 +74,12 @@ class StateReporter {
     // Called by one thread while the others wait: writes the buffered rows.
     void flush_if_needed(std::int64_t next_step);
     void finish(std::int64_t end_step);
+
+    // As SpikeRecorder: saving writes every buffered row up to next_step and flushes; the rows written
+    // so far are the reporter's position.
+    void checkpoint(StateArchive& a, std::int64_t next_step);
+    void reopen();
+    void close_unfinished(std::int64_t next_step);
 
   private:
     struct Report {
@@ -103,6 +122,7 @@ class RateRecorder {
   public:
     RateRecorder(const Network& net, double bin_ms, double dt_ms); // bins grow as the run reaches them
     void add(const std::vector<SpikeRecord>& spikes);
+    void checkpoint(StateArchive& a); // the bin counts so far
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also,
     // per species (a drug, or the metabolite of a dosed drug), /drugs/<drug>_<agent>/{time_ms,
     // plasma_ng_per_mL, plasma_uM, effect_site_ng_per_mL, effect_site_uM, free_uM} and, per NMDA pool,
@@ -130,6 +150,44 @@ void write_nodes(const Network& net, const std::string& dir);
 // indices/{target_to_source, source_to_target}/{node_id_to_ranges, range_to_edge_id} as libsonata reads
 // them. Edges are ordered by target.
 void write_edges(const Experiment& exp, const Network& net, const std::string& dir);
+
+// Every synapse of each projection in edges.h5's order (by target; for one target by source, then as
+// stored), which does not depend on the thread partition.
+struct EdgeRecord {
+    std::uint64_t source, target; // population-local
+    float weight;                 // nS or pA
+    float delay_ms;
+};
+std::vector<std::vector<EdgeRecord>> collect_edges(const Experiment& exp, const Network& net);
+
+// Weight snapshots ([recording] snapshot_times_ms): the weights of every projection at chosen times, to
+// snapshots.h5: /time_ms (when each was taken: the first exchange boundary at or after the requested
+// time), /requested_time_ms, and /edges/<projection>/0/syn_weight, snapshots x edges (float32, nS or pA),
+// whose column k is edge k of edges.h5's population <projection> (edges.h5 is written with it).
+class WeightSnapshots {
+  public:
+    WeightSnapshots(const Experiment& exp, const Network& net, const std::string& dir,
+                    std::int64_t total_steps, bool resume = false);
+    bool empty() const { return steps_.empty(); }
+    // Step of the next snapshot not taken yet, or INT64_MAX.
+    std::int64_t next_step() const;
+    // Take every snapshot due at `step` (call at exchange boundaries, before the step's update).
+    void take_due(std::int64_t step);
+    void checkpoint(StateArchive& a);
+    void reopen();
+    void close_unfinished();
+    void finish();
+
+  private:
+    const Experiment& exp_;
+    const Network& net_;
+    std::string dir_;
+    std::vector<std::int64_t> steps_; // per requested time
+    std::size_t taken_ = 0;
+    h5::File file_;
+    h5::AppendableDataset time_, requested_;
+    std::vector<h5::AppendableDataset> weights_; // per projection
+};
 
 // "<dir>/<name>.tmp" -> "<dir>/<name>"
 void commit_file(const std::string& dir, const std::string& name);

@@ -3,6 +3,8 @@
 #include "sim/concentration_response.hpp"
 
 #include "core/error.hpp"
+#include "sim/checkpoint.hpp"
+#include "sim/config_loader.hpp"
 #include "sim/engine.hpp"
 #include "sim/network.hpp"
 #include "sim/progress.hpp"
@@ -12,11 +14,15 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 
 namespace ketaplast {
 
@@ -35,6 +41,13 @@ double meminfo_available_MB() {
         in.ignore(256, '\n');
     }
     return 0;
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
 }
 
 void write_text_atomically(const std::string& dir, const std::string& name, const std::string& text) {
@@ -68,7 +81,7 @@ void prepare_output_dir(const std::string& dir) {
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5",
-                             "summary.json", "config.toml"}) {
+                             "snapshots.h5", "summary.json", "config.toml", "checkpoint.h5"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -77,7 +90,7 @@ void remove_previous_outputs(const std::string& dir) {
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp",
-                             "edges.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
+                             "edges.h5.tmp", "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -91,71 +104,225 @@ double peak_rss_MB() {
     return 0;
 }
 
-RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
-    const std::string dir = options.output_dir;
-    int threads = options.threads > 0 ? options.threads : exp.simulation.threads;
-    if (threads <= 0) {
-        // Default: all cores, but a thread per ~1000 neurons at most: below that the per-interval barrier
-        // costs more than the work it shares (a 3-cell voltage-clamp protocol ran 400x slower on 2
-        // threads of a busy machine than on 1).
-        std::uint64_t neurons = 0;
-        for (const auto& pop : exp.populations)
-            neurons += pop.size;
-        threads = int(std::max<std::uint64_t>(
-            1, std::min<std::uint64_t>(std::uint64_t(omp_get_max_threads()), neurons / 1000)));
+namespace {
+
+// SIGINT/SIGTERM: the handler only sets flags (async-signal-safe); the engine polls `stop_requested`
+// once per exchange interval. SA_RESETHAND: a second signal ends the process at once.
+std::atomic<bool> stop_requested{false};
+volatile sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+    stop_signal = sig;
+    stop_requested.store(true);
+}
+
+class SignalGuard {
+  public:
+    explicit SignalGuard(bool install) : installed_(install) {
+        stop_requested.store(false);
+        stop_signal = 0;
+        if (!installed_) return;
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
     }
-    // Never partition for more threads than OpenMP may start (OMP_THREAD_LIMIT).
-    threads = std::max(1, std::min(threads, omp_get_thread_limit()));
+    ~SignalGuard() {
+        if (!installed_) return;
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    SignalGuard(const SignalGuard&) = delete;
+    SignalGuard& operator=(const SignalGuard&) = delete;
 
-    // Refuse networks that cannot fit, before allocating anything.
-    const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
-    const double available_MB = meminfo_available_MB();
-    if (available_MB > 0 && estimate.bytes / 1048576.0 > 0.9 * available_MB)
-        throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
-                         " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
-                         " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
-    prepare_output_dir(dir);
+  private:
+    bool installed_;
+    struct sigaction old_int_ {
+    }, old_term_{};
+};
 
-    remove_previous_outputs(dir);
+// The connectivity's identity, independent of the thread partition: an order-independent sum of a hash
+// of every synapse (source, target, delay, receptor, projection), plus the populations. Weights are left
+// out: they become state once they are plastic (checkpointed as such).
+std::uint64_t network_fingerprint(const Network& net) {
+    auto mix = [](std::uint64_t x) { // splitmix64 finaliser
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+    };
+    std::uint64_t h =
+        mix(net.total_neurons) ^ mix(net.min_delay_steps + (std::uint64_t(net.ring_length) << 32));
+    for (const auto& pop : net.populations) {
+        h = fnv1a64(pop.spec->name.data(), pop.spec->name.size(), h);
+        h = fnv1a64(pop.spec->model.data(), pop.spec->model.size(), h);
+        h = mix(h ^ pop.size);
+    }
+    std::uint64_t sum = 0;
+    for (const auto& worker : net.shards)
+        for (const auto& shard : worker)
+            for (std::uint32_t s = 0; s < net.total_neurons; ++s)
+                shard.for_each_synapse(
+                    s, net.weight_scales,
+                    [&](std::uint16_t t, float, std::uint16_t delay, std::uint8_t receptor,
+                        std::uint16_t projection) {
+                        const std::uint64_t target =
+                            net.populations[shard.population].first_gid + shard.local_begin + t;
+                        sum += mix((std::uint64_t(s) << 32 | target) ^
+                                   mix(std::uint64_t(delay) | std::uint64_t(receptor) << 16 |
+                                       std::uint64_t(projection) << 24));
+                    });
+    return mix(h ^ sum);
+}
 
-    const auto t_start = std::chrono::steady_clock::now();
-    Network net = build_network(exp, std::uint32_t(threads));
-    const double build_s = seconds_since(t_start);
+std::uint64_t text_hash(const std::string& text) {
+    return fnv1a64(text.data(), text.size());
+}
 
+// Checkpoint steps: whole exchange intervals, so a checkpoint always falls on an exchange boundary.
+std::int64_t checkpoint_steps(double every_ms, double dt_ms, std::int64_t D) {
+    if (every_ms <= 0) return 0;
+    const std::int64_t steps = std::max<std::int64_t>(1, std::llround(every_ms / dt_ms));
+    return (steps + D - 1) / D * D;
+}
+
+// What one session of a run (fresh or resumed) needs besides the experiment and network.
+struct Session {
+    std::string dir;
+    int threads = 1;
+    bool progress = false;
+    bool handle_signals = false;
+    std::int64_t every_steps = 0; // checkpoint period, a multiple of min_delay_steps; 0: none
+    std::int64_t total_steps = 0; // end of the run
+    std::int64_t pause_step = -1; // stop here with a checkpoint (resume --until), or -1
+    StateArchive* resume = nullptr;
+    std::chrono::steady_clock::time_point t_start;
+    double build_s = 0;
+};
+
+RunResult execute(const Experiment& exp, Network& net, const Session& session) {
+    const std::string& dir = session.dir;
+    const int threads = session.threads;
     const double dt = exp.simulation.dt_ms;
-    const std::int64_t total_steps = std::llround(exp.simulation.duration_ms / dt);
+    const std::int64_t total_steps = session.total_steps;
+    const double build_s = session.build_s;
+    const auto t_start = session.t_start;
+    SignalGuard signals(session.handle_signals);
     std::string status = "completed";
+    RunResult result{dir, status};
     double simulate_s = 0, write_s = 0;
     std::int64_t steps_done = 0;
     std::optional<NumericalError> numerical;
+    const bool resuming = session.resume != nullptr;
     try {
-        SpikeRecorder spikes(net, dir, dt, exp.recording.spikes);
-        StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps);
+        SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
+        StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps, resuming);
         RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
+        WeightSnapshots snapshots(exp, net, dir, total_steps, resuming);
         Engine engine(exp, net, threads);
-        ProgressReporter bar(dt, 0, total_steps);
+        engine.set_stop_flag(&stop_requested);
+        std::uint64_t fingerprint = 0;
+        if (resuming) {
+            StateArchive& a = *session.resume;
+            a.value("header/network_fingerprint", fingerprint);
+            engine.checkpoint_state(a);
+            spikes.checkpoint(a);
+            reports.checkpoint(a, engine.step());
+            rates.checkpoint(a);
+            snapshots.checkpoint(a);
+            a.close();
+            // Only now, with everything read and checked, are the interrupted run's files touched.
+            spikes.reopen();
+            reports.reopen();
+            snapshots.reopen();
+        }
+        auto write_checkpoint = [&] {
+            if (fingerprint == 0) fingerprint = network_fingerprint(net);
+            write_checkpoint_file(dir, [&](StateArchive& a) {
+                std::int64_t version = kCheckpointFormatVersion, step = engine.step(), n_threads = threads,
+                             every = session.every_steps, total = total_steps;
+                std::string ketaplast = KETAPLAST_VERSION, toml = exp.resolved_toml, path = exp.config_path;
+                std::uint64_t config_hash = text_hash(exp.resolved_toml);
+                a.value("header/format_version", version);
+                a.text("header/ketaplast_version", ketaplast);
+                a.text("header/config_toml", toml);
+                a.text("header/config_path", path);
+                a.value("header/config_hash", config_hash);
+                a.value("header/network_fingerprint", fingerprint);
+                a.value("header/step", step);
+                a.value("header/threads", n_threads);
+                a.value("header/checkpoint_every_steps", every);
+                a.value("header/total_steps", total);
+                engine.checkpoint_state(a);
+                if (checkpoint_fault_due()) ::raise(SIGKILL); // test hook: killed half-way through
+                spikes.checkpoint(a);
+                reports.checkpoint(a, engine.step());
+                rates.checkpoint(a);
+                snapshots.checkpoint(a);
+            });
+        };
+
+        ProgressReporter bar(dt, engine.step(), total_steps);
         const auto t_sim = std::chrono::steady_clock::now();
+        const std::int64_t end_step =
+            session.pause_step >= 0 ? std::min(session.pause_step, total_steps) : total_steps;
+        bool stopped_early = false;
         try {
-            engine.run(total_steps, {&spikes, reports.empty() ? nullptr : &reports, &rates},
-                       options.progress ? std::function<void(std::int64_t, std::int64_t)>(
-                                              [&](std::int64_t s, std::int64_t) { bar.update(s); })
-                                        : nullptr);
+            while (true) {
+                // Pieces of the time loop end at checkpoints, snapshots and the end; the engine runs
+                // them as one (Engine::run).
+                snapshots.take_due(engine.step());
+                if (engine.step() >= end_step) break;
+                std::int64_t next = std::min(end_step, snapshots.next_step());
+                if (session.every_steps > 0)
+                    next = std::min(next, (engine.step() / session.every_steps + 1) * session.every_steps);
+                engine.run(next, {&spikes, reports.empty() ? nullptr : &reports, &rates},
+                           session.progress ? std::function<void(std::int64_t, std::int64_t)>(
+                                                  [&](std::int64_t s, std::int64_t) { bar.update(s); })
+                                            : nullptr);
+                if (engine.step() < next) { // a signal: stop at this exchange boundary
+                    stopped_early = true;
+                    result.signal = int(stop_signal);
+                    break;
+                }
+                if (session.every_steps > 0 && next % session.every_steps == 0 && next < end_step)
+                    write_checkpoint();
+            }
+            if (!stopped_early && end_step < total_steps) {
+                stopped_early = true;
+                result.paused = true;
+            }
         } catch (const NumericalError& e) {
             numerical = e;
             status = std::string("failed: ") + e.what();
         }
-        if (options.progress) bar.finish();
+        if (session.progress) bar.finish();
         simulate_s = seconds_since(t_sim);
         steps_done = engine.step();
+
+        if (stopped_early) {
+            // Interrupted or paused: a checkpoint at this exchange boundary, the files closed unfinished
+            // (still .tmp; resume reopens them).
+            write_checkpoint();
+            spikes.close_unfinished();
+            reports.close_unfinished(steps_done);
+            snapshots.close_unfinished();
+            result.status = result.paused ? "paused" : "interrupted";
+            result.stopped_ms = double(steps_done) * dt;
+            return result;
+        }
 
         const auto t_write = std::chrono::steady_clock::now();
         spikes.finish();
         reports.finish(steps_done);
+        snapshots.finish();
         rates.write(dir, steps_done, exp.species, engine.drug_samples());
         write_nodes(net, dir);
         if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
-
         nlohmann::json summary;
         summary["ketaplast_version"] = KETAPLAST_VERSION;
         summary["status"] = status;
@@ -252,12 +419,150 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
             {"synaptic_events", engine.synaptic_events()},
             {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
         write_text_atomically(dir, "summary.json", summary.dump(2) + "\n");
+        // The outputs are final: a checkpoint of this run has nothing left to resume.
+        std::error_code ec;
+        std::filesystem::remove(dir + "/checkpoint.h5", ec);
+        std::filesystem::remove(dir + "/checkpoint.h5.tmp", ec);
     } catch (...) {
-        remove_temporaries(dir);
+        // An interrupted or paused run keeps its .tmp files for resume; anything else cleans up.
+        if (!std::filesystem::exists(dir + "/checkpoint.h5")) remove_temporaries(dir);
         throw;
     }
     if (numerical) throw *numerical;
-    return {dir, status};
+    result.status = status;
+    return result;
+}
+
+} // namespace
+
+RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
+    const std::string dir = options.output_dir;
+    int threads = options.threads > 0 ? options.threads : exp.simulation.threads;
+    if (threads <= 0) {
+        // Default: all cores, but a thread per ~1000 neurons at most: below that the per-interval barrier
+        // costs more than the work it shares (a 3-cell voltage-clamp protocol ran 400x slower on 2
+        // threads of a busy machine than on 1).
+        std::uint64_t neurons = 0;
+        for (const auto& pop : exp.populations)
+            neurons += pop.size;
+        threads = int(std::max<std::uint64_t>(
+            1, std::min<std::uint64_t>(std::uint64_t(omp_get_max_threads()), neurons / 1000)));
+    }
+    // Never partition for more threads than OpenMP may start (OMP_THREAD_LIMIT).
+    threads = std::max(1, std::min(threads, omp_get_thread_limit()));
+
+    // Refuse networks that cannot fit, before allocating anything.
+    const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
+    const double available_MB = meminfo_available_MB();
+    if (available_MB > 0 && estimate.bytes / 1048576.0 > 0.9 * available_MB)
+        throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
+                         " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
+                         " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
+    prepare_output_dir(dir);
+
+    remove_previous_outputs(dir);
+    Session session;
+    session.t_start = std::chrono::steady_clock::now();
+    Network net = build_network(exp, std::uint32_t(threads));
+    session.build_s = seconds_since(session.t_start);
+    session.dir = dir;
+    session.threads = threads;
+    session.progress = options.progress;
+    session.handle_signals = options.handle_signals;
+    session.total_steps = std::llround(exp.simulation.duration_ms / exp.simulation.dt_ms);
+    session.every_steps = checkpoint_steps(options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms
+                                                                           : exp.checkpoint_every_ms,
+                                           exp.simulation.dt_ms, net.min_delay_steps);
+    if (options.stop_at_ms > 0) {
+        const std::int64_t D = net.min_delay_steps,
+                           stop = std::llround(options.stop_at_ms / exp.simulation.dt_ms);
+        session.pause_step = (stop + D - 1) / D * D;
+    }
+    // The run directory names its experiment from the start (a checkpoint is checked against it).
+    if (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0)
+        write_text_atomically(dir, "config.toml", exp.resolved_toml);
+    return execute(exp, net, session);
+}
+
+RunResult resume_run(const ResumeOptions& options) {
+    const std::string dir = options.run_dir;
+    const std::string path = dir + "/checkpoint.h5";
+    if (!std::filesystem::is_directory(dir)) throw InputError(dir + ": not a directory");
+    if (!std::filesystem::exists(path))
+        throw InputError(path +
+                         ": no checkpoint (the run completed, or never wrote one; see --checkpoint-every)");
+    StateArchive a = StateArchive::load_from(path);
+    if (!a.has("header/format_version"))
+        throw InputError(path + ": not a Ketaplast checkpoint (no header/format_version)");
+    std::int64_t version = 0, step = 0, saved_threads = 0, every = 0, total = 0;
+    a.value("header/format_version", version);
+    if (version != kCheckpointFormatVersion)
+        throw InputError(path + ": checkpoint format version " + std::to_string(version) +
+                         ", this ketaplast (" + KETAPLAST_VERSION + ") reads version " +
+                         std::to_string(kCheckpointFormatVersion));
+    std::string ketaplast, toml, config_path;
+    std::uint64_t config_hash = 0;
+    a.text("header/ketaplast_version", ketaplast);
+    if (ketaplast != KETAPLAST_VERSION)
+        throw InputError(path + ": written by ketaplast " + ketaplast + ", this is " + KETAPLAST_VERSION +
+                         " (bit-identical continuation needs the same version)");
+    a.text("header/config_toml", toml);
+    a.text("header/config_path", config_path);
+    a.value("header/config_hash", config_hash);
+    a.value("header/step", step);
+    a.value("header/threads", saved_threads);
+    a.value("header/checkpoint_every_steps", every);
+    a.value("header/total_steps", total);
+    if (text_hash(toml) != config_hash)
+        throw InputError(path + ": header/config_toml fails its hash (damaged)");
+    const std::string run_config = dir + "/config.toml";
+    if (!std::filesystem::exists(run_config))
+        throw InputError(run_config + ": missing (not the run directory this checkpoint belongs to)");
+    if (text_hash(read_text(run_config)) != config_hash)
+        throw InputError(path + ": the checkpoint belongs to another experiment than " + run_config +
+                         " (config hashes differ); refusing to mix two runs");
+
+    Experiment exp = load_experiment_from_string(toml, config_path);
+    int threads = options.threads > 0 ? options.threads : int(saved_threads);
+    threads = std::max(1, std::min(threads, omp_get_thread_limit()));
+    Session session;
+    session.t_start = std::chrono::steady_clock::now();
+    Network net = build_network(exp, std::uint32_t(threads));
+    session.build_s = seconds_since(session.t_start);
+    std::uint64_t fingerprint = 0;
+    a.value("header/network_fingerprint", fingerprint);
+    if (network_fingerprint(net) != fingerprint)
+        throw InputError(path +
+                         ": the network built from the checkpoint's config differs from the checkpointed "
+                         "one (another version of the network builder?)");
+    const double dt = exp.simulation.dt_ms;
+    session.dir = dir;
+    session.threads = threads;
+    session.progress = options.progress;
+    session.handle_signals = options.handle_signals;
+    session.total_steps = total;
+    // An earlier resume may have extended the run past the configured duration (--until).
+    if (total != std::llround(exp.simulation.duration_ms / dt))
+        exp.simulation.duration_ms = double(total) * dt;
+    session.every_steps = options.checkpoint_every_ms > 0
+                              ? checkpoint_steps(options.checkpoint_every_ms, dt, net.min_delay_steps)
+                              : every;
+    if (options.until_ms > 0) {
+        std::int64_t until = std::llround(options.until_ms / dt);
+        if (until <= step)
+            throw InputError("--until " + std::to_string(options.until_ms) +
+                             " ms: the checkpoint is already at " + std::to_string(double(step) * dt) +
+                             " ms");
+        if (until > total) {
+            session.total_steps = until; // run on past the configured duration
+            exp.simulation.duration_ms = double(until) * dt;
+        } else if (until < total) {
+            const std::int64_t D = net.min_delay_steps; // pauses fall on exchange boundaries
+            session.pause_step = std::min(total, (until + D - 1) / D * D);
+        }
+    }
+    session.resume = &a;
+    return execute(exp, net, session);
 }
 
 } // namespace ketaplast
