@@ -231,6 +231,7 @@ class ExpReceptors {
     }
 
     std::size_t count() const { return g_.size(); }
+    bool conductance() const { return unit_ == "nS"; }
     float* g(std::size_t r) { return g_[r].data(); }
     const float* g(std::size_t r) const { return g_[r].data(); }
     float E_rev_mV(std::size_t r) const { return E_rev_mV_[r]; }

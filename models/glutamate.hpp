@@ -39,8 +39,13 @@ struct GlutamatePoolSpec {
 
 class GlutamatePool {
   public:
-    explicit GlutamatePool(const GlutamatePoolSpec& spec)
-        : spec_(spec), level_uM_(spec.basal_uM) {}
+    explicit GlutamatePool(const GlutamatePoolSpec& spec) : spec_(spec) { level_uM_ = spec.basal_uM; }
+    GlutamatePool(const GlutamatePool& other) : spec_(other.spec_) { copy_state(other); }
+    GlutamatePool& operator=(const GlutamatePool& other) {
+        spec_ = other.spec_;
+        copy_state(other);
+        return *this;
+    }
 
     // Advance by interval_ms with a constant release rate (vesicles per ms per neuron of the region).
     void advance(double interval_ms, double release_per_ms_per_neuron);
@@ -53,15 +58,20 @@ class GlutamatePool {
     // The fraction of receptors bound at level G (equilibrium binding; Hill coefficient n).
     static double bound_fraction(double level_uM, double EC50_uM, double hill);
 
-    // Named state for checkpoints: level, dialysate.
-    double* level_state() { return &level_uM_; }
-    double* dialysate_state() { return &dialysate_; }
+    // The dynamic state for checkpoints: level (uM), dialysate, last release.
+    static constexpr std::size_t kStateSize = 3;
+    double* state() { return state_; }
 
   private:
+    void copy_state(const GlutamatePool& other) {
+        for (std::size_t k = 0; k < kStateSize; ++k)
+            state_[k] = other.state_[k];
+    }
     GlutamatePoolSpec spec_;
-    double level_uM_;
-    double dialysate_ = 0.0;
-    double last_release_ = 0.0;
+    double state_[kStateSize] = {0, 0, 0};
+    double& level_uM_ = state_[0];
+    double& dialysate_ = state_[1];
+    double& last_release_ = state_[2];
 };
 
 } // namespace ketaplast

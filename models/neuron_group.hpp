@@ -138,6 +138,15 @@ class NeuronGroup {
     };
     virtual std::vector<NmdaPoolReadout> nmda_readout() const { return {}; }
 
+    // Population means of every receptor: its state variable (g in nS, or the current variable of
+    // current-based receptors) and the current it passes at the present membrane potentials (pA, outward
+    // positive; NMDA with its Mg2+ and drug block). AMPA activation and AMPA/NMDA charge come from these.
+    struct ReceptorReadout {
+        std::string receptor;
+        double g_mean_nS = 0, current_mean_pA = 0;
+    };
+    virtual std::vector<ReceptorReadout> receptor_readout() const { return {}; }
+
     // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
     // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.
     // The agonist-bound fraction added to NMDA receptor `receptor` of neurons [begin, end) by ambient

@@ -69,6 +69,26 @@ class PointNeuron : public NeuronGroup {
         return name == "refractory_left_steps" ? refractory_left_.data() : nullptr;
     }
 
+    std::vector<ReceptorReadout> receptor_readout() const override {
+        std::vector<ReceptorReadout> out;
+        if (size_ == 0) return out;
+        for (std::size_t r = 0; r < receptors_.count(); ++r) {
+            double g = 0, current = 0;
+            for (std::uint32_t i = 0; i < size_; ++i)
+                g += receptors_.g(r)[i];
+            if (receptors_.is_nmda(r)) {
+                current = receptors_.nmda_readout(r, 0, size_, V_m_mV_.data()).current_pA;
+            } else if (receptors_.conductance()) {
+                for (std::uint32_t i = 0; i < size_; ++i)
+                    current += double(receptors_.g(r)[i]) * (V_m_mV_[i] - receptors_.E_rev_mV(r));
+            } else {
+                current = -g; // current-based: the variable is an inward-positive current
+            }
+            out.push_back({receptors_.name(r), g / size_, current / size_});
+        }
+        return out;
+    }
+
     std::vector<NmdaPoolReadout> nmda_readout() const override {
         std::vector<NmdaPoolReadout> out;
         for (std::size_t r = 0; r < receptors_.count(); ++r) {

@@ -351,6 +351,20 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
         if (!rec.snapshot_times_ms.empty()) rec.edges = true;
     }
     rec.rate_bin_ms = r.number("rate_bin_ms", range(sim.dt_ms, 1e7, true, true, std::max(1.0, sim.dt_ms)));
+    rec.readout_ms = r.number("readout_ms", range(0.0, 3.6e6, true, true, 0.0));
+    if (const toml::table* probe = r.table("isn_probe")) {
+        TomlReader pr(*probe, r.key_path("isn_probe"), root.file());
+        RecordingSpec::IsnProbe isn;
+        isn.population = pr.required_string("population");
+        auto it = std::find_if(pops.begin(), pops.end(), [&](auto& p) { return p.name == isn.population; });
+        if (it == pops.end()) pr.fail("population", "unknown population '" + isn.population + "'");
+        isn.population_index = std::size_t(it - pops.begin());
+        isn.current_pA = pr.required_number("current_pA", range(-1e6, 1e6));
+        isn.duration_ms = pr.required_number("duration_ms", range(0.0, sim.duration_ms, false, true));
+        isn.start_ms = pr.required_number("start_ms", range(isn.duration_ms, sim.duration_ms - isn.duration_ms));
+        pr.finish();
+        rec.isn_probe = isn;
+    }
     if (const toml::array* reports = r.array("reports")) {
         for (std::size_t i = 0; i < reports->size(); ++i) {
             const toml::node* n = reports->get(i);
@@ -484,6 +498,10 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     exp.glutamate_pools = read_glutamate(root, file, exp.populations);
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);
+    // The ISN probe is a current step into its population (the comparison is in summary.json).
+    if (const auto& probe = exp.recording.isn_probe)
+        exp.populations[probe->population_index].current_steps.push_back(
+            {probe->start_ms, probe->start_ms + probe->duration_ms, probe->current_pA});
     root.finish();
     return exp;
 }

@@ -39,6 +39,93 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
     }
     if (std::size_t(threads_) != net_.blocks.size())
         throw std::logic_error("engine: thread count must equal the network's worker count");
+    setup_glutamate();
+    // The slow clock also samples glutamate and receptor readouts when there is no drug.
+    if (drug_clock_steps_ == 0 && (!exp_.glutamate_pools.empty() || exp_.recording.readout_ms > 0))
+        drug_clock_steps_ = std::max<std::int64_t>(
+            1, std::llround((exp_.recording.readout_ms > 0 ? exp_.recording.readout_ms : 1000.0) /
+                            exp_.simulation.dt_ms));
+}
+
+void Engine::setup_glutamate() {
+    const auto& pools = exp_.glutamate_pools;
+    if (pools.empty()) return;
+    if (pools.size() > 32) throw InputError("at most 32 [[glutamate]] pools");
+    // Vesicles per source spike, unless given: the source's synapses onto excitatory (glutamatergic)
+    // receptors -- conductance receptors reversing above -30 mV, or positive current weights -- per source
+    // neuron, times the release probability. (MPI: these counts become an allreduce over ranks.)
+    const std::size_t P = net_.populations.size();
+    std::vector<double> glutamatergic(P, 0.0);
+    for (const auto& worker : net_.shards)
+        for (const auto& shard : worker) {
+            const PopulationSpec& target = *net_.populations[shard.population].spec;
+            for (std::uint32_t source = 0; source < net_.total_neurons; ++source) {
+                const std::uint32_t first = shard.source_segments[source], last = shard.source_segments[source + 1];
+                if (first == last) continue;
+                const std::uint32_t pop = net_.population_of(source);
+                for (std::uint32_t s = first; s < last; ++s) {
+                    const SynapseSegment& seg = shard.segments[s];
+                    const ReceptorSpec& r = target.receptors[seg.receptor];
+                    const bool excitatory = net_.populations[shard.population].model->receptor_kind ==
+                                                    ReceptorKind::conductance
+                                                ? r.E_rev_mV > -30.0
+                                                : exp_.projections[seg.projection].weight.mean > 0;
+                    if (excitatory) glutamatergic[pop] += seg.count;
+                }
+            }
+        }
+    source_pool_mask_.assign(P, 0);
+    for (std::size_t p = 0; p < pools.size(); ++p) {
+        std::vector<double> vps(P, 0.0);
+        for (std::size_t src : pools[p].source_indices) {
+            source_pool_mask_[src] |= 1u << p;
+            vps[src] = pools[p].vesicles_per_spike > 0
+                           ? pools[p].vesicles_per_spike
+                           : glutamatergic[src] / std::max(1u, net_.populations[src].size) *
+                                 pools[p].release_probability;
+        }
+        vesicles_per_spike_.push_back(vps);
+        double neurons = 0;
+        for (std::size_t r : pools[p].region_indices)
+            neurons += net_.populations[r].size;
+        region_neurons_.push_back(std::max(1.0, neurons));
+    }
+    glutamate_.resize(std::size_t(threads_));
+    for (auto& replica : glutamate_)
+        for (const auto& spec : pools)
+            replica.emplace_back(spec);
+}
+
+void Engine::advance_glutamate(std::uint32_t worker, const std::vector<SpikeRecord>& spikes,
+                               double interval_ms) {
+    if (glutamate_.empty()) return;
+    auto& pools = glutamate_[worker];
+    // Spikes of the interval per source population (spikes are in (step, gid) order: a linear pass).
+    std::vector<std::uint32_t> counts(net_.populations.size(), 0);
+    for (const SpikeRecord& spike : spikes) {
+        const std::uint32_t pop = net_.population_of(spike.gid);
+        if (source_pool_mask_[pop]) ++counts[pop];
+    }
+    for (std::size_t p = 0; p < pools.size(); ++p) {
+        double vesicles = 0;
+        for (std::size_t src : exp_.glutamate_pools[p].source_indices)
+            vesicles += counts[src] * vesicles_per_spike_[p][src];
+        pools[p].advance(interval_ms, vesicles / (interval_ms * region_neurons_[p]));
+    }
+    // Extrasynaptic receptors of this worker's neurons see the new level from the next interval on.
+    const Block block = net_.blocks[worker];
+    for (Population& pop : net_.populations) {
+        const std::uint32_t lo = std::max(block.begin, pop.first_gid);
+        const std::uint32_t hi = std::min(block.end, pop.first_gid + pop.size);
+        if (lo >= hi) continue;
+        for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r) {
+            const ReceptorSpec& receptor = pop.spec->receptors[r];
+            if (receptor.glutamate_pool.empty()) continue;
+            const double bound = GlutamatePool::bound_fraction(pools[receptor.glutamate_pool_index].level_uM(),
+                                                               receptor.ambient_EC50_uM, receptor.ambient_hill);
+            pop.group->set_tonic_activation(r, lo - pop.first_gid, hi - pop.first_gid, bound);
+        }
+    }
 }
 
 double Engine::current_at(const PopulationSpec& spec, std::int64_t step) const {
@@ -121,6 +208,13 @@ void Engine::update_drugs(std::int64_t step) {
         sample.free_uM.push_back(free_uM);
     }
     pk_time_min_ = std::max(pk_time_min_, t_min);
+    // Ambient glutamate (worker 0's replica; all replicas are equal at a tick) and receptor means.
+    if (!glutamate_.empty())
+        for (const auto& pool : glutamate_[0])
+            sample.glutamate.push_back({pool.level_uM(), pool.release_rate(), pool.dialysate_release()});
+    for (const auto& pop : net_.populations)
+        for (const auto& r : pop.group->receptor_readout())
+            sample.receptors.push_back({pop.spec->name, r.receptor, r.g_mean_nS, r.current_mean_pA});
     // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
     for (const auto& pop : net_.populations)
         for (const auto& pool : pop.group->nmda_readout())
@@ -346,6 +440,7 @@ void Engine::run(std::int64_t until, const EngineRecorders& rec,
                 break;
             }
             events += deliver(w, merged);
+            advance_glutamate(w, merged, double(stop_step - start) * dt);
             t1 = clock::now();
             my.deliver_s += seconds(t0, t1);
             if (w == 0) {
@@ -427,6 +522,15 @@ void Engine::checkpoint_state(StateArchive& a) {
     for (const NamedArray& array : net_.presynaptic.arrays())
         a.array("engine/" + array.name, array.data, array.size);
     if (a.loading()) net_.presynaptic.copy_to_all_workers();
+    // Ambient glutamate: worker 0's replica (all are equal at an exchange boundary), copied to all.
+    for (std::size_t p = 0; p < exp_.glutamate_pools.size(); ++p) {
+        GlutamatePool& pool = glutamate_[0][p];
+        const std::string base = "glutamate/" + exp_.glutamate_pools[p].name + "/";
+        a.array(base + "state", pool.state(), GlutamatePool::kStateSize);
+        if (a.loading())
+            for (auto& replica : glutamate_)
+                replica[p] = pool;
+    }
 
     // The drug slow clock: each PK model's state and the time it has reached; the samples so far (they
     // go to timeseries.h5 at the end).
@@ -461,6 +565,22 @@ void Engine::checkpoint_state(StateArchive& a) {
     a.vector("drugs/free_uM", free);
     a.vector("drugs/pools", pools);
     a.strings("drugs/pool_names", pool_names);
+    // Glutamate and receptor readouts of each sample (fixed counts per sample).
+    std::vector<double> glutamate, receptors;
+    std::vector<std::string> receptor_names;
+    if (!a.loading())
+        for (const auto& s : drug_samples_) {
+            for (const auto& g : s.glutamate)
+                glutamate.insert(glutamate.end(), {g.level_uM, g.release, g.dialysate});
+            for (const auto& r : s.receptors)
+                receptors.insert(receptors.end(), {r.g_mean, r.current_mean_pA});
+            if (receptor_names.empty())
+                for (const auto& r : s.receptors)
+                    receptor_names.insert(receptor_names.end(), {r.population, r.receptor});
+        }
+    a.vector("drugs/glutamate", glutamate);
+    a.vector("drugs/receptors", receptors);
+    a.strings("drugs/receptor_names", receptor_names);
     if (!a.loading()) return;
     const std::size_t n_species = exp_.species.size(), n_pools = pool_names.size() / 2;
     if (t.size() != samples || plasma.size() != samples * n_species || effect.size() != samples * n_species ||
@@ -479,6 +599,17 @@ void Engine::checkpoint_state(StateArchive& a) {
         for (std::size_t q = 0; q < n_pools; ++q) {
             const double* f = pools.data() + kPoolFields * (k * n_pools + q);
             s.pools.push_back({pool_names[2 * q], pool_names[2 * q + 1], f[0], f[1], f[2], f[3], f[4]});
+        }
+        const std::size_t n_glu = exp_.glutamate_pools.size(), n_rec = receptor_names.size() / 2;
+        if (glutamate.size() != samples * n_glu * 3 || receptors.size() != samples * n_rec * 2)
+            throw InputError(a.path() + ": glutamate/receptor samples are inconsistent with this experiment");
+        for (std::size_t q = 0; q < n_glu; ++q) {
+            const double* f = glutamate.data() + 3 * (k * n_glu + q);
+            s.glutamate.push_back({f[0], f[1], f[2]});
+        }
+        for (std::size_t q = 0; q < n_rec; ++q) {
+            const double* f = receptors.data() + 2 * (k * n_rec + q);
+            s.receptors.push_back({receptor_names[2 * q], receptor_names[2 * q + 1], f[0], f[1]});
         }
         drug_samples_.push_back(std::move(s));
     }

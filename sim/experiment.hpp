@@ -120,6 +120,17 @@ struct RecordingSpec {
     bool spikes = true;
     bool edges = false; // edges.h5 (SONATA edges of every projection) at the end of the run
     double rate_bin_ms = 1.0;
+    // The slow readout clock without drugs (receptor means, glutamate): 0 = only when glutamate pools
+    // exist (then every 1000 ms). With drugs the drug clock samples them.
+    double readout_ms = 0.0;
+    // Inhibition-stabilisation probe (SCIENCE.md §5.4): extra current into one population in a window;
+    // a paradoxical fall of its rate marks an inhibition-stabilised network.
+    struct IsnProbe {
+        std::string population;
+        std::size_t population_index = 0;
+        double current_pA = 0, start_ms = 0, duration_ms = 0;
+    };
+    std::optional<IsnProbe> isn_probe;
     std::vector<StateReportSpec> reports;
     std::vector<double> snapshot_times_ms; // weight snapshots (snapshots.h5), ascending
 };

@@ -399,7 +399,8 @@ void RateRecorder::checkpoint(StateArchive& a) {
 
 void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
                          const std::vector<DrugSpecies>& species,
-                         const std::vector<DrugSample>& drug_samples) const {
+                         const std::vector<DrugSample>& drug_samples,
+                         const std::vector<std::string>& glutamate_names) const {
     const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
     h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
     std::vector<double> time_ms;
@@ -469,8 +470,50 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
             }
         }
     }
+    write_slow_readouts(file, glutamate_names, drug_samples);
     file.close();
     commit_file(dir, "timeseries.h5");
+}
+
+void RateRecorder::write_slow_readouts(h5::File& file, const std::vector<std::string>& glutamate_names,
+                                       const std::vector<DrugSample>& samples) const {
+    if (samples.empty()) return;
+    std::vector<double> t;
+    for (const auto& s : samples)
+        t.push_back(s.t_ms);
+    if (!glutamate_names.empty() && samples.front().glutamate.size() == glutamate_names.size()) {
+        h5::Object glu = file.group("glutamate");
+        for (std::size_t p = 0; p < glutamate_names.size(); ++p) {
+            std::vector<double> level, release, dialysate;
+            for (const auto& s : samples) {
+                level.push_back(s.glutamate[p].level_uM);
+                release.push_back(s.glutamate[p].release);
+                dialysate.push_back(s.glutamate[p].dialysate);
+            }
+            h5::Object g = glu.group(glutamate_names[p]);
+            g.write("time_ms", t, "ms");
+            g.write("level_uM", level, "uM");
+            g.write("release_per_ms_per_neuron", release, "1/ms");
+            g.write("dialysate_release_per_ms_per_neuron", dialysate, "1/ms");
+        }
+    }
+    if (!samples.front().receptors.empty()) {
+        h5::Object rec = file.group("receptors");
+        for (std::size_t k = 0; k < samples.front().receptors.size(); ++k) {
+            const auto& first = samples.front().receptors[k];
+            h5::Object pop =
+                rec.exists(first.population) ? rec.open_group(first.population) : rec.group(first.population);
+            h5::Object g = pop.group(first.receptor);
+            std::vector<double> mean_g, current;
+            for (const auto& s : samples) {
+                mean_g.push_back(s.receptors[k].g_mean);
+                current.push_back(s.receptors[k].current_mean_pA);
+            }
+            g.write("time_ms", t, "ms");
+            g.write("g_mean", mean_g, "nS");
+            g.write("current_mean_pA", current, "pA");
+        }
+    }
 }
 
 } // namespace ketaplast

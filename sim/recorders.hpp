@@ -116,6 +116,18 @@ struct DrugSample {
         double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     std::vector<Pool> pools;
+    // Per [[glutamate]] pool: extracellular level (uM), release (vesicles per ms per neuron of the
+    // region, over the last interval) and the dialysate proxy (release low-passed, same unit).
+    struct Glutamate {
+        double level_uM = 0, release = 0, dialysate = 0;
+    };
+    std::vector<Glutamate> glutamate;
+    // Per neuron population and receptor: mean conductance (or current variable) and mean current.
+    struct Receptor {
+        std::string population, receptor;
+        double g_mean = 0, current_mean_pA = 0;
+    };
+    std::vector<Receptor> receptors;
 };
 
 class RateRecorder {
@@ -130,7 +142,12 @@ class RateRecorder {
     // open_fraction, current_pA} at
     // the drug clock's ticks (docs/output.md).
     void write(const std::string& dir, std::int64_t steps_done, const std::vector<DrugSpecies>& species = {},
-               const std::vector<DrugSample>& drug_samples = {}) const;
+               const std::vector<DrugSample>& drug_samples = {},
+               const std::vector<std::string>& glutamate_names = {}) const;
+    // /glutamate/<pool>/{time_ms, level_uM, release_per_ms_per_neuron, dialysate_release_per_ms_per_neuron}
+    // and /receptors/<population>/<receptor>/{time_ms, g_mean, current_mean_pA} at the slow clock's ticks.
+    void write_slow_readouts(h5::File& file, const std::vector<std::string>& glutamate_names,
+                             const std::vector<DrugSample>& samples) const;
 
   private:
     const Network& net_;

@@ -319,7 +319,10 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         spikes.finish();
         reports.finish(steps_done);
         snapshots.finish();
-        rates.write(dir, steps_done, exp.species, engine.drug_samples());
+        std::vector<std::string> glutamate_names;
+        for (const auto& pool : exp.glutamate_pools)
+            glutamate_names.push_back(pool.name);
+        rates.write(dir, steps_done, exp.species, engine.drug_samples(), glutamate_names);
         write_nodes(net, dir);
         if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
