@@ -6,8 +6,12 @@
 //               normalises the peak to 1); the channel current is g B(V) (V - E) with the Mg2+ block
 //               B(V) = 1 / (1 + [Mg] / (K0 exp(slope V))) evaluated at the start of the step.
 // Drug block of NMDA channels (SCIENCE.md §3.2, kinetic; the default): per neuron and receptor pool, the
-// fraction b_d of channels holding drug d. With x the agonist-bound fraction of the pool (from its gating,
-// see ReceptorSpec), B(V) the Mg2+-free fraction and F = 1 - sum_d b_d:
+// fraction b_d of channels holding drug d. With x the agonist-bound fraction of the pool, B(V) the
+// Mg2+-free fraction and F = 1 - sum_d b_d. x saturates: with u = g / g_max (the gating relative to the
+// pool's summed weight; one spike on every synapse gives u = 1 at its peak), x = u / (1 + u) + tonic, at
+// most 1 -- the steady-state occupancy of receptors bound by each release and freed with the gating's
+// decay (s = nu p tau / (1 + nu p tau)), so one release binds at most half of a synapse's receptors and
+// busy synapses approach, never reach, full occupancy (channels keep closing, and trapping keeps acting).
 //   db_d/dt = x_e k_on(V) D_d B(V) F - [x_e k_off(V) + k_closed (1 - x)] b_d,   x_e = x + access (1 - x)
 // and when receptors deactivate (x falls by dx) a fraction p_escape dx of the blocked ones releases the
 // drug: b_d *= (1 - p_escape)^dx. The drug enters only a bound, Mg-free (open) pore; closed channels keep
@@ -186,7 +190,8 @@ class ExpReceptors {
             const float* __restrict tonic = pool.tonic.data() + begin;
 #pragma omp simd
             for (std::uint32_t i = 0; i < n; ++i) {
-                x[i] = std::min(1.0f, g[i] * inv_g_max[i] + tonic[i]);
+                const float u = g[i] * inv_g_max[i];
+                x[i] = std::min(1.0f, u / (1.0f + u) + tonic[i]);
                 mg_free[i] = 1.0f / (1.0f + mg * exp_approx(minus_slope * V[i]));
                 V_plus_70[i] = V[i] + 70.0f;
                 free_fraction[i] = 1.0;
@@ -384,7 +389,8 @@ class ExpReceptors {
         if (conc_uM > 0 || bound) drug.active = kinetic_[r].any_drug = true;
     }
     float bound_fraction(const KineticPool& pool, std::size_t r, std::uint32_t i) const {
-        return std::min(1.0f, g_[r][i] * pool.inv_g_max[i] + pool.tonic[i]);
+        const float u = g_[r][i] * pool.inv_g_max[i];
+        return std::min(1.0f, u / (1.0f + u) + pool.tonic[i]);
     }
 
     static float blocker_A(const ChannelBlocker& b, double conc_uM) {

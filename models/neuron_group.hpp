@@ -52,8 +52,8 @@ struct ReceptorSpec {
     enum class Block { kinetic, equilibrium } block = Block::kinetic;
     std::vector<ChannelBlocker> blockers{};
     std::vector<double> blocker_conc_uM{};
-    // Kinetic block: the agonist-bound fraction of a neuron's receptors is x = min(1, g / g_max +
-    // tonic_activation), with g_max the pool's conductance when every receptor is bound: g_max_nS if set,
+    // Kinetic block: the agonist-bound fraction of a neuron's receptors is x = min(1, u / (1 + u) +
+    // tonic_activation), u = g / g_max, with g_max the pool's summed synaptic weight: g_max_nS if set,
     // else the summed weight of the neuron's incoming synapses on this receptor (set by the network).
     // tonic_activation is a bath agonist (slice experiments). open_probability (Po of a bound, unblocked,
     // Mg-free channel) only scales the reported open fraction: the drug rates are macroscopic (per bound

@@ -370,7 +370,12 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                                         {"time_of_max_plasma_ms", t_max_plasma_ms},
                                         {"max_free_uM", max_free},
                                         {"time_of_max_free_ms", t_max_ms}});
+            // Only on voltage-clamped cells: in a spiking network the activity, and with it the current,
+            // changes with the drug, so the current ratio is not a block measurement.
             for (const auto& pool : concentration_response(drug, k, engine.drug_samples())) {
+                const auto it = std::find_if(exp.populations.begin(), exp.populations.end(),
+                                             [&](const PopulationSpec& p) { return p.name == pool.population; });
+                if (it == exp.populations.end() || it->model != "voltage_clamp") continue;
                 nlohmann::json r = {{"agent", sp.agent},
                                     {"population", pool.population},
                                     {"receptor", pool.receptor},

@@ -165,22 +165,21 @@ TEST_CASE("ketamine block kinetics at -70 mV (T5) and voltage dependence (T6)", 
 TEST_CASE("trapping: block kept after 120 s without agonist (T7) and steady block by 10 uM (T8)", "[nmda][block]") {
     // Mealing et al. 1999 protocol: agonist + 10 uM drug until blocked, then 120 s without agonist or drug,
     // then agonist again: the block left at that moment, relative to the block before washout. The agonist is
-    // synaptic here: 0.0094 nS every step holds the dual-exponential gating at g = 0.0094 x 1065 = 10.0 nS =
-    // g_max (x = 1, saturating); removing it lets the receptors deactivate with tau 100 ms, during which
-    // open channels still unblock (-1.5 % for ketamine, -5 % for memantine).
+    // a bath application (saturating, x = 1), removed at once together with the drug.
     auto retained = [](const std::string& agent) {
-        ClampedPool pool(find_drug(agent).block, -70.0, 0.0, 0.0);
+        ClampedPool pool(find_drug(agent).block, -70.0, 0.0, 1.0);
         pool.set_conc(10.0);
-        pool.run(20000.0, 0.0094f);
+        pool.run(20000.0);
         const double before = pool.blocked();
         pool.set_conc(0.0);
+        pool.cell->set_tonic_activation(0, 0, 1, 0.0);
         pool.run(120000.0);
         return pool.blocked() / before;
     };
     // T7: ketamine 86 % (+-5 points) — its closed-channel egress is calibrated on this number (drugs.hpp), so
     // this checks the mechanism (no unblock from closed channels at the open-channel rate, no loss at
     // deactivation for a fully trapped drug). Memantine 71 % is a prediction: Blanpied's 1/6 escape on
-    // closure combined with the same egress gives (5/6) 0.86 = 0.72, minus the unblock during deactivation.
+    // closure combined with the same egress gives (5/6) 0.86 = 0.72.
     CHECK(retained("ketamine") == Approx(0.86).margin(0.05));
     CHECK(retained("memantine") == Approx(0.71).margin(0.05));
     // T8: 10 uM blocks memantine 81 % (+-7) of the whole-cell current (Mealing 1999; 0 Mg, -70 mV).
