@@ -3,11 +3,11 @@
 #include "core/error.hpp"
 
 #include <vtkCellArray.h>
+#include <vtkCellData.h>
 #include <vtkFieldData.h>
 #include <vtkFloatArray.h>
 #include <vtkIntArray.h>
 #include <vtkPointData.h>
-#include <vtkCellData.h>
 #include <vtkPoints.h>
 #include <vtkStringArray.h>
 #include <vtkUnsignedLongLongArray.h>
@@ -25,7 +25,8 @@ namespace {
 vtkSmartPointer<vtkStringArray> names_array(const char* name, const std::vector<std::string>& values) {
     auto array = vtkSmartPointer<vtkStringArray>::New();
     array->SetName(name);
-    for (const std::string& v : values) array->InsertNextValue(v);
+    for (const std::string& v : values)
+        array->InsertNextValue(v);
     return array;
 }
 
@@ -70,7 +71,8 @@ vtkSmartPointer<vtkPolyData> points_of(const RunData& run) {
 vtkSmartPointer<vtkPolyData> make_neurons(const RunData& run) {
     vtkSmartPointer<vtkPolyData> data = points_of(run);
     auto verts = vtkSmartPointer<vtkCellArray>::New();
-    for (vtkIdType k = 0; k < vtkIdType(run.point_count()); ++k) verts->InsertNextCell(1, &k);
+    for (vtkIdType k = 0; k < vtkIdType(run.point_count()); ++k)
+        verts->InsertNextCell(1, &k);
     data->SetVerts(verts);
     return data;
 }
@@ -132,7 +134,8 @@ vtkSmartPointer<vtkPolyData> make_synapses(const RunData& run, std::size_t frame
     data->GetCellData()->SetActiveScalars("weight");
     data->GetFieldData()->AddArray(names_array("projection_names", names));
     std::vector<std::string> units;
-    for (const EdgePopulation& e : run.edges) units.push_back(e.weight_units);
+    for (const EdgePopulation& e : run.edges)
+        units.push_back(e.weight_units);
     data->GetFieldData()->AddArray(names_array("projection_weight_units", units));
     return data;
 }
@@ -160,7 +163,7 @@ std::vector<fs::path> write_connectivity(const RunData& run, const fs::path& out
     std::vector<std::pair<double, std::string>> synapse_files;
     if (!run.edges.empty()) {
         for (std::size_t f = 0; f < run.frames.size(); ++f) {
-            char name[32];
+            char name[48];
             std::snprintf(name, sizeof name, "synapses_%04zu.vtp", f);
             write_vtp(make_synapses(run, f), out_dir / name);
             written.push_back(out_dir / name);

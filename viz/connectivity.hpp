@@ -31,6 +31,7 @@ void write_vtp(vtkPolyData* data, const std::filesystem::path& path);
 
 // Writes neurons.vtp, synapses_<k>.vtp for every frame and network.pvd into out_dir (synapses only with
 // edges.h5); returns the paths written.
-std::vector<std::filesystem::path> write_connectivity(const RunData& run, const std::filesystem::path& out_dir);
+std::vector<std::filesystem::path> write_connectivity(const RunData& run,
+                                                      const std::filesystem::path& out_dir);
 
 } // namespace ketaplast::viz

@@ -52,10 +52,13 @@ int execute(const std::string& command, const Options& o) {
         pictures.push_back(render_network(run, out));
         const std::vector<Picture> plots = render_plots(run, out);
         pictures.insert(pictures.end(), plots.begin(), plots.end());
-        std::cout << "ketaplast-viz: wrote " << pictures.size() << " PNG pictures to " << out.string() << "\n";
+        std::cout << "ketaplast-viz: wrote " << pictures.size() << " PNG pictures to " << out.string()
+                  << "\n";
     } else {
-        note = "No pictures: " + problem + ". VTK renders only through X; run under a virtual X server, e.g. "
-               "'xvfb-run -a ketaplast-viz " + command + " " + o.run_dir + "'.";
+        note = "No pictures: " + problem +
+               ". VTK renders only through X; run under a virtual X server, e.g. "
+               "'xvfb-run -a ketaplast-viz " +
+               command + " " + o.run_dir + "'.";
         std::cout << "ketaplast-viz: " << note << " The ParaView files were written.\n";
     }
     if (command == "report") {

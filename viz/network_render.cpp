@@ -23,8 +23,8 @@ namespace ketaplast::viz {
 
 namespace fs = std::filesystem;
 
-std::pair<std::vector<std::size_t>, std::vector<std::size_t>> extreme_changes(const std::vector<float>& change,
-                                                                               std::size_t count) {
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>>
+extreme_changes(const std::vector<float>& change, std::size_t count) {
     std::vector<std::size_t> up, down;
     for (std::size_t k = 0; k < change.size(); ++k) {
         if (change[k] > 0) up.push_back(k);
@@ -100,7 +100,8 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
     for (std::size_t p = 0; p < run.nodes.size(); ++p) {
         const std::array<double, 3> c = category_colour(p);
         for (std::size_t i = 0; i < run.nodes[p].size(); ++i, ++point)
-            for (int k = 0; k < 3; ++k) colours->SetComponent(point, k, std::round(255.0 * c[std::size_t(k)]));
+            for (int k = 0; k < 3; ++k)
+                colours->SetComponent(point, k, std::round(255.0 * c[std::size_t(k)]));
     }
     neurons->GetPointData()->SetScalars(colours);
     auto neuron_mapper = vtkSmartPointer<vtkPolyDataMapper>::New();
@@ -110,7 +111,8 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
     auto neuron_actor = vtkSmartPointer<vtkActor>::New();
     neuron_actor->SetMapper(neuron_mapper);
     // Fewer neurons, bigger dots: about 10 px for 200 neurons, never below 3 px.
-    const double size_px = std::clamp(140.0 / std::sqrt(double(std::max<std::size_t>(1, run.point_count()))), 3.0, 14.0);
+    const double size_px =
+        std::clamp(140.0 / std::sqrt(double(std::max<std::size_t>(1, run.point_count()))), 3.0, 14.0);
     neuron_actor->GetProperty()->SetPointSize(float(size_px));
     neuron_actor->GetProperty()->SetRenderPointsAsSpheres(true);
     renderer->AddActor(neuron_actor);
@@ -120,27 +122,31 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
         vtkSmartPointer<vtkPolyData> synapses = make_synapses(run, run.frames.size() - 1);
         const std::size_t n_edges = run.edge_count();
         std::vector<std::size_t> background;
-        const std::size_t stride = std::max<std::size_t>(1, (n_edges + options.max_background_edges - 1) /
-                                                                std::max<std::size_t>(1, options.max_background_edges));
-        for (std::size_t k = 0; k < n_edges; k += stride) background.push_back(k);
+        const std::size_t stride =
+            std::max<std::size_t>(1, (n_edges + options.max_background_edges - 1) /
+                                         std::max<std::size_t>(1, options.max_background_edges));
+        for (std::size_t k = 0; k < n_edges; k += stride)
+            background.push_back(k);
         // Faint enough that a few thousand overlapping lines stay grey, not black.
-        const double opacity = std::clamp(60.0 / double(std::max<std::size_t>(1, background.size())), 0.03, 0.4);
+        const double opacity =
+            std::clamp(60.0 / double(std::max<std::size_t>(1, background.size())), 0.03, 0.4);
         renderer->AddActor(lines_actor(synapses, background, {0.35, 0.35, 0.35}, 1.0, opacity));
         const std::vector<float> change = weight_change(run);
         const auto [up, down] = extreme_changes(change, options.highlight_count);
         if (!up.empty()) renderer->AddActor(lines_actor(synapses, up, kStrengthened, 3.0, 0.9));
         if (!down.empty()) renderer->AddActor(lines_actor(synapses, down, kWeakened, 3.0, 0.9));
         if (run.frames.size() < 2)
-            subtitle = std::to_string(n_edges) + " synapses (grey); one weight frame, so no change to highlight";
+            subtitle =
+                std::to_string(n_edges) + " synapses (grey); one weight frame, so no change to highlight";
         else if (up.empty() && down.empty())
             subtitle = std::to_string(n_edges) + " synapses (grey); no weight changed between " +
                        fmt_double("%.0f", run.frames.front().time_ms) + " and " +
                        fmt_double("%.0f", run.frames.back().time_ms) + " ms";
         else
             subtitle = std::to_string(n_edges) + " synapses (grey); the " + std::to_string(up.size()) +
-                       " most strengthened (red) and " + std::to_string(down.size()) + " most weakened (blue) between " +
-                       fmt_double("%.0f", run.frames.front().time_ms) + " and " +
-                       fmt_double("%.0f", run.frames.back().time_ms) + " ms";
+                       " most strengthened (red) and " + std::to_string(down.size()) +
+                       " most weakened (blue) between " + fmt_double("%.0f", run.frames.front().time_ms) +
+                       " and " + fmt_double("%.0f", run.frames.back().time_ms) + " ms";
     }
 
     // Side view of the column: depth (z) vertical, looking along +y, turned a little for depth cues.
@@ -162,7 +168,8 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
     for (std::size_t p = 0; p < run.nodes.size(); ++p, y -= 0.035) {
         const NodePopulation& n = run.nodes[p];
         double mean_rate = 0;
-        for (double r : n.rate_Hz) mean_rate += r;
+        for (double r : n.rate_Hz)
+            mean_rate += r;
         mean_rate /= double(std::max<std::size_t>(1, n.size()));
         std::string line = n.name + ": " + std::to_string(n.size()) + " neurons";
         if (run.has_spikes) line += fmt_double(", %.2f Hz", mean_rate);
@@ -176,8 +183,8 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
     window->AddRenderer(renderer);
     save_png(window, out_dir / "network.png");
     return {"network.png", "The network in 3D",
-            "Each dot is a neuron at its position (µm), coloured by population; grey lines are synapses. " + subtitle +
-                "."};
+            "Each dot is a neuron at its position (µm), coloured by population; grey lines are synapses. " +
+                subtitle + "."};
 }
 
 } // namespace ketaplast::viz

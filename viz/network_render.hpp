@@ -11,7 +11,7 @@ namespace ketaplast::viz {
 
 struct NetworkPictureOptions {
     int width_px = 1000, height_px = 800;
-    std::size_t highlight_count = 40;     // strongest changes of each sign to draw thick
+    std::size_t highlight_count = 40;         // strongest changes of each sign to draw thick
     std::size_t max_background_edges = 20000; // faint lines drawn (an even subsample beyond this)
 };
 
@@ -21,7 +21,7 @@ Picture render_network(const RunData& run, const std::filesystem::path& out_dir,
 
 // Indices (into the concatenated edge list) of the `count` largest positive and the `count` most negative
 // entries of `change`, largest magnitude first; zero changes are never chosen.
-std::pair<std::vector<std::size_t>, std::vector<std::size_t>> extreme_changes(const std::vector<float>& change,
-                                                                               std::size_t count);
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>>
+extreme_changes(const std::vector<float>& change, std::size_t count);
 
 } // namespace ketaplast::viz

@@ -41,7 +41,8 @@ std::vector<double> average_groups(const std::vector<double>& values, std::size_
     for (std::size_t start = 0; start < values.size(); start += group) {
         const std::size_t end = std::min(values.size(), start + group);
         double sum = 0;
-        for (std::size_t k = start; k < end; ++k) sum += values[k];
+        for (std::size_t k = start; k < end; ++k)
+            sum += values[k];
         out.push_back(sum / double(end - start));
     }
     return out;
@@ -67,8 +68,8 @@ class Chart {
     vtkChartXY* chart() { return chart_; }
 
     // A line (or points) plot of y against x; both copied into a table the plot keeps.
-    vtkPlot* add(int type, const std::vector<double>& x, const std::vector<double>& y, const std::string& label,
-                 std::array<double, 3> colour, float width = 2.0f) {
+    vtkPlot* add(int type, const std::vector<double>& x, const std::vector<double>& y,
+                 const std::string& label, std::array<double, 3> colour, float width = 2.0f) {
         auto table = vtkSmartPointer<vtkTable>::New();
         auto x_column = vtkSmartPointer<vtkDoubleArray>::New();
         x_column->SetName("x");
@@ -114,11 +115,14 @@ class Chart {
 
 std::vector<double> scaled(const std::vector<double>& v, double divisor) {
     std::vector<double> out(v.size());
-    for (std::size_t k = 0; k < v.size(); ++k) out[k] = v[k] / divisor;
+    for (std::size_t k = 0; k < v.size(); ++k)
+        out[k] = v[k] / divisor;
     return out;
 }
 
-std::string time_axis(const TimeUnit& unit) { return "time (" + unit.name + ")"; }
+std::string time_axis(const TimeUnit& unit) {
+    return "time (" + unit.name + ")";
+}
 
 Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptions& o, const TimeUnit& unit) {
     Chart chart("Spike raster", time_axis(unit), "neuron (by population)");
@@ -129,8 +133,8 @@ Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptio
         const NodePopulation& n = run.nodes[p];
         // Each population keeps a share of the rows proportional to its size (at least one row).
         const std::size_t shown = std::min(
-            n.size(), std::max<std::size_t>(1, std::size_t(std::ceil(double(o.max_raster_neurons) * double(n.size()) /
-                                                                      double(total)))));
+            n.size(), std::max<std::size_t>(1, std::size_t(std::ceil(double(o.max_raster_neurons) *
+                                                                     double(n.size()) / double(total)))));
         std::vector<double> x, y;
         for (std::size_t k = 0; k < n.spike_ids.size(); ++k)
             if (n.spike_ids[k] < shown) {
@@ -140,7 +144,8 @@ Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptio
         std::string label = n.name;
         if (shown < n.size()) label += " (" + std::to_string(shown) + " of " + std::to_string(n.size()) + ")";
         if (!x.empty()) {
-            auto* points = vtkPlotPoints::SafeDownCast(chart.add(vtkChart::POINTS, x, y, label, category_colour(p)));
+            auto* points =
+                vtkPlotPoints::SafeDownCast(chart.add(vtkChart::POINTS, x, y, label, category_colour(p)));
             points->SetMarkerStyle(vtkPlotPoints::CIRCLE);
             points->SetMarkerSize(run.point_count() > 300 ? 2.0f : 3.0f);
         }
@@ -151,8 +156,9 @@ Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptio
     chart.fix_range(vtkAxis::LEFT, 0.0, std::max(1.0, row0));
     chart.legend(true);
     chart.save(out_dir / "raster.png", o.width_px, o.height_px);
-    std::string caption = "Each dot is one spike: time on the horizontal axis, one row per neuron, populations "
-                          "stacked and coloured as in the network picture.";
+    std::string caption =
+        "Each dot is one spike: time on the horizontal axis, one row per neuron, populations "
+        "stacked and coloured as in the network picture.";
     if (shown_total < run.point_count())
         caption += " For legibility the first " + std::to_string(shown_total) + " of " +
                    std::to_string(run.point_count()) + " neurons are shown, a share of each population.";
@@ -166,7 +172,8 @@ Picture plot_rates(const RunData& run, const fs::path& out_dir, const PlotOption
     // Averaged bins are plotted at their centre.
     std::vector<double> t = average_groups(run.rate_time_ms, group);
     const double shift = 0.5 * run.rate_bin_ms;
-    for (double& v : t) v = (v + shift) / unit.ms_per_unit;
+    for (double& v : t)
+        v = (v + shift) / unit.ms_per_unit;
     for (std::size_t p = 0; p < run.population_rate_Hz.size(); ++p) {
         const auto& [name, rate] = run.population_rate_Hz[p];
         std::size_t colour = p;
@@ -191,16 +198,18 @@ std::string sub_path(const Series& s) {
     return slash == std::string::npos ? s.group : s.group.substr(slash + 1);
 }
 
-Picture plot_lines(const std::vector<const Series*>& series, const std::string& file, const std::string& title,
-                   const std::string& y_title, const std::string& caption, bool fraction, const RunData& run,
-                   const fs::path& out_dir, const PlotOptions& o, const TimeUnit& unit, bool with_name = false) {
+Picture plot_lines(const std::vector<const Series*>& series, const std::string& file,
+                   const std::string& title, const std::string& y_title, const std::string& caption,
+                   bool fraction, const RunData& run, const fs::path& out_dir, const PlotOptions& o,
+                   const TimeUnit& unit, bool with_name = false) {
     Chart chart(title, time_axis(unit), y_title);
     std::size_t colour = 0;
     for (const Series* s : series) {
         std::string label = sub_path(*s);
         if (with_name) label += (label.empty() ? "" : " ") + s->name;
         if (with_name && !s->units.empty()) label += " (" + s->units + ")";
-        chart.add(vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, label, category_colour(colour++));
+        chart.add(vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, label,
+                  category_colour(colour++));
     }
     chart.fix_range(vtkAxis::BOTTOM, 0.0, run.simulated_ms / unit.ms_per_unit);
     if (fraction) chart.fix_range(vtkAxis::LEFT, 0.0, 1.0);
@@ -212,7 +221,8 @@ Picture plot_lines(const std::vector<const Series*>& series, const std::string& 
 std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
     std::vector<Picture> pictures;
     std::vector<std::size_t> order(run.edges.size());
-    for (std::size_t p = 0; p < order.size(); ++p) order[p] = p;
+    for (std::size_t p = 0; p < order.size(); ++p)
+        order[p] = p;
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return run.edges[a].size() > run.edges[b].size(); });
     if (order.size() > o.max_weight_plots) order.resize(o.max_weight_plots);
@@ -236,18 +246,23 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
         const std::size_t bins = o.histogram_bins;
         const double width = (hi - lo) / double(bins);
         std::vector<double> centre(bins);
-        for (std::size_t k = 0; k < bins; ++k) centre[k] = lo + (double(k) + 0.5) * width;
-        auto to_double = [](const std::vector<std::size_t>& c) { return std::vector<double>(c.begin(), c.end()); };
+        for (std::size_t k = 0; k < bins; ++k)
+            centre[k] = lo + (double(k) + 0.5) * width;
+        auto to_double = [](const std::vector<std::size_t>& c) {
+            return std::vector<double>(c.begin(), c.end());
+        };
         const std::string units = e.weight_units.empty() ? "" : " (" + e.weight_units + ")";
         Chart chart("Weights of " + e.name + " (" + e.source_population + " -> " + e.target_population + ")",
                     "weight" + units, "synapses");
         char label0[96], label1[96];
-        std::snprintf(label0, sizeof label0, "t = %.0f ms (%s)", first.time_ms, two ? "baseline" : "end of run");
+        std::snprintf(label0, sizeof label0, "t = %.0f ms (%s)", first.time_ms,
+                      two ? "baseline" : "end of run");
         std::snprintf(label1, sizeof label1, "t = %.0f ms", last.time_ms);
-        vtkPlot* bar0 =
-            chart.add(vtkChart::BAR, centre, to_double(histogram(w0, lo, hi, bins)), label0, {0.55, 0.55, 0.55});
+        vtkPlot* bar0 = chart.add(vtkChart::BAR, centre, to_double(histogram(w0, lo, hi, bins)), label0,
+                                  {0.55, 0.55, 0.55});
         bar0->GetBrush()->SetOpacityF(two ? 0.6 : 1.0);
-        if (two) chart.add(vtkChart::BAR, centre, to_double(histogram(w1, lo, hi, bins)), label1, kStrengthened);
+        if (two)
+            chart.add(vtkChart::BAR, centre, to_double(histogram(w1, lo, hi, bins)), label1, kStrengthened);
         chart.chart()->SetBarWidthFraction(0.9f);
         chart.legend(true);
         const std::string file = "weights_" + e.name + ".png";
@@ -270,22 +285,24 @@ std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, c
     if (!run.population_rate_Hz.empty() && !run.rate_time_ms.empty())
         pictures.push_back(plot_rates(run, out_dir, o, unit));
     if (auto drugs = run.find_series("drugs/", "free_uM"); !drugs.empty())
-        pictures.push_back(plot_lines(drugs, "drugs.png", "Drug concentration at the receptors", "free concentration (uM)",
+        pictures.push_back(plot_lines(drugs, "drugs.png", "Drug concentration at the receptors",
+                                      "free concentration (uM)",
                                       "Free concentration of each drug species at the NMDA receptors "
                                       "(timeseries.h5 /drugs/<species>/free_uM).",
                                       false, run, out_dir, o, unit));
     if (auto block = run.find_series("nmda/", "drug_blocked_fraction"); !block.empty())
-        pictures.push_back(plot_lines(block, "nmda_block.png", "NMDA receptors blocked by the drug",
-                                      "fraction of channels blocked",
-                                      "Population mean fraction of NMDA channels held by a drug, per population and "
-                                      "receptor pool (timeseries.h5 /nmda/<population>/<receptor>/drug_blocked_fraction).",
-                                      true, run, out_dir, o, unit));
+        pictures.push_back(plot_lines(
+            block, "nmda_block.png", "NMDA receptors blocked by the drug", "fraction of channels blocked",
+            "Population mean fraction of NMDA channels held by a drug, per population and "
+            "receptor pool (timeseries.h5 /nmda/<population>/<receptor>/drug_blocked_fraction).",
+            true, run, out_dir, o, unit));
     if (auto conducting = run.find_series("nmda/", "conducting_fraction"); !conducting.empty())
-        pictures.push_back(plot_lines(conducting, "nmda_conducting.png", "NMDA receptors free to conduct",
-                                      "fraction free of drug and Mg2+",
-                                      "Population mean fraction of NMDA channels free of both the drug and Mg2+ "
-                                      "(timeseries.h5 /nmda/<population>/<receptor>/conducting_fraction).",
-                                      true, run, out_dir, o, unit));
+        pictures.push_back(
+            plot_lines(conducting, "nmda_conducting.png", "NMDA receptors free to conduct",
+                       "fraction free of drug and Mg2+",
+                       "Population mean fraction of NMDA channels free of both the drug and Mg2+ "
+                       "(timeseries.h5 /nmda/<population>/<receptor>/conducting_fraction).",
+                       true, run, out_dir, o, unit));
     // Any other group with time series (glutamate, AMPA activation, ... added by other modules): one plot
     // per top-level group, one line per dataset.
     std::map<std::string, std::vector<const Series*>> others;
@@ -294,10 +311,12 @@ std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, c
         if (top != "drugs" && top != "nmda") others[top].push_back(&s);
     }
     for (const auto& [top, series] : others) {
-        std::vector<const Series*> shown(series.begin(), series.begin() + std::ptrdiff_t(std::min<std::size_t>(10, series.size())));
-        pictures.push_back(plot_lines(shown, top + ".png", "Time series: " + top, "value",
-                                      "Every time series of timeseries.h5 /" + top + " (units in the legend).",
-                                      false, run, out_dir, o, unit, true));
+        std::vector<const Series*> shown(
+            series.begin(), series.begin() + std::ptrdiff_t(std::min<std::size_t>(10, series.size())));
+        pictures.push_back(
+            plot_lines(shown, top + ".png", "Time series: " + top, "value",
+                       "Every time series of timeseries.h5 /" + top + " (units in the legend).", false, run,
+                       out_dir, o, unit, true));
     }
     if (!run.edges.empty()) {
         std::vector<Picture> weights = plot_weights(run, out_dir, o);

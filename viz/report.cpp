@@ -19,7 +19,8 @@ std::string base64(const std::string& bytes) {
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t k = 0;
     for (; k + 2 < bytes.size(); k += 3) {
-        const unsigned v = (unsigned char)bytes[k] << 16 | (unsigned char)bytes[k + 1] << 8 | (unsigned char)bytes[k + 2];
+        const unsigned v =
+            (unsigned char)bytes[k] << 16 | (unsigned char)bytes[k + 1] << 8 | (unsigned char)bytes[k + 2];
         out += table[v >> 18 & 63];
         out += table[v >> 12 & 63];
         out += table[v >> 6 & 63];
@@ -44,11 +45,20 @@ std::string html_escape(const std::string& text) {
     std::string out;
     for (char c : text) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -76,7 +86,8 @@ std::string cell(const json& v) {
     if (v.is_number()) return number(v.get<double>());
     if (v.is_array()) {
         std::string out;
-        for (const json& e : v) out += (out.empty() ? "" : ", ") + cell(e);
+        for (const json& e : v)
+            out += (out.empty() ? "" : ", ") + cell(e);
         return out;
     }
     return html_escape(v.dump());
@@ -89,14 +100,17 @@ std::string object_table(const json& rows, const std::string& first_column) {
     auto collect = [&](const json& row) {
         if (!row.is_object()) return;
         for (auto it = row.begin(); it != row.end(); ++it)
-            if (!it.value().is_object() && std::find(columns.begin(), columns.end(), it.key()) == columns.end())
+            if (!it.value().is_object() &&
+                std::find(columns.begin(), columns.end(), it.key()) == columns.end())
                 columns.push_back(it.key());
     };
-    for (auto it = rows.begin(); it != rows.end(); ++it) collect(it.value());
+    for (auto it = rows.begin(); it != rows.end(); ++it)
+        collect(it.value());
     std::ostringstream out;
     out << "<table><tr>";
     if (!first_column.empty()) out << "<th>" << html_escape(first_column) << "</th>";
-    for (const std::string& c : columns) out << "<th>" << html_escape(c) << "</th>";
+    for (const std::string& c : columns)
+        out << "<th>" << html_escape(c) << "</th>";
     out << "</tr>\n";
     for (auto it = rows.begin(); it != rows.end(); ++it) {
         out << "<tr>";
@@ -134,7 +148,8 @@ std::string read_bytes(const fs::path& path) {
     return out.str();
 }
 
-constexpr const char* kStyle = R"(body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; line-height: 1.4 }
+constexpr const char* kStyle =
+    R"(body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; line-height: 1.4 }
 h1 { margin-bottom: 0.2em } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em }
 table { border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 0.92em }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top }
@@ -144,8 +159,9 @@ figcaption { color: #444; font-size: 0.92em } .note { background: #fff4d6; borde
 
 } // namespace
 
-fs::path write_report(const RunData& run, const std::vector<Picture>& pictures, const std::vector<fs::path>& data_files,
-                      const fs::path& out_dir, const std::string& note) {
+fs::path write_report(const RunData& run, const std::vector<Picture>& pictures,
+                      const std::vector<fs::path>& data_files, const fs::path& out_dir,
+                      const std::string& note) {
     const json& s = run.summary;
     const std::string name = fs::absolute(run.dir).lexically_normal().filename().string().empty()
                                  ? fs::absolute(run.dir).lexically_normal().parent_path().filename().string()
@@ -156,33 +172,38 @@ fs::path write_report(const RunData& run, const std::vector<Picture>& pictures, 
          << kStyle << "\n</style>\n</head>\n<body>\n";
     html << "<h1>Ketaplast run: " << html_escape(name) << "</h1>\n";
     html << "<p class=\"muted\">Run directory " << html_escape(run.dir.string())
-         << ". This page is self-contained: the pictures are embedded, nothing is loaded from elsewhere.</p>\n";
+         << ". This page is self-contained: the pictures are embedded, nothing is loaded from "
+            "elsewhere.</p>\n";
     if (!note.empty()) html << "<p class=\"note\">" << html_escape(note) << "</p>\n";
 
     html << "<h2>Run</h2>\n";
     if (s.empty())
         html << "<p class=\"note\">No summary.json: the run has not finished (or was interrupted).</p>\n";
     else
-        html << key_value_table(s, {"status", "config", "ketaplast_version", "seed", "threads", "dt_ms", "duration_ms",
-                                    "simulated_ms"});
+        html << key_value_table(s, {"status", "config", "ketaplast_version", "seed", "threads", "dt_ms",
+                                    "duration_ms", "simulated_ms"});
 
     if (s.contains("populations") && s["populations"].is_object()) {
         html << "<h2>Populations</h2>\n<p>Spikes, mean firing rate per neuron and synapses received.</p>\n"
              << object_table(s["populations"], "population");
     }
     if (s.contains("drugs") && !s["drugs"].empty()) {
-        html << "<h2>Drugs</h2>\n<p>Each drug species: its peak plasma and free (receptor) concentrations.</p>\n"
+        html << "<h2>Drugs</h2>\n<p>Each drug species: its peak plasma and free (receptor) "
+                "concentrations.</p>\n"
              << object_table(s["drugs"], s["drugs"].is_object() ? "species" : "");
     }
     if (s.contains("nmda_pools") && !s["nmda_pools"].empty()) {
-        html << "<h2>NMDA receptor pools</h2>\n<p>At the last drug-clock tick: fractions of channels held by the "
+        html << "<h2>NMDA receptor pools</h2>\n<p>At the last drug-clock tick: fractions of channels held by "
+                "the "
                 "drug, trapped, open and free to conduct, and the mean NMDA current.</p>\n"
              << object_table(s["nmda_pools"], s["nmda_pools"].is_object() ? "pool" : "");
     }
     if (s.contains("concentration_response") && !s["concentration_response"].empty()) {
-        html << "<h2>Concentration-response</h2>\n<p>Inhibition of the NMDA current at the end of each bath step, "
+        html << "<h2>Concentration-response</h2>\n<p>Inhibition of the NMDA current at the end of each bath "
+                "step, "
                 "and the fitted IC50 and Hill coefficient where the data allow a fit.</p>\n"
-             << object_table(s["concentration_response"], s["concentration_response"].is_object() ? "pool" : "");
+             << object_table(s["concentration_response"],
+                             s["concentration_response"].is_object() ? "pool" : "");
     }
 
     html << "<h2>Pictures</h2>\n";

@@ -18,7 +18,8 @@ std::vector<std::string> children(hid_t group) {
     H5G_info_t info{};
     if (H5Gget_info(group, &info) < 0) return names;
     for (hsize_t k = 0; k < info.nlinks; ++k) {
-        const ssize_t len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, nullptr, 0, H5P_DEFAULT);
+        const ssize_t len =
+            H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, nullptr, 0, H5P_DEFAULT);
         if (len <= 0) continue;
         std::string name(std::size_t(len) + 1, '\0');
         H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name.data(), name.size(), H5P_DEFAULT);
@@ -76,7 +77,8 @@ double double_attribute(hid_t obj, const std::string& name, double fallback) {
 void load_nodes(RunData& run) {
     const fs::path path = run.dir / "nodes.h5";
     if (!fs::exists(path))
-        throw InputError(path.string() + ": missing (is '" + run.dir.string() + "' a Ketaplast run directory?)");
+        throw InputError(path.string() + ": missing (is '" + run.dir.string() +
+                         "' a Ketaplast run directory?)");
     h5::File file = h5::File::open_read(path.string());
     h5::Object nodes = file.open_group("nodes");
     for (const std::string& name : children(nodes.id())) {
@@ -111,15 +113,18 @@ void load_spikes(RunData& run) {
         node.spike_times_ms = pop.read_doubles("timestamps");
         node.spike_ids = pop.read_u64("node_ids");
         if (node.spike_ids.size() != node.spike_times_ms.size())
-            throw InputError(path.string() + ": /spikes/" + node.name + ": timestamps and node_ids differ in length");
+            throw InputError(path.string() + ": /spikes/" + node.name +
+                             ": timestamps and node_ids differ in length");
         for (std::uint64_t id : node.spike_ids) {
             if (id >= node.size())
-                throw InputError(path.string() + ": /spikes/" + node.name + ": node id " + std::to_string(id) +
-                                 " outside the population (size " + std::to_string(node.size()) + ")");
+                throw InputError(path.string() + ": /spikes/" + node.name + ": node id " +
+                                 std::to_string(id) + " outside the population (size " +
+                                 std::to_string(node.size()) + ")");
             node.rate_Hz[id] += 1.0;
         }
         if (seconds > 0)
-            for (double& r : node.rate_Hz) r /= seconds;
+            for (double& r : node.rate_Hz)
+                r /= seconds;
     }
     run.has_spikes = true;
 }
@@ -160,13 +165,15 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
             e.delay_ms = read_floats(group0, "delay");
             e.weight_units = units_of(group0, "syn_weight");
             const std::string where = path.string() + ": /edges/" + name;
-            if (e.target_id.size() != e.size() || e.weight.size() != e.size() || e.delay_ms.size() != e.size())
+            if (e.target_id.size() != e.size() || e.weight.size() != e.size() ||
+                e.delay_ms.size() != e.size())
                 throw InputError(where + ": source, target, weight and delay differ in length");
             const NodePopulation& src = run.nodes[run.node_index(e.source_population)];
             const NodePopulation& tgt = run.nodes[run.node_index(e.target_population)];
             for (std::size_t k = 0; k < e.size(); ++k)
                 if (e.source_id[k] >= src.size() || e.target_id[k] >= tgt.size())
-                    throw InputError(where + ": edge " + std::to_string(k) + " names a node outside its population");
+                    throw InputError(where + ": edge " + std::to_string(k) +
+                                     " names a node outside its population");
             run.edges.push_back(std::move(e));
         }
     }
@@ -197,13 +204,15 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
             const EdgePopulation& e = run.edges[p];
             const std::string name = "edges/" + e.name + "/0/syn_weight";
             if (!file.exists("edges/" + e.name) || !file.exists(name)) {
-                for (WeightFrame& f : run.frames) f.weights[p] = e.weight;
+                for (WeightFrame& f : run.frames)
+                    f.weights[p] = e.weight;
                 continue;
             }
             const std::vector<hsize_t> dims = dims_of(file.id(), name);
             if (dims.size() != 2 || dims[0] != times.size() || dims[1] != e.size())
-                throw InputError(snapshots.string() + ": /" + name + " is not [" + std::to_string(times.size()) +
-                                 ", " + std::to_string(e.size()) + "] (snapshots x edges of edges.h5)");
+                throw InputError(snapshots.string() + ": /" + name + " is not [" +
+                                 std::to_string(times.size()) + ", " + std::to_string(e.size()) +
+                                 "] (snapshots x edges of edges.h5)");
             h5::Object group0 = file.open_group("edges").open_group(e.name).open_group("0");
             const std::vector<float> all = read_floats(group0, "syn_weight");
             for (std::size_t s = 0; s < times.size(); ++s)
@@ -215,7 +224,8 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
     WeightFrame final_frame;
     final_frame.time_ms = run.simulated_ms;
     final_frame.label = "edges.h5 (end of run)";
-    for (const EdgePopulation& e : run.edges) final_frame.weights.push_back(e.weight);
+    for (const EdgePopulation& e : run.edges)
+        final_frame.weights.push_back(e.weight);
     run.frames.push_back(std::move(final_frame));
 }
 
@@ -279,13 +289,15 @@ std::vector<std::size_t> RunData::point_offsets() const {
 
 std::size_t RunData::point_count() const {
     std::size_t total = 0;
-    for (const NodePopulation& n : nodes) total += n.size();
+    for (const NodePopulation& n : nodes)
+        total += n.size();
     return total;
 }
 
 std::size_t RunData::edge_count() const {
     std::size_t total = 0;
-    for (const EdgePopulation& e : edges) total += e.size();
+    for (const EdgePopulation& e : edges)
+        total += e.size();
     return total;
 }
 

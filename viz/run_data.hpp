@@ -56,8 +56,8 @@ struct Series {
 
 struct RunData {
     std::filesystem::path dir;
-    nlohmann::json summary;         // summary.json ({} when absent)
-    double simulated_ms = 0.0;      // summary.json simulated_ms, else the end of the last rate bin
+    nlohmann::json summary;    // summary.json ({} when absent)
+    double simulated_ms = 0.0; // summary.json simulated_ms, else the end of the last rate bin
     std::vector<NodePopulation> nodes;
     bool has_spikes = false;
     std::vector<EdgePopulation> edges; // empty without edges.h5
@@ -80,6 +80,7 @@ struct RunData {
 // Reads a run directory. nodes.h5 is required (it is always written); everything else is optional.
 // Extra edges files (edges.h5 layout), when given, replace the default frames: frame k = extra_edges[k].
 // Throws InputError naming the file and object on a malformed file.
-RunData load_run(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& extra_edges = {});
+RunData load_run(const std::filesystem::path& dir,
+                 const std::vector<std::filesystem::path>& extra_edges = {});
 
 } // namespace ketaplast::viz
