@@ -330,8 +330,9 @@ TEST_CASE("viz: PNGs under xvfb-run have real content, and the report references
         CHECK(distinct_colours(plot) > 10);
         CHECK(non_white_fraction(plot) > 0.02);
     }
-    // The drug curve (colour 0) and both NMDA pools (colours 0 and 1).
-    CHECK(pixels_near(read_png(out.file("drugs.png")), viz::category_colour(0)) > 300);
+    // The drug curve (colour 2, after the populations) and both NMDA pools (colours 0 and 1).
+    CHECK(pixels_near(read_png(out.file("drugs.png")), viz::category_colour(2)) > 300);
+    CHECK(pixels_near(read_png(out.file("story.png")), viz::category_colour(2)) > 300);
     CHECK(pixels_near(read_png(out.file("nmda_block.png")), viz::category_colour(1)) > 300);
 
     // The report: every src/href is an embedded PNG or a file next to the report.

@@ -3,6 +3,7 @@
 #include <vtkAxis.h>
 #include <vtkBrush.h>
 #include <vtkChartLegend.h>
+#include <vtkChartMatrix.h>
 #include <vtkChartXY.h>
 #include <vtkContextScene.h>
 #include <vtkContextView.h>
@@ -50,6 +51,31 @@ std::vector<double> average_groups(const std::vector<double>& values, std::size_
 
 namespace {
 
+// A line (or points) plot of y against x on `chart`; both copied into a table the plot keeps.
+vtkPlot* add_plot(vtkChart* chart, int type, const std::vector<double>& x, const std::vector<double>& y,
+                  const std::string& label, std::array<double, 3> colour, float width = 2.0f) {
+    auto table = vtkSmartPointer<vtkTable>::New();
+    auto x_column = vtkSmartPointer<vtkDoubleArray>::New();
+    x_column->SetName("x");
+    auto y_column = vtkSmartPointer<vtkDoubleArray>::New();
+    y_column->SetName(label.c_str());
+    const std::size_t n = std::min(x.size(), y.size());
+    x_column->SetNumberOfTuples(vtkIdType(n));
+    y_column->SetNumberOfTuples(vtkIdType(n));
+    for (std::size_t k = 0; k < n; ++k) {
+        x_column->SetValue(vtkIdType(k), x[k]);
+        y_column->SetValue(vtkIdType(k), y[k]);
+    }
+    table->AddColumn(x_column);
+    table->AddColumn(y_column);
+    vtkPlot* plot = chart->AddPlot(type);
+    plot->SetInputData(table, 0, 1);
+    plot->SetLabel(label);
+    plot->SetColor(colour[0], colour[1], colour[2]);
+    plot->SetWidth(width);
+    return plot;
+}
+
 class Chart {
   public:
     Chart(const std::string& title, const std::string& x_title, const std::string& y_title) {
@@ -67,29 +93,9 @@ class Chart {
     }
     vtkChartXY* chart() { return chart_; }
 
-    // A line (or points) plot of y against x; both copied into a table the plot keeps.
     vtkPlot* add(int type, const std::vector<double>& x, const std::vector<double>& y,
                  const std::string& label, std::array<double, 3> colour, float width = 2.0f) {
-        auto table = vtkSmartPointer<vtkTable>::New();
-        auto x_column = vtkSmartPointer<vtkDoubleArray>::New();
-        x_column->SetName("x");
-        auto y_column = vtkSmartPointer<vtkDoubleArray>::New();
-        y_column->SetName(label.c_str());
-        const std::size_t n = std::min(x.size(), y.size());
-        x_column->SetNumberOfTuples(vtkIdType(n));
-        y_column->SetNumberOfTuples(vtkIdType(n));
-        for (std::size_t k = 0; k < n; ++k) {
-            x_column->SetValue(vtkIdType(k), x[k]);
-            y_column->SetValue(vtkIdType(k), y[k]);
-        }
-        table->AddColumn(x_column);
-        table->AddColumn(y_column);
-        vtkPlot* plot = chart_->AddPlot(type);
-        plot->SetInputData(table, 0, 1);
-        plot->SetLabel(label);
-        plot->SetColor(colour[0], colour[1], colour[2]);
-        plot->SetWidth(width);
-        return plot;
+        return add_plot(chart_, type, x, y, label, colour, width);
     }
 
     void fix_range(int axis, double lo, double hi) {
@@ -120,6 +126,9 @@ std::vector<double> scaled(const std::vector<double>& v, double divisor) {
     return out;
 }
 
+// Drugs take colours after the first two, which usually belong to the populations.
+constexpr std::size_t kFirstDrugColour = 2;
+
 std::string time_axis(const TimeUnit& unit) {
     return "time (" + unit.name + ")";
 }
@@ -147,7 +156,9 @@ Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptio
             auto* points =
                 vtkPlotPoints::SafeDownCast(chart.add(vtkChart::POINTS, x, y, label, category_colour(p)));
             points->SetMarkerStyle(vtkPlotPoints::CIRCLE);
-            points->SetMarkerSize(run.point_count() > 300 ? 2.0f : 3.0f);
+            // Smaller dots when they would merge: above ~50 spikes per raster row.
+            const double per_row = double(n.spike_ids.size()) / double(std::max<std::size_t>(1, n.size()));
+            points->SetMarkerSize(per_row > 50 ? 1.5f : 3.0f);
         }
         row0 += double(shown);
         shown_total += shown;
@@ -201,9 +212,9 @@ std::string sub_path(const Series& s) {
 Picture plot_lines(const std::vector<const Series*>& series, const std::string& file,
                    const std::string& title, const std::string& y_title, const std::string& caption,
                    bool fraction, const RunData& run, const fs::path& out_dir, const PlotOptions& o,
-                   const TimeUnit& unit, bool with_name = false) {
+                   const TimeUnit& unit, bool with_name = false, std::size_t first_colour = 0) {
     Chart chart(title, time_axis(unit), y_title);
-    std::size_t colour = 0;
+    std::size_t colour = first_colour;
     for (const Series* s : series) {
         std::string label = sub_path(*s);
         if (with_name) label += (label.empty() ? "" : " ") + s->name;
@@ -216,6 +227,71 @@ Picture plot_lines(const std::vector<const Series*>& series, const std::string& 
     chart.legend(true);
     chart.save(out_dir / file, o.width_px, o.height_px);
     return {file, title, caption};
+}
+
+// The ketamine story in one picture (README, reports): drug at the receptors (top), NMDA channels blocked
+// per pool (middle) and the population rates (bottom), on one time axis. Only for runs with drugs.
+Picture plot_story(const RunData& run, const fs::path& out_dir, const PlotOptions& o, const TimeUnit& unit) {
+    vtkNew<vtkContextView> view;
+    view->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
+    vtkNew<vtkChartMatrix> matrix;
+    view->GetScene()->AddItem(matrix);
+    matrix->SetSize(vtkVector2i(1, 3));
+    matrix->SetGutter(vtkVector2f(30.0f, 40.0f));
+    matrix->SetBorders(80, 60, 30, 40);
+    const double end = run.simulated_ms / unit.ms_per_unit;
+    auto setup = [&](int row, const std::string& title, const std::string& y_title) {
+        auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
+        chart->SetTitle(title);
+        chart->GetTitleProperties()->SetFontSize(17);
+        chart->GetTitleProperties()->SetBold(true);
+        chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
+        chart->GetAxis(vtkAxis::BOTTOM)->SetTitle(row == 0 ? time_axis(unit) : "");
+        chart->GetAxis(vtkAxis::BOTTOM)->SetRange(0.0, end);
+        chart->GetAxis(vtkAxis::BOTTOM)->SetBehavior(vtkAxis::FIXED);
+        for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
+            chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
+            chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
+        }
+        chart->SetShowLegend(true);
+        chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
+        return chart;
+    };
+    vtkChartXY* drug = setup(2, "1. The drug reaches the receptors", "free conc. (uM)");
+    std::size_t colour = kFirstDrugColour;
+    for (const Series* s : run.find_series("drugs/", "free_uM"))
+        add_plot(drug, vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, sub_path(*s),
+                 category_colour(colour++));
+    vtkChartXY* block = setup(1, "2. It blocks NMDA channels (per population's pool)", "fraction blocked");
+    block->GetAxis(vtkAxis::LEFT)->SetRange(0.0, 1.0);
+    block->GetAxis(vtkAxis::LEFT)->SetBehavior(vtkAxis::FIXED);
+    for (const Series* s : run.find_series("nmda/", "drug_blocked_fraction")) {
+        const std::string population = sub_path(*s).substr(0, sub_path(*s).find('/'));
+        std::size_t c = 0;
+        for (std::size_t k = 0; k < run.nodes.size(); ++k)
+            if (run.nodes[k].name == population) c = k;
+        add_plot(block, vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, sub_path(*s),
+                 category_colour(c));
+    }
+    vtkChartXY* rates = setup(0, "3. Firing rates: what the network does", "rate (Hz)");
+    const std::size_t n_bins = run.rate_time_ms.size();
+    const std::size_t group = std::max<std::size_t>(1, (n_bins + o.max_rate_points - 1) / o.max_rate_points);
+    std::vector<double> t = average_groups(run.rate_time_ms, group);
+    for (double& v : t)
+        v = (v + 0.5 * run.rate_bin_ms) / unit.ms_per_unit;
+    for (const auto& [name, rate] : run.population_rate_Hz) {
+        std::size_t c = 0;
+        for (std::size_t k = 0; k < run.nodes.size(); ++k)
+            if (run.nodes[k].name == name) c = k;
+        add_plot(rates, vtkChart::LINE, t, average_groups(rate, group), name, category_colour(c));
+    }
+    view->GetRenderWindow()->SetSize(o.width_px, 3 * o.height_px * 2 / 3);
+    view->GetRenderWindow()->SetOffScreenRendering(1);
+    save_png(view->GetRenderWindow(), out_dir / "story.png");
+    return {
+        "story.png", "The story at a glance",
+        "Top: free drug concentration at the receptors. Middle: fraction of NMDA channels held by the drug "
+        "in each population's receptor pool. Bottom: mean firing rate per neuron of each population."};
 }
 
 std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
@@ -281,6 +357,8 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
 std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
     std::vector<Picture> pictures;
     const TimeUnit unit = time_unit_for(run.simulated_ms);
+    if (!run.find_series("drugs/", "free_uM").empty() && !run.population_rate_Hz.empty())
+        pictures.push_back(plot_story(run, out_dir, o, unit));
     if (run.has_spikes) pictures.push_back(plot_raster(run, out_dir, o, unit));
     if (!run.population_rate_Hz.empty() && !run.rate_time_ms.empty())
         pictures.push_back(plot_rates(run, out_dir, o, unit));
@@ -289,7 +367,7 @@ std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, c
                                       "free concentration (uM)",
                                       "Free concentration of each drug species at the NMDA receptors "
                                       "(timeseries.h5 /drugs/<species>/free_uM).",
-                                      false, run, out_dir, o, unit));
+                                      false, run, out_dir, o, unit, false, kFirstDrugColour));
     if (auto block = run.find_series("nmda/", "drug_blocked_fraction"); !block.empty())
         pictures.push_back(plot_lines(
             block, "nmda_block.png", "NMDA receptors blocked by the drug", "fraction of channels blocked",
