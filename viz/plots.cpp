@@ -156,9 +156,9 @@ Picture plot_raster(const RunData& run, const fs::path& out_dir, const PlotOptio
             auto* points =
                 vtkPlotPoints::SafeDownCast(chart.add(vtkChart::POINTS, x, y, label, category_colour(p)));
             points->SetMarkerStyle(vtkPlotPoints::CIRCLE);
-            // Smaller dots when they would merge: above ~50 spikes per raster row.
+            // Smaller dots when they would merge: above ~150 spikes per row (one per 6 px of a 1000 px plot).
             const double per_row = double(n.spike_ids.size()) / double(std::max<std::size_t>(1, n.size()));
-            points->SetMarkerSize(per_row > 50 ? 1.5f : 3.0f);
+            points->SetMarkerSize(per_row * 1000.0 / double(o.width_px) > 150 ? 2.0f : 3.0f);
         }
         row0 += double(shown);
         shown_total += shown;
