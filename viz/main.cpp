@@ -49,9 +49,10 @@ int execute(const std::string& command, const Options& o) {
     std::string note;
     const std::string problem = display_problem();
     if (problem.empty()) {
-        pictures.push_back(render_network(run, out));
-        const std::vector<Picture> plots = render_plots(run, out);
-        pictures.insert(pictures.end(), plots.begin(), plots.end());
+        pictures = render_plots(run, out);
+        // The story (drug, block, rates) opens the report when there is one, then the network.
+        const bool story_first = !pictures.empty() && pictures.front().file == "story.png";
+        pictures.insert(pictures.begin() + (story_first ? 1 : 0), render_network(run, out));
         std::cout << "ketaplast-viz: wrote " << pictures.size() << " PNG pictures to " << out.string()
                   << "\n";
     } else {
