@@ -330,7 +330,7 @@ TEST_CASE("viz: PNGs under xvfb-run have real content, and the report references
         CHECK(distinct_colours(plot) > 10);
         CHECK(non_white_fraction(plot) > 0.02);
     }
-    // The drug curve (colour 2, after the populations) and both NMDA pools (colours 0 and 1).
+    // The drug curve (colour 2, after the two populations) and both NMDA pools (colours 0 and 1).
     CHECK(pixels_near(read_png(out.file("drugs.png")), viz::category_colour(2)) > 300);
     CHECK(pixels_near(read_png(out.file("story.png")), viz::category_colour(2)) > 300);
     CHECK(pixels_near(read_png(out.file("nmda_block.png")), viz::category_colour(1)) > 300);

@@ -126,8 +126,10 @@ std::vector<double> scaled(const std::vector<double>& v, double divisor) {
     return out;
 }
 
-// Drugs take colours after the first two, which usually belong to the populations.
-constexpr std::size_t kFirstDrugColour = 2;
+// Drugs take the colours after the populations' (population k has colour k everywhere).
+std::size_t first_drug_colour(const RunData& run) {
+    return run.nodes.size();
+}
 
 std::string time_axis(const TimeUnit& unit) {
     return "time (" + unit.name + ")";
@@ -258,7 +260,7 @@ Picture plot_story(const RunData& run, const fs::path& out_dir, const PlotOption
         return chart;
     };
     vtkChartXY* drug = setup(2, "1. The drug reaches the receptors", "free conc. (uM)");
-    std::size_t colour = kFirstDrugColour;
+    std::size_t colour = first_drug_colour(run);
     for (const Series* s : run.find_series("drugs/", "free_uM"))
         add_plot(drug, vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, sub_path(*s),
                  category_colour(colour++));
@@ -367,7 +369,7 @@ std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, c
                                       "free concentration (uM)",
                                       "Free concentration of each drug species at the NMDA receptors "
                                       "(timeseries.h5 /drugs/<species>/free_uM).",
-                                      false, run, out_dir, o, unit, false, kFirstDrugColour));
+                                      false, run, out_dir, o, unit, false, first_drug_colour(run)));
     if (auto block = run.find_series("nmda/", "drug_blocked_fraction"); !block.empty())
         pictures.push_back(plot_lines(
             block, "nmda_block.png", "NMDA receptors blocked by the drug", "fraction of channels blocked",
