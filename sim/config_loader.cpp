@@ -322,6 +322,7 @@ SimulationSpec read_simulation(TomlReader& root) {
                                   " is shorter than one time step (dt_ms = " + number_text(sim.dt_ms) + ")");
     sim.seed = std::uint64_t(r.integer("seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
     sim.threads = int(r.integer("threads", 0, 0, 4096));
+    sim.drug_time_scale = r.number("drug_time_scale", range(1.0, 1e4, true, true, 1.0));
     r.finish();
     return sim;
 }
@@ -352,6 +353,10 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
     }
     rec.rate_bin_ms = r.number("rate_bin_ms", range(sim.dt_ms, 1e7, true, true, std::max(1.0, sim.dt_ms)));
     rec.readout_ms = r.number("readout_ms", range(0.0, 3.6e6, true, true, 0.0));
+    rec.gamma_window_ms = r.number("gamma_window_ms", range(0.0, 1e7, true, true, 0.0));
+    if (rec.gamma_window_ms > 0 && rec.rate_bin_ms > 5.0)
+        r.fail("gamma_window_ms", "needs rate_bin_ms <= 5 ms (80 Hz must be resolved); rate_bin_ms is " +
+                                      number_text(rec.rate_bin_ms));
     if (const toml::table* probe = r.table("isn_probe")) {
         TomlReader pr(*probe, r.key_path("isn_probe"), root.file());
         RecordingSpec::IsnProbe isn;

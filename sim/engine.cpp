@@ -178,7 +178,7 @@ void Engine::update_drugs(std::int64_t step) {
     // concentration of every species (the drug and its metabolite; exp_.species, the one drug -> blocker
     // mapping) to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug concentration
     // piecewise constant over ~1 s epochs).
-    const double t_min = double(step) * exp_.simulation.dt_ms / 60000.0;
+    const double t_min = double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale / 60000.0;
     DrugSample sample;
     sample.t_ms = double(step) * exp_.simulation.dt_ms;
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {

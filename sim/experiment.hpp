@@ -22,6 +22,9 @@ struct SimulationSpec {
     double duration_ms = 1000.0;
     std::uint64_t seed = 1;
     int threads = 0; // 0: OpenMP default (OMP_NUM_THREADS or all cores)
+    // Drug (PK) time runs this many times faster than network time: an 80-min infusion protocol in 4 min of
+    // network time at 20. Valid while the PK curve changes slowly against block equilibration (docs).
+    double drug_time_scale = 1.0;
 };
 
 struct PositionSpec {
@@ -123,6 +126,7 @@ struct RecordingSpec {
     // The slow readout clock without drugs (receptor means, glutamate): 0 = only when glutamate pools
     // exist (then every 1000 ms). With drugs the drug clock samples them.
     double readout_ms = 0.0;
+    double gamma_window_ms = 0.0; // > 0: gamma-band power of each population's rate per window
     // Inhibition-stabilisation probe (SCIENCE.md §5.4): extra current into one population in a window;
     // a paradoxical fall of its rate marks an inhibition-stabilised network.
     struct IsnProbe {

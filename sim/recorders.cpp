@@ -1,5 +1,7 @@
 #include "sim/recorders.hpp"
 
+#include "sim/network_analysis.hpp"
+
 #include "core/error.hpp"
 #include "models/registry.hpp"
 #include "sim/checkpoint.hpp"
@@ -376,9 +378,9 @@ void StateReporter::finish(std::int64_t end_step) {
 
 // ---------------------------------------------------------------------------------------------
 
-RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms)
+RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms, double drug_time_scale)
     : net_(net), bin_ms_(bin_ms), dt_ms_(dt_ms),
-      steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))) {
+      steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))), drug_time_scale_(drug_time_scale) {
     // No preallocation: a week-long protocol would reserve all its bins up front.
     counts_.assign(net.populations.size(), {});
 }
@@ -439,6 +441,10 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
                 free.push_back(s.free_uM[k]);
             }
             g.write("time_ms", t, "ms");
+            std::vector<double> drug_time_min;
+            for (double t_ms : t)
+                drug_time_min.push_back(t_ms * drug_time_scale_ / 60000.0);
+            g.write("drug_time_min", drug_time_min, "min");
             g.write("plasma_ng_per_mL", plasma, "ng/mL");
             g.write("plasma_uM", plasma_uM, "uM");
             g.write("effect_site_ng_per_mL", effect, "ng/mL");
@@ -471,8 +477,36 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
         }
     }
     write_slow_readouts(file, glutamate_names, drug_samples);
+    if (gamma_window_ms_ > 0) {
+        h5::Object gamma = file.group("gamma");
+        for (std::size_t p = 0; p < counts_.size(); ++p) {
+            const auto windows = gamma_power(rate_Hz(p, steps_done), double(steps_per_bin_) * dt_ms_, gamma_window_ms_);
+            std::vector<double> t, power, relative;
+            for (const auto& w : windows) {
+                t.push_back(w.start_ms);
+                power.push_back(w.power_Hz2);
+                relative.push_back(w.relative);
+            }
+            h5::Object g = gamma.group(net_.populations[p].spec->name);
+            g.write("time_ms", t, "ms");
+            g.write("power_30_80_Hz2", power, "Hz^2");
+            g.write("relative_power", relative);
+        }
+    }
     file.close();
     commit_file(dir, "timeseries.h5");
+}
+
+std::vector<double> RateRecorder::rate_Hz(std::size_t p, std::int64_t steps_done) const {
+    const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
+    std::vector<double> rate(bins, 0.0);
+    for (std::size_t b = 0; b < bins; ++b) {
+        const std::int64_t steps_in_bin =
+            std::min<std::int64_t>(steps_per_bin_, steps_done - std::int64_t(b) * steps_per_bin_);
+        const std::uint32_t count = b < counts_[p].size() ? counts_[p][b] : 0;
+        rate[b] = count / (double(net_.populations[p].size) * double(steps_in_bin) * dt_ms_ * 1e-3);
+    }
+    return rate;
 }
 
 void RateRecorder::write_slow_readouts(h5::File& file, const std::vector<std::string>& glutamate_names,

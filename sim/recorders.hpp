@@ -132,7 +132,14 @@ struct DrugSample {
 
 class RateRecorder {
   public:
-    RateRecorder(const Network& net, double bin_ms, double dt_ms); // bins grow as the run reaches them
+    RateRecorder(const Network& net, double bin_ms, double dt_ms, double drug_time_scale = 1.0); // bins grow
+    // The spike counts per bin of population p so far (analysis: gamma power, ISN probe).
+    const std::vector<std::uint32_t>& counts(std::size_t p) const { return counts_[p]; }
+    // Population p's mean rate per bin (Hz) over the first steps_done steps.
+    std::vector<double> rate_Hz(std::size_t p, std::int64_t steps_done) const;
+    // With a window > 0, write() adds /gamma/<population>/{time_ms, power_30_80_Hz2, relative_power}.
+    void set_gamma_window(double window_ms) { gamma_window_ms_ = window_ms; }
+    std::int64_t steps_per_bin() const { return steps_per_bin_; }
     void add(const std::vector<SpikeRecord>& spikes);
     void checkpoint(StateArchive& a); // the bin counts so far
     // Writes timeseries.h5: /time_ms (bin starts) and /population_rate_Hz/<population>; with drugs also,
@@ -153,6 +160,8 @@ class RateRecorder {
     const Network& net_;
     double bin_ms_, dt_ms_;
     std::int64_t steps_per_bin_;
+    double drug_time_scale_ = 1.0;
+    double gamma_window_ms_ = 0.0;
     std::vector<std::vector<std::uint32_t>> counts_; // per population, per bin
 };
 

@@ -1,6 +1,7 @@
 #include "sim/run.hpp"
 
 #include "sim/concentration_response.hpp"
+#include "sim/network_analysis.hpp"
 
 #include "core/error.hpp"
 #include "sim/checkpoint.hpp"
@@ -27,6 +28,59 @@
 namespace ketaplast {
 
 namespace {
+
+// summary.json: the ISN probe, gamma power per population (first and last windows, and the largest), the
+// AMPA/NMDA charge ratio per population (mean receptor currents over the slow-clock samples), and each
+// glutamate pool's level and release (first sample, peak, last).
+void network_readouts(const Experiment& exp, const Network& net, const RateRecorder& rates, const Engine& engine,
+                      std::int64_t steps_done, nlohmann::json& summary) {
+    const double bin_ms = double(rates.steps_per_bin()) * exp.simulation.dt_ms;
+    if (const auto& probe = exp.recording.isn_probe) {
+        const IsnResult r = isn_probe(rates.rate_Hz(probe->population_index, steps_done), bin_ms, probe->start_ms,
+                                      probe->duration_ms, probe->current_pA);
+        summary["isn_probe"] = {{"population", probe->population},
+                                {"current_pA", probe->current_pA},
+                                {"rate_before_Hz", r.rate_before_Hz},
+                                {"rate_during_Hz", r.rate_during_Hz},
+                                {"inhibition_stabilized", r.paradoxical}};
+    }
+    if (exp.recording.gamma_window_ms > 0)
+        for (const auto& pop : net.populations) {
+            const auto w = gamma_power(rates.rate_Hz(pop.index, steps_done), bin_ms, exp.recording.gamma_window_ms);
+            if (w.empty()) continue;
+            nlohmann::json g;
+            g["window_ms"] = exp.recording.gamma_window_ms;
+            g["first_power_Hz2"] = w.front().power_Hz2;
+            g["last_power_Hz2"] = w.back().power_Hz2;
+            g["first_relative"] = w.front().relative;
+            g["last_relative"] = w.back().relative;
+            summary["gamma"][pop.spec->name] = g;
+        }
+    const auto& samples = engine.drug_samples();
+    if (samples.empty()) return;
+    // AMPA/NMDA charge: receptors named AMPA* and NMDA* (synaptic; extrasynaptic pools are NMDA too).
+    std::map<std::string, std::pair<double, double>> charge; // population -> (AMPA, NMDA) summed current
+    for (const auto& s : samples)
+        for (const auto& r : s.receptors) {
+            auto& c = charge[r.population];
+            if (r.receptor.rfind("AMPA", 0) == 0) c.first += r.current_mean_pA;
+            if (r.receptor.rfind("NMDA", 0) == 0) c.second += r.current_mean_pA;
+        }
+    for (const auto& [pop, c] : charge)
+        if (c.first != 0 && c.second != 0) summary["ampa_nmda_charge_ratio"][pop] = c.first / c.second;
+    for (std::size_t p = 0; p < exp.glutamate_pools.size() && p < samples.front().glutamate.size(); ++p) {
+        double peak = 0, t_peak = 0;
+        for (const auto& s : samples)
+            if (s.glutamate[p].level_uM > peak) peak = s.glutamate[p].level_uM, t_peak = s.t_ms;
+        summary["glutamate"][exp.glutamate_pools[p].name] = {
+            {"first_level_uM", samples.front().glutamate[p].level_uM},
+            {"peak_level_uM", peak},
+            {"time_of_peak_ms", t_peak},
+            {"last_level_uM", samples.back().glutamate[p].level_uM},
+            {"first_dialysate", samples.front().glutamate[p].dialysate},
+            {"last_dialysate", samples.back().glutamate[p].dialysate}};
+    }
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -220,7 +274,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
     try {
         SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
         StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps, resuming);
-        RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
+        RateRecorder rates(net, exp.recording.rate_bin_ms, dt, exp.simulation.drug_time_scale);
+        rates.set_gamma_window(exp.recording.gamma_window_ms);
         WeightSnapshots snapshots(exp, net, dir, total_steps, resuming);
         Engine engine(exp, net, threads);
         engine.set_stop_flag(&stop_requested);
@@ -386,6 +441,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 summary["concentration_response"].push_back(r);
             }
         }
+        network_readouts(exp, net, rates, engine, steps_done, summary);
         // NMDA pools at the last drug-clock tick: mean fractions blocked, trapped and open, and current.
         if (!engine.drug_samples().empty())
             for (const auto& pool : engine.drug_samples().back().pools)
