@@ -77,7 +77,8 @@ class Engine {
     // Save or restore (a.loading()) the complete dynamic state of the engine and the network at an
     // exchange boundary: neuron state (every state_names() and counter_names() array), ring buffers,
     // drug slow clock and PK state, counters. Engine-side state added later (presynaptic
-    // short-term-plasticity or saturation arrays, plastic weights) needs one a.array(...) line here.
+    // short-term-plasticity or saturation arrays, plastic weights and traces) needs one a.array(...) line
+    // here.
     void checkpoint_state(StateArchive& a);
 
   private:
@@ -85,6 +86,12 @@ class Engine {
     void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step,
                    std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const;
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
+    void run_loop(std::int64_t until, const EngineRecorders& recorders,
+                  const std::function<void(std::int64_t, std::int64_t)>& progress);
+    // Runaway plasticity check after the first simulated second (NumericalError).
+    void check_plasticity() const;
+    std::vector<PlasticityState::Saturation> initial_saturation_;
+    std::int64_t plasticity_check_step_ = 0;
 
     const Experiment& exp_;
     Network& net_;
