@@ -9,8 +9,10 @@
 //     one barrier (spike lists are double-buffered by interval parity, so no second one is needed)
 //     every worker: merge all workers' spikes of the interval in (step, gid) order, deliver them into
 //                   its own neurons' ring buffers (weights scaled by presynaptic dynamics, updated in
-//                   that order on the worker's replica: sim/presynaptic_state.hpp); worker 0 also
-//                   records spikes and rates
+//                   that order on the worker's replica: sim/presynaptic_state.hpp; plastic synapses
+//                   are depressed as they transmit, and after each step's spikes the worker's own
+//                   neurons that fired potentiate their plastic inputs: sim/plasticity.hpp); worker 0
+//                   also records spikes and rates
 //     [rarely, when report buffers are half full: barrier, one thread writes them, barrier]
 //   MPI (later): one thread exchanges the ranks' spikes after the barrier, then a second barrier.
 //
