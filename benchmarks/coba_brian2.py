@@ -137,6 +137,9 @@ def parse_args(argv=None):
                         'of the step in which v crosses threshold and clamps v for refractory - dt after that '
                         'step; Ketaplast (like NEST) stamps it at the end of the step and clamps for the full '
                         'refractory period. 5.1 gives the same 50 clamped steps as Ketaplast at 5 ms')
+    p.add_argument('--stdp', action='store_true',
+                   help='pair-based STDP on E->E (as configs/coba_stdp.toml: additive, A+ 0.005, '
+                        'A- 0.00525, tau 20 ms, w in [0, 12] nS)')
     p.add_argument('--json', action='store_true', help='print one JSON object on stdout')
     args = p.parse_args(argv)
     if args.n < 2:
@@ -250,7 +253,35 @@ def run_benchmark(args, outdir):
 
     Ce = Synapses(Pe, P, on_pre='ge += we', namespace=namespace, name='Ce')
     Ci = Synapses(Pi, P, on_pre='gi += wi', namespace=namespace, name='Ci')
-    if args.fixed_indegree is None:
+    plastic = []
+    if args.stdp:
+        # E->E plastic, E->I static (Ketaplast: projections EE with plasticity, EI). Same semantics as
+        # Ketaplast's rule (models/stdp.hpp): plasticity at the somatic spike times (a separate pathway
+        # without the transmission delay), transmit then depress at a pre spike, pre before post within a
+        # step; traces are event-driven per synapse (Brian2's standard STDP form).
+        if args.fixed_indegree is not None:
+            raise SystemExit('--stdp is implemented for the p-connectivity variant only')
+        namespace.update(wmax=12 * nS, taupre=20 * ms, taupost=20 * ms,
+                         dApre=0.005 * 12 * nS, dApost=-0.00525 * 12 * nS)
+        Cee = Synapses(Pe, Pe, model='''w : siemens
+                       dapre/dt = -apre / taupre : siemens (event-driven)
+                       dapost/dt = -apost / taupost : siemens (event-driven)''',
+                       on_pre={'pre': 'ge_post += w',
+                               'plasticity': 'apre += dApre\nw = clip(w + apost, 0*nS, wmax)'},
+                       on_post='apost += dApost\nw = clip(w + apre, 0*nS, wmax)',
+                       namespace=namespace, name='Cee')
+        Cei = Synapses(Pe, Pi, on_pre='ge += we', namespace=namespace, name='Cei')
+        Cee.connect(condition='i != j', p=args.p)
+        Cee.w = 'we'
+        Cei.connect(p=args.p)
+        Ci.connect(condition='i + NE != j', p=args.p)
+        connectivity = {'kind': 'random', 'p': args.p, 'autapses': False, 'stdp': 'E->E'}
+        if args.delay_ms > 0:
+            Cee.pre.delay = args.delay_ms * ms
+            Cei.delay = args.delay_ms * ms
+            Ci.delay = args.delay_ms * ms
+        plastic = [Cee, Cei]
+    elif args.fixed_indegree is None:
         # i is local to the source subgroup, j global: autapse <=> offset + i == j
         Ce.connect(condition='i != j', p=args.p)
         Ci.connect(condition='i + NE != j', p=args.p)
@@ -266,13 +297,13 @@ def run_benchmark(args, outdir):
         Ci.connect(i=ii, j=ji)
         connectivity = {'kind': 'fixed_indegree', 'K': k, 'K_E': ke, 'K_I': ki,
                         'autapses': False}
-    if args.delay_ms > 0:
+    if args.delay_ms > 0 and not args.stdp:
         Ce.delay = args.delay_ms * ms
         Ci.delay = args.delay_ms * ms
 
     rate_e = PopulationRateMonitor(Pe, name='rate_E')
     rate_i = PopulationRateMonitor(Pi, name='rate_I')
-    net = Network(P, Ce, Ci, rate_e, rate_i)
+    net = Network(P, Ci, rate_e, rate_i, *(plastic if args.stdp else [Ce]))
     net.run(args.duration_s * second, profile=False)
     setup_s = time.perf_counter() - t_setup0
     method = P.state_updater.method_choice
@@ -295,7 +326,7 @@ def run_benchmark(args, outdir):
     re = np.asarray(rate_e.rate / brian2.Hz)
     ri = np.asarray(rate_i.rate / brian2.Hz)
     late = t >= 1.0 - dt_s / 2
-    n_syn_e = int(Ce.N[:])
+    n_syn_e = sum(int(c.N[:]) for c in plastic) if args.stdp else int(Ce.N[:])
     n_syn_i = int(Ci.N[:])
 
     readout_s = time.perf_counter() - t0

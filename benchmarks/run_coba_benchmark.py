@@ -107,6 +107,14 @@ VARIANTS = {
         'ketaplast_config': 'benchmarks/configs/coba40k.toml',
         'ketaplast_set': [],
     },
+    # The plastic benchmark: COBA 4000 with pair STDP on E->E (configs/coba_stdp.toml; Brian2 --stdp).
+    'coba_stdp': {
+        'n': 4000,
+        'fixed_indegree': None,
+        'ketaplast_config': 'configs/coba_stdp.toml',
+        'ketaplast_set': ['recording.snapshot_times_ms=[]'],
+        'brian_args': ['--stdp'],
+    },
 }
 
 
@@ -275,6 +283,7 @@ def run_brian(python, variant, threads, duration_s, seed):
         cmd += ['--fixed-indegree', str(spec['fixed_indegree'])]
     if seed is not None:
         cmd += ['--seed', str(seed)]
+    cmd += spec.get('brian_args', [])
     res = run_timed(cmd)
     if res['returncode'] != 0:
         raise BenchmarkError('Brian2 run failed (exit %d): %s\n%s'

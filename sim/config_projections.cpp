@@ -189,6 +189,8 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
                               "and so the saturation)");
         proj.stp = p;
     }
+    if (const toml::table* plasticity = r.table("plasticity"))
+        proj.plasticity = read_plasticity(*plasticity, r, file, proj, target, target_model, network);
     r.finish();
     return proj;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "models/parameters.hpp"
+#include "models/registry.hpp"
 #include "sim/experiment.hpp"
 #include "sim/toml_reader.hpp"
 
@@ -26,6 +27,12 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
                                const NetworkSpec& network, const SimulationSpec& sim,
                                const std::vector<PopulationSpec>& pops,
                                const std::vector<ProjectionSpec>& earlier);
+
+// projections.<name>.plasticity (sim/config_plasticity.cpp); `projection` is the projection's reader (for
+// messages about its own keys).
+StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std::string& file,
+                         const ProjectionSpec& proj, const PopulationSpec& target,
+                         const ModelInfo* target_model, const NetworkSpec& network);
 
 // [[glutamate]] pools (after populations: sources and regions name them); also resolves the receptors'
 // glutamate_pool references.

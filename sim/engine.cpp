@@ -45,6 +45,14 @@ Engine::Engine(const Experiment& experiment, Network& network, int threads)
         drug_clock_steps_ = std::max<std::int64_t>(
             1, std::llround((exp_.recording.readout_ms > 0 ? exp_.recording.readout_ms : 1000.0) /
                             exp_.simulation.dt_ms));
+    if (!net_.plasticity.empty()) {
+        // The engine is built on a fresh network (a resumed run loads its state afterwards): these are the
+        // initial weights.
+        initial_saturation_ = net_.plasticity.saturation(net_.shards);
+        const std::int64_t D = net_.min_delay_steps,
+                           one_second = std::llround(1000.0 / exp_.simulation.dt_ms);
+        plasticity_check_step_ = (one_second + D - 1) / D * D;
+    }
 }
 
 void Engine::setup_glutamate() {
@@ -200,7 +208,7 @@ void Engine::update_drugs(std::int64_t step) {
                 pop.group->set_blocker_concentration(k, free_uM);
         } else {
             effect = free_uM * species.molar_mass_g_per_mol; // a bath concentration is free and local
-            for (auto& pop : net_.populations)                // (it may step: bath protocols)
+            for (auto& pop : net_.populations)               // (it may step: bath protocols)
                 pop.group->set_blocker_concentration(k, free_uM);
         }
         sample.plasma_ng_per_mL.push_back(plasma);
@@ -218,9 +226,8 @@ void Engine::update_drugs(std::int64_t step) {
     // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
     for (const auto& pop : net_.populations)
         for (const auto& pool : pop.group->nmda_readout())
-            sample.pools.push_back(
-                {pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked, pool.trapped, pool.open,
-                 pool.current_pA});
+            sample.pools.push_back({pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked,
+                                    pool.trapped, pool.open, pool.current_pA});
     drug_samples_.push_back(sample);
 }
 
@@ -234,9 +241,19 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
     PresynapticState& presyn = net_.presynaptic;
     const bool any_presyn = !presyn.empty();
     const std::uint8_t* scaled = presyn.active();
-    for (const SpikeRecord& spike : spikes) {
+    // Long-term plasticity (sim/plasticity.hpp): plastic segments transmit, then depress; after a step's
+    // spikes have been delivered, the step's spikes of this worker's neurons potentiate the plastic
+    // synapses onto them (pre before post within a step).
+    PlasticityState& plastic = net_.plasticity;
+    const bool any_plastic = !plastic.empty();
+    const std::uint8_t* is_plastic = plastic.active();
+    const Block block = net_.blocks[worker];
+    std::size_t step_begin = 0; // first spike of the current step (for the post pass)
+    for (std::size_t n = 0; n < spikes.size(); ++n) {
+        const SpikeRecord& spike = spikes[n];
         const float* factor = any_presyn ? presyn.on_spike(worker, spike.step, spike.gid) : nullptr;
-        for (const SynapseShard& shard : net_.shards[worker]) {
+        const double* depression = any_plastic ? plastic.on_pre(worker, spike.step, spike.gid) : nullptr;
+        for (SynapseShard& shard : net_.shards[worker]) {
             Population& pop = net_.populations[shard.population];
             std::uint32_t k = shard.source_synapses[spike.gid];
             const std::uint32_t first = shard.source_segments[spike.gid],
@@ -247,7 +264,12 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
                 float* __restrict buffer =
                     pop.ring[seg.receptor].data() + slot * pop.size + shard.local_begin;
                 const std::uint16_t* __restrict target = shard.target.data() + k;
-                if (any_presyn && scaled[seg.projection]) {
+                if (any_plastic && is_plastic[seg.projection]) {
+                    const float f = any_presyn && scaled[seg.projection] ? factor[seg.projection] : 1.0f;
+                    plastic.deliver_and_depress(seg.projection, spike.step, depression[seg.projection], f,
+                                                shard.local_begin, target, shard.weight.data() + k, seg.count,
+                                                buffer);
+                } else if (any_presyn && scaled[seg.projection]) {
                     const float f = factor[seg.projection];
                     if (shard.quantized) {
                         const std::uint16_t* __restrict code = shard.weight_code.data() + k;
@@ -273,12 +295,55 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
                 events += seg.count;
             }
         }
+        // The post-spike hook: at the end of each step's spikes, potentiation by this worker's neurons.
+        if (any_plastic && (n + 1 == spikes.size() || spikes[n + 1].step != spike.step)) {
+            for (std::size_t m = step_begin; m <= n; ++m) {
+                const std::uint32_t gid = spikes[m].gid;
+                if (gid >= block.begin && gid < block.end && plastic.receives(gid))
+                    plastic.on_post(worker, spikes[m].step, gid, net_.shards[worker]);
+            }
+            step_begin = n + 1;
+        }
     }
     return events;
 }
 
 void Engine::run(std::int64_t until, const EngineRecorders& rec,
                  const std::function<void(std::int64_t, std::int64_t)>& progress) {
+    // Runaway plasticity: stop at the first exchange boundary after 1 s of simulated time (a run in pieces
+    // stops there too, so the check does not depend on how a run is split).
+    if (!net_.plasticity.empty() && step_ < plasticity_check_step_ && until >= plasticity_check_step_) {
+        run_loop(plasticity_check_step_, rec, progress);
+        if (step_ < plasticity_check_step_) return; // stopped by a signal
+        check_plasticity();
+    }
+    if (until > step_) run_loop(until, rec, progress);
+}
+
+void Engine::check_plasticity() const {
+    // With bounded weights nothing overflows, but learning rates far too large for the activity drive
+    // most weights to a bound within a second, after which the rule only flips synapses between bounds:
+    // stop when more than half of the synapses that started inside the bounds have reached one.
+    const auto now = net_.plasticity.saturation(net_.shards);
+    for (std::size_t k = 0; k < now.size(); ++k) {
+        const auto& start = initial_saturation_[k];
+        const std::uint64_t inside = start.synapses - start.at_bound;
+        const std::uint64_t reached = now[k].at_bound > start.at_bound ? now[k].at_bound - start.at_bound : 0;
+        if (inside > 0 && 2 * reached > inside) {
+            std::ostringstream msg;
+            msg << "runaway plasticity in projection '" << net_.plasticity.name(now[k].projection)
+                << "': " << reached << " of its " << inside
+                << " synapses that started inside [w_min_nS, w_max_nS] reached a bound within the first "
+                << double(plasticity_check_step_) * exp_.simulation.dt_ms
+                << " ms (the learning rates of projections." << net_.plasticity.name(now[k].projection)
+                << ".plasticity are too large for this activity: lower A_plus/A_minus or A2_*/A3_*)";
+            throw NumericalError(msg.str());
+        }
+    }
+}
+
+void Engine::run_loop(std::int64_t until, const EngineRecorders& rec,
+                      const std::function<void(std::int64_t, std::int64_t)>& progress) {
     const std::int64_t D = net_.min_delay_steps;
     const std::uint32_t L = net_.ring_length;
     const double dt = exp_.simulation.dt_ms;
@@ -531,6 +596,8 @@ void Engine::checkpoint_state(StateArchive& a) {
             for (auto& replica : glutamate_)
                 replica[p] = pool;
     }
+    // Plastic weights and STDP traces (partition-independent order, so resume may change thread count).
+    if (!net_.plasticity.empty()) net_.plasticity.checkpoint(a, net_.shards);
 
     // The drug slow clock: each PK model's state and the time it has reached; the samples so far (they
     // go to timeseries.h5 at the end).
@@ -588,7 +655,8 @@ void Engine::checkpoint_state(StateArchive& a) {
         throw InputError(a.path() + ": drug samples are inconsistent with this experiment's drugs");
     drug_samples_.clear();
     auto slice = [](const std::vector<double>& v, std::size_t k, std::size_t n) {
-        return std::vector<double>(v.begin() + std::ptrdiff_t(k * n), v.begin() + std::ptrdiff_t((k + 1) * n));
+        return std::vector<double>(v.begin() + std::ptrdiff_t(k * n),
+                                   v.begin() + std::ptrdiff_t((k + 1) * n));
     };
     for (std::size_t k = 0; k < samples; ++k) {
         DrugSample s;

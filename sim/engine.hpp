@@ -9,8 +9,10 @@
 //     one barrier (spike lists are double-buffered by interval parity, so no second one is needed)
 //     every worker: merge all workers' spikes of the interval in (step, gid) order, deliver them into
 //                   its own neurons' ring buffers (weights scaled by presynaptic dynamics, updated in
-//                   that order on the worker's replica: sim/presynaptic_state.hpp); worker 0 also
-//                   records spikes and rates
+//                   that order on the worker's replica: sim/presynaptic_state.hpp; plastic synapses
+//                   are depressed as they transmit, and after each step's spikes the worker's own
+//                   neurons that fired potentiate their plastic inputs: sim/plasticity.hpp); worker 0
+//                   also records spikes and rates
 //     [rarely, when report buffers are half full: barrier, one thread writes them, barrier]
 //   MPI (later): one thread exchanges the ranks' spikes after the barrier, then a second barrier.
 //
@@ -77,7 +79,8 @@ class Engine {
     // Save or restore (a.loading()) the complete dynamic state of the engine and the network at an
     // exchange boundary: neuron state (every state_names() and counter_names() array), ring buffers,
     // drug slow clock and PK state, counters. Engine-side state added later (presynaptic
-    // short-term-plasticity or saturation arrays, plastic weights) needs one a.array(...) line here.
+    // short-term-plasticity or saturation arrays, plastic weights and traces) needs one a.array(...) line
+    // here.
     void checkpoint_state(StateArchive& a);
 
   private:
@@ -85,6 +88,12 @@ class Engine {
     void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step,
                    std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const;
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
+    void run_loop(std::int64_t until, const EngineRecorders& recorders,
+                  const std::function<void(std::int64_t, std::int64_t)>& progress);
+    // Runaway plasticity check after the first simulated second (NumericalError).
+    void check_plasticity() const;
+    std::vector<PlasticityState::Saturation> initial_saturation_;
+    std::int64_t plasticity_check_step_ = 0;
 
     const Experiment& exp_;
     Network& net_;

@@ -8,6 +8,7 @@
 #include "models/parameters.hpp"
 #include "models/pharmacokinetics.hpp"
 #include "models/short_term_plasticity.hpp"
+#include "models/stdp.hpp"
 
 #include <cstdint>
 #include <map>
@@ -109,6 +110,9 @@ struct ProjectionSpec {
     // Tsodyks-Markram short-term plasticity of the projection (SCIENCE.md §5.1): each spike's weight is
     // scaled by the released fraction u x of its source (sim/presynaptic_state.hpp).
     std::optional<TsodyksMarkramParams> stp;
+    // Long-term plasticity of the projection's weights (pair or triplet STDP, models/stdp.hpp; engine side
+    // in sim/plasticity.hpp). Weights are then floats in [w_min, w_max].
+    std::optional<StdpRule> plasticity;
 };
 
 struct StateReportSpec {

@@ -6,6 +6,7 @@
 #include "models/registry.hpp"
 #include "sim/experiment.hpp"
 #include "sim/partition.hpp"
+#include "sim/plasticity.hpp"
 #include "sim/presynaptic_state.hpp"
 #include "sim/synapse_store.hpp"
 
@@ -41,6 +42,8 @@ struct Network {
     // Short-term plasticity and saturating NMDA gating: per (projection, source) state applied at spike
     // delivery (empty when no projection has presynaptic dynamics).
     PresynapticState presynaptic;
+    // Long-term plasticity (STDP) of plastic projections: traces and target indexes (sim/plasticity.hpp).
+    PlasticityState plasticity;
 
     std::uint64_t synapse_count() const;
     std::uint64_t synapse_bytes() const;

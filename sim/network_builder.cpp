@@ -491,6 +491,8 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
             pop.ring.emplace_back(std::size_t(net.ring_length) * pop.size, 0.0f);
     net.presynaptic = PresynapticState(exp, starts, workers);
+    // Plastic weights start clipped to their bounds, before the kinetic block sums them.
+    net.plasticity = PlasticityState(exp, starts, net.shards, workers);
 
     if (!exp.drugs.empty()) assign_nmda_capacities(net, workers);
     return net;

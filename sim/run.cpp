@@ -467,6 +467,13 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                              {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0},
                              {"weight_storage", exp.network.weights_uint16 ? "uint16" : "float32"},
                              {"weight_rounding_max", net.max_weight_rounding}};
+        if (!net.plasticity.empty()) { // STDP: target indexes and traces, on top of synapse_bytes
+            const std::uint64_t n_plastic = net.plasticity.synapse_count();
+            summary["memory"]["plastic_synapse_count"] = n_plastic;
+            summary["memory"]["plasticity_bytes"] = net.plasticity.bytes();
+            summary["memory"]["extra_bytes_per_plastic_synapse"] =
+                n_plastic ? double(net.plasticity.bytes()) / double(n_plastic) : 0.0;
+        }
         const PhaseTimes& ph = engine.phase_times();
         summary["profile"] = {{"neuron_update_s", ph.update_s},
                               {"poisson_drive_s", ph.drive_s},

@@ -265,6 +265,53 @@ TEST_CASE("periodic checkpoints and several pauses do not change the run", "[che
     require_same_outputs(ref, out);
 }
 
+TEST_CASE("plastic weights and STDP traces survive checkpoint and resume bit-identically, 1 -> 2 threads",
+          "[checkpoint][plasticity][integration]") {
+    // The test network plus a triplet-STDP E->E projection and a multiplicative pair rule on the stimulus
+    // projection (appended after [recording]: TOML arrays of tables may continue anywhere).
+    const std::string plastic = R"(edges = true
+snapshot_times_ms = [0, 100, 200, 300]
+
+[[projections]]
+name = "EE_plastic"
+source = "E"
+target = "E"
+receptor = "AMPA"
+rule = "fixed_probability"
+probability = 0.2
+weight_nS = { dist = "uniform", low = 0.2, high = 0.8 }
+delay_ms = 1.5
+plasticity = { rule = "stdp_triplet", parameter_set = "hippocampal_culture_all_to_all", w_max_nS = 1.0 }
+
+[[projections]]
+name = "stim_plastic"
+source = "stim"
+target = "E"
+receptor = "NMDA"
+rule = "all_to_all"
+weight_nS = 0.5
+delay_ms = 1.0
+plasticity = { rule = "stdp_pair", w_max_nS = 1.0, bounds = "multiplicative", A_plus = 0.05, A_minus = 0.05 }
+)";
+    TempDir dir("ckpt_plastic");
+    const std::string ref = dir.file("ref"), out = dir.file("out");
+    run(ref, 300.0, 1, 0, 0, plastic);
+    REQUIRE(spike_count(ref) > 500);
+    const auto snapshots = numeric_datasets(ref + "/snapshots.h5");
+    const auto& w = snapshots.at("edges/EE_plastic/0/syn_weight");
+    const std::size_t n = w.size() / 4;
+    REQUIRE(n > 100);
+    // The weights change between snapshots (else the round trip would prove nothing).
+    CHECK(!std::equal(w.begin(), w.begin() + std::ptrdiff_t(n), w.begin() + std::ptrdiff_t(3 * n)));
+    CHECK(run(out, 300.0, 1, 123.4, 0, plastic).paused);
+    const auto saved = numeric_datasets(out + "/checkpoint.h5");
+    CHECK(saved.count("plasticity/EE_plastic/weight_nS") == 1);
+    CHECK(saved.count("plasticity/EE_plastic/pre_r2") == 1);
+    CHECK(saved.count("plasticity/stim_plastic/post_o1") == 1);
+    CHECK(resume(out, 2).status == "completed");
+    require_same_outputs(ref, out);
+}
+
 TEST_CASE("resume --until past the duration runs on as a longer run would", "[checkpoint][integration]") {
     TempDir dir("ckpt_extend");
     const std::string ref = dir.file("ref"), out = dir.file("out");
