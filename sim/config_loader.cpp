@@ -432,7 +432,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
     for (const char* key :
-         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording"})
+         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording",
+          "protocol"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
@@ -484,6 +485,7 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     exp.glutamate_pools = read_glutamate(root, file, exp.populations);
     apply_network_scale(exp, root_table);
     exp.recording = read_recording(root, exp.populations, exp.simulation);
+    exp.protocol = read_protocol(root, exp);
     root.finish();
     return exp;
 }

@@ -7,6 +7,7 @@
 #include "sim/toml_reader.hpp"
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,9 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
 // glutamate_pool references.
 std::vector<GlutamatePoolSpec> read_glutamate(TomlReader& root, const std::string& file,
                                               std::vector<PopulationSpec>& pops);
+
+// [protocol] with its [protocol.slow] parameters and [[protocol.sampling]] probe times (after everything it
+// names: populations, projections, [network], [output]).
+std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& exp);
 
 } // namespace ketaplast::config_detail
