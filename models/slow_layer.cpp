@@ -53,6 +53,7 @@ std::string SlowLayerParams::check() const {
     if (step_min > std::min({tau_rest_min, tau_eEF2K_min, tau_A_min}))
         return "step_min must not exceed the shortest slow time constant (tau_rest_min, tau_eEF2K_min, "
                "tau_A_min): RK4 would be inaccurate";
+    if (!(protein_max > 1.0)) return "protein_max must be > 1";
     if (growth == GrowthCurve::gaussian && Ca_target > 0.0 && !(Ca_eta < Ca_target))
         return "Ca_eta must be below Ca_target (gaussian growth curve)";
     if (!(strength_min > 0.0 && strength_min < 1.0 && strength_max > 1.0))
@@ -93,7 +94,9 @@ std::array<double, SlowState::size> SlowLayer::rhs(const std::array<double, Slow
     d[3] = (in.ampa_drive - A) / p_.tau_A_min;
     d[4] = (B * (1.0 + p_.kappa_A * (A - 1.0)) - T) / p_.tau_TrkB_min;
     d[5] = (p_.mTOR_activation(T) - m) / p_.tau_mTOR_min;
-    d[6] = p_.k_P_per_h / 60.0 * (m - mTOR0_) - (P - 1.0) / (p_.tau_P_days * 1440.0);
+    const double room = std::max(0.0, (p_.protein_max - P) / (p_.protein_max - 1.0));
+    d[6] =
+        p_.k_P_per_h / 60.0 * (m - mTOR0_) * (m > mTOR0_ ? room : 1.0) - (P - 1.0) / (p_.tau_P_days * 1440.0);
     const double r_e = 1.0 / (p_.spine_lifetime_days * 1440.0);
     d[7] = r_e * (p_.initial_spine_density * std::pow(P, p_.spine_nu) - n);
     if (p_.growth != GrowthCurve::none && Ca_target_ > 0.0)

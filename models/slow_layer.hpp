@@ -16,7 +16,8 @@
 //   tau_A    dA/dt  = ampa_drive - A                                    A_glu, low-pass (§6.7)
 //   tau_T    dT/dt  = B (1 + kappa_A (A - 1)) - T                       TrkB (§6.7)
 //   tau_m    dm/dt  = h(T) - m,  h(x) = 1 / (1 + exp(-(x - theta_m)/s_m))   mTOR (§6.7)
-//            dP/dt  = k_P (m - h(1)) - (P - 1)/tau_P                    synaptic protein (§6.7)
+//            dP/dt  = k_P (m - h(1)) (P_max - P)/(P_max - 1) - (P - 1)/tau_P   synaptic protein (§6.7;
+//                                                                       saturating synthesis [A])
 //            dn/dt  = r_e (n0 P^nu - n) + nu_struct G(Ca)               spine density (§6.7, §6.8)
 //            d ln g/dt = (B - 1)/tau_H - ln g / tau_g                   BDNF-driven AMPA gain (§6.5)
 //            d ln s/dt = (1 - rate/rate_target)/tau_s                   homeostatic scaling (§6.5,
@@ -65,14 +66,16 @@ struct SlowLayerParams {
     double tau_H_h = 2.0;       // AMPA gain, §6.5 "tau_H ~ 1-3 h" [A]
     double tau_gain_decay_h = 24.0; // return of the BDNF-driven gain (AMPAR turnover) [A]; 0: none
     // BDNF-TrkB-mTOR -> protein -> spines (SCIENCE.md §6.7).
-    double tau_A_min = 5.0;           // A_glu low-pass, §6.7 [A]
-    double kappa_A = 1.0;             // weight of the disinhibition route on TrkB [A]
+    double tau_A_min = 5.0; // A_glu low-pass, §6.7 [A]
+    double kappa_A = 0.5; // weight of the disinhibition route on TrkB [A]; 1 let the loop AMPA drive -> mTOR
+                          // -> protein -> strength -> rate run away in configs/ketamine_week.toml
     double tau_TrkB_min = 10.0;       // §6.7 [A]
     double tau_mTOR_min = 15.0;       // §6.7 "~30 min" [A]; 15 so mTOR is back by ~2 h (T32, Li et al. 2010)
     double mTOR_threshold = 1.15;     // h(x) threshold "above baseline" (TrkB units) [A]
     double mTOR_slope = 0.05;         // h(x) slope [A]
     double k_P_per_h = 0.25;          // protein synthesis per unit mTOR above baseline [A], calibrated to T32
     double tau_P_days = 4.0;          // §6.7 "2-4 days" [A]
+    double protein_max = 2.0;         // synthesis saturates at this level (translation capacity) [A]
     double spine_nu = 3.0;            // formation ~ P^nu [A]: density +10-30 % from day 1 to 2 weeks (T32)
     double spine_lifetime_days = 7.0; // 1/r_e: spine turnover [A]; persistence ~1-2 weeks (T32, T35)
     double initial_spine_density = 1.0;     // n0, relative to a healthy network (stressed < 1) [A]

@@ -31,6 +31,7 @@ void read_slow(TomlReader& r, SlowLayerParams& p) {
     pos("mTOR_slope", p.mTOR_slope);
     nonneg("k_P_per_h", p.k_P_per_h);
     pos("tau_P_days", p.tau_P_days);
+    p.protein_max = r.number("protein_max", range(1.0, inf, false, true, p.protein_max));
     nonneg("spine_nu", p.spine_nu);
     pos("spine_lifetime_days", p.spine_lifetime_days);
     p.initial_spine_density =

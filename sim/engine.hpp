@@ -79,6 +79,12 @@ class Engine {
         forced_drug_tick_ = step_;
     }
 
+    // Tick the drug clock now (between run calls): a sample of the drug and NMDA pools at the current
+    // step, e.g. at the end of a protocol window. No-op without drugs.
+    void tick_drugs() {
+        if (drug_clock_steps_) update_drugs(step_);
+    }
+
     // Polled by one thread once per exchange interval (a signal handler may set it).
     void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 

@@ -123,6 +123,12 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             exp.projections[j].receptor_index == ampa_index)
             ampa_projections.push_back(j);
 
+    // The AMPA drive counts glutamate released onto the population (source rate x built weight): the slow
+    // layer's own write-back is left out, or strengthening would feed itself through this input. (Taken
+    // after the stressed network's silent synapses were switched off: they release nothing.)
+    std::vector<double> ampa_weight(exp.projections.size(), 0.0);
+    for (std::size_t j : ampa_projections)
+        ampa_weight[j] = projection_weight_sum(net, j).sum;
     std::vector<double> times = P.probe_times_min;
     times.push_back(P.duration_h * 60.0); // the final window
     std::vector<Row> rows;
@@ -143,6 +149,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             engine.run(engine.step() + window_steps - burn_steps, {&spikes, nullptr, &rates});
             for (std::size_t p = 0; p < c1.size(); ++p)
                 c1[p] = spikes.count(p);
+            engine.tick_drugs(); // the NMDA pool at the window's end (windows shorter than the drug clock)
             auto rate_of = [&](std::size_t p) {
                 return double(c1[p] - c0[p]) / (double(net.populations[p].size) * measured_s);
             };
@@ -161,7 +168,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                     }
             row.rest_raw = n ? unblocked / n : 1.0;
             for (std::size_t j : ampa_projections)
-                row.ampa_raw += rate_of(exp.projections[j].source_index) * projection_weight_sum(net, j).sum;
+                row.ampa_raw += rate_of(exp.projections[j].source_index) * ampa_weight[j];
             if (k == 0) {
                 rest0 = row.rest_raw > 0 ? row.rest_raw : 1.0;
                 ampa0 = row.ampa_raw > 0 ? row.ampa_raw : 1.0;
