@@ -451,7 +451,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
     for (const char* key :
-         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording"})
+         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording",
+          "protocol"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);
@@ -507,6 +508,9 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     if (const auto& probe = exp.recording.isn_probe)
         exp.populations[probe->population_index].current_steps.push_back(
             {probe->start_ms, probe->start_ms + probe->duration_ms, probe->current_pA});
+    exp.protocol = read_protocol(root, exp);
+    if (exp.protocol && exp.simulation.drug_time_scale != 1.0)
+        root.fail("simulation", "drug_time_scale and [protocol] both compress time: use one of them");
     root.finish();
     return exp;
 }

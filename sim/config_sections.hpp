@@ -8,6 +8,7 @@
 #include "sim/toml_reader.hpp"
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,5 +39,9 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
 // glutamate_pool references.
 std::vector<GlutamatePoolSpec> read_glutamate(TomlReader& root, const std::string& file,
                                               std::vector<PopulationSpec>& pops);
+
+// [protocol] with its [protocol.slow] parameters and [[protocol.sampling]] probe times (after everything it
+// names: populations, projections, [network], [output]).
+std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& exp);
 
 } // namespace ketaplast::config_detail

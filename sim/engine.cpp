@@ -178,7 +178,7 @@ bool Engine::drug_due(std::int64_t start) const {
     // would.
     if (drug_clock_steps_ == 0) return false;
     const std::int64_t D = net_.min_delay_steps;
-    return start == 0 || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
+    return start == 0 || start == forced_drug_tick_ || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
 }
 
 void Engine::update_drugs(std::int64_t step) {
@@ -186,9 +186,13 @@ void Engine::update_drugs(std::int64_t step) {
     // concentration of every species (the drug and its metabolite; exp_.species, the one drug -> blocker
     // mapping) to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug concentration
     // piecewise constant over ~1 s epochs).
-    const double t_min = double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale / 60000.0;
+    // Experiment time (network time, plus the protocol's offset over skipped gaps); drug (PK) time runs
+    // drug_time_scale times faster than network time.
+    const double t_ms = double(step) * exp_.simulation.dt_ms + drug_offset_ms_;
+    const double t_min = (double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale + drug_offset_ms_) /
+                         60000.0;
     DrugSample sample;
-    sample.t_ms = double(step) * exp_.simulation.dt_ms;
+    sample.t_ms = t_ms;
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
         const DrugApplication& drug = exp_.drugs[d];
         if (drug.pk && pk_[d] && t_min > pk_time_min_)

@@ -73,6 +73,20 @@ class Engine {
     const PhaseTimes& phase_times() const { return phase_; }
     const std::vector<DrugSample>& drug_samples() const { return drug_samples_; }
 
+    // Protocols with spiking windows (sim/protocol.cpp): the drug clock reads step * dt + offset_ms, so a
+    // window simulated at engine step s stands for protocol time offset_ms + s * dt (PK advances through the
+    // gaps). The next exchange interval ticks the drug clock whatever its step.
+    void set_drug_clock_offset(double offset_ms) {
+        drug_offset_ms_ = offset_ms;
+        forced_drug_tick_ = step_;
+    }
+
+    // Tick the drug clock now (between run calls): a sample of the drug and NMDA pools at the current
+    // step, e.g. at the end of a protocol window. No-op without drugs.
+    void tick_drugs() {
+        if (drug_clock_steps_) update_drugs(step_);
+    }
+
     // Polled by one thread once per exchange interval (a signal handler may set it).
     void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 
@@ -119,6 +133,8 @@ class Engine {
     std::vector<std::uint32_t> spike_counts_scratch_;
     std::int64_t drug_clock_steps_ = 0; // 0: no drug needs a clock
     double pk_time_min_ = 0.0;
+    double drug_offset_ms_ = 0.0;        // protocol windows: drug time = step * dt + offset
+    std::int64_t forced_drug_tick_ = -1; // an interval start that ticks the drug clock (window start)
     std::vector<DrugSample> drug_samples_;
     const std::atomic<bool>* stop_flag_ = nullptr;
 };

@@ -9,6 +9,7 @@
 #include "models/pharmacokinetics.hpp"
 #include "models/short_term_plasticity.hpp"
 #include "models/stdp.hpp"
+#include "models/slow_layer.hpp"
 
 #include <cstdint>
 #include <map>
@@ -191,6 +192,25 @@ struct DrugSpecies {
     std::string series_name() const { return std::to_string(drug) + "_" + agent; }
 };
 
+// [protocol]: spiking windows alternating with slow-clock integration (SCIENCE.md §9; sim/protocol.cpp).
+// Protocol time 0 is drug time 0; a window of window_ms is simulated at each probe time, its statistics
+// after burn_in_ms drive the slow layer (models/slow_layer.hpp) until the next probe, whose factors are
+// then written back into the projections' weights and active synapses.
+struct ProtocolSpec {
+    double duration_h = 0;
+    std::vector<double> probe_times_min; // ascending, from 0; the slow clock ends at duration_h
+    double window_ms = 2000, burn_in_ms = 500;
+    std::string population; // whose activity drives the slow layer
+    std::size_t population_index = 0;
+    std::vector<std::string> projections; // written back (target = population)
+    std::vector<std::size_t> projection_indices;
+    std::string nmda_receptor, ampa_receptor; // the rest signal's NMDA pool; the AMPA drive's receptor
+    bool structural = true;                   // spine density -> active synapses of the projections
+    double potential_spine_density = 1.0;     // the density the built synapses stand for (all active)
+    std::vector<double> report_h;             // summary.json time points
+    SlowLayerParams slow;
+};
+
 struct Experiment {
     std::string config_path;
     std::string resolved_toml;      // the config after --set overrides, saved with the outputs
@@ -204,6 +224,7 @@ struct Experiment {
     std::vector<PopulationSpec> populations;
     std::vector<ProjectionSpec> projections;
     RecordingSpec recording;
+    std::optional<ProtocolSpec> protocol; // [protocol]: a multi-time-scale run (sim/protocol.cpp)
 };
 
 const char* rule_name(ConnectionRule rule);

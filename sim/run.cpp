@@ -9,6 +9,7 @@
 #include "sim/engine.hpp"
 #include "sim/network.hpp"
 #include "sim/progress.hpp"
+#include "sim/protocol.hpp"
 #include "sim/recorders.hpp"
 #include "sim/version.hpp"
 
@@ -135,7 +136,7 @@ void prepare_output_dir(const std::string& dir) {
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5",
-                             "snapshots.h5", "summary.json", "config.toml", "checkpoint.h5"}) {
+                             "snapshots.h5", "summary.json", "config.toml", "checkpoint.h5", "slow.h5"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
@@ -144,7 +145,8 @@ void remove_previous_outputs(const std::string& dir) {
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
     for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp",
-                             "edges.h5.tmp", "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp"})
+                             "edges.h5.tmp", "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp",
+                             "slow.h5.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -529,6 +531,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
                          " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
                          " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
+    if (exp.protocol && (options.checkpoint_every_ms > 0 || options.stop_at_ms > 0))
+        throw InputError("a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
     prepare_output_dir(dir);
 
     remove_previous_outputs(dir);
@@ -536,6 +540,14 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     session.t_start = std::chrono::steady_clock::now();
     Network net = build_network(exp, std::uint32_t(threads));
     session.build_s = seconds_since(session.t_start);
+    if (exp.protocol) {
+        try {
+            return run_protocol(exp, net, dir, threads, options.progress, session.t_start, session.build_s);
+        } catch (...) {
+            remove_temporaries(dir);
+            throw;
+        }
+    }
     session.dir = dir;
     session.threads = threads;
     session.progress = options.progress;

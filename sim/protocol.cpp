@@ -1,0 +1,393 @@
+#include "sim/protocol.hpp"
+
+#include "core/error.hpp"
+#include "sim/checkpoint.hpp"
+#include "sim/engine.hpp"
+#include "sim/hdf5_file.hpp"
+#include "sim/progress.hpp"
+#include "sim/recorders.hpp"
+#include "sim/version.hpp"
+#include "sim/weight_scaling.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace ketaplast {
+
+namespace {
+
+// A potential synapse of a written-back projection: where it is, its weight when built, and its rank in
+// the order in which synapses are switched on as the spine density grows (a counter-based hash of
+// seed, source, target and projection: the same for any thread count).
+struct PotentialSynapse {
+    SynapseShard* shard;
+    std::size_t k;
+    std::size_t projection;
+    float base_weight;
+    double rank;
+    bool active_at_start;
+};
+
+double synapse_rank(std::uint64_t seed, std::uint32_t source, std::uint32_t target, std::size_t projection) {
+    const std::uint64_t key[4] = {seed, source, target, projection};
+    std::uint64_t h = fnv1a64(key, sizeof(key));
+    h ^= h >> 33; // finalise (fnv1a's high bits mix poorly on short keys)
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return double(h >> 11) * 0x1.0p-53;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Per probe: what slow.h5 holds.
+struct Row {
+    double t_h = 0, rate_Hz = 0, rest_signal = 1, ampa_drive = 1, rest_raw = 0, ampa_raw = 0;
+    std::array<double, SlowState::size> state{};
+    double strength = 1, gain = 1, scaling = 1, spines = 1, mean_weight = 0, total_weight_rel = 1;
+    std::uint64_t active = 0, gained = 0, lost = 0;
+};
+
+double quantile(std::vector<double> v, double q) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const double x = q * double(v.size() - 1);
+    const std::size_t i = std::size_t(x);
+    const double f = x - double(i);
+    return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
+}
+
+} // namespace
+
+RunResult run_protocol(const Experiment& exp, Network& net, const std::string& dir, int threads,
+                       bool progress, std::chrono::steady_clock::time_point t_start, double build_s) {
+    const ProtocolSpec& P = *exp.protocol;
+    const double dt = exp.simulation.dt_ms;
+    const std::int64_t D = net.min_delay_steps;
+    // Windows and burn-in in whole exchange intervals (the engine pauses only there).
+    const std::int64_t window_steps = (std::int64_t(std::llround(P.window_ms / dt)) + D - 1) / D * D;
+    const std::int64_t burn_steps = std::min<std::int64_t>(
+        window_steps - D, (std::int64_t(std::llround(P.burn_in_ms / dt)) + D - 1) / D * D);
+    const double window_ms = double(window_steps) * dt, burn_ms = double(burn_steps) * dt;
+    const double measured_s = double(window_steps - burn_steps) * dt * 1e-3;
+    const Population& pop = net.populations[P.population_index];
+
+    SpikeRecorder spikes(net, dir, dt, exp.recording.spikes);
+    RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
+    Engine engine(exp, net, threads);
+    SlowLayer layer(P.slow);
+
+    // Potential synapses of the written-back projections; the initial spine density switches off those
+    // above it (a stressed network starts with fewer active E->E synapses).
+    std::vector<PotentialSynapse> synapses;
+    for (std::size_t proj : P.projection_indices)
+        for_each_projection_synapse(
+            net, proj, [&](SynapseShard& shard, std::size_t k, std::uint32_t s, std::uint32_t t) {
+                synapses.push_back({&shard, k, proj, shard.quantized ? 0.0f : shard.weight[k],
+                                    synapse_rank(exp.simulation.seed, s, t, proj), true});
+            });
+    double threshold =
+        P.structural ? std::min(1.0, P.slow.initial_spine_density / P.potential_spine_density) : 1.0;
+    std::uint64_t active = 0;
+    for (auto& syn : synapses) {
+        syn.active_at_start = syn.rank < threshold;
+        if (syn.active_at_start)
+            ++active;
+        else
+            syn.shard->weight[syn.k] = 0.0f;
+    }
+    auto weight_of = [&](const PotentialSynapse& syn) {
+        return syn.shard->quantized
+                   ? double(net.weight_scales[syn.projection].decode(syn.shard->weight_code[syn.k]))
+                   : double(syn.shard->weight[syn.k]);
+    };
+    std::vector<double> start_weight(synapses.size());
+    double start_total = 0;
+    for (std::size_t i = 0; i < synapses.size(); ++i) {
+        start_weight[i] = synapses[i].active_at_start ? weight_of(synapses[i]) : 0.0;
+        start_total += start_weight[i];
+    }
+
+    // AMPA drive: projections onto the population's AMPA receptor.
+    std::size_t ampa_index = 0;
+    for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r)
+        if (pop.spec->receptors[r].name == P.ampa_receptor) ampa_index = r;
+    std::vector<std::size_t> ampa_projections;
+    for (std::size_t j = 0; j < exp.projections.size(); ++j)
+        if (exp.projections[j].target_index == P.population_index &&
+            exp.projections[j].receptor_index == ampa_index)
+            ampa_projections.push_back(j);
+
+    // The AMPA drive counts glutamate released onto the population (source rate x built weight): the slow
+    // layer's own write-back is left out, or strengthening would feed itself through this input. (Taken
+    // after the stressed network's silent synapses were switched off: they release nothing.)
+    std::vector<double> ampa_weight(exp.projections.size(), 0.0);
+    for (std::size_t j : ampa_projections)
+        ampa_weight[j] = projection_weight_sum(net, j).sum;
+    std::vector<double> times = P.probe_times_min;
+    times.push_back(P.duration_h * 60.0); // the final window
+    std::vector<Row> rows;
+    double applied = 1.0, rest0 = 1.0, ampa0 = 1.0;
+    std::uint64_t gained_total = 0, lost_total = 0;
+    ProgressReporter bar(60000.0, 0, std::int64_t(std::ceil(P.duration_h * 60.0)));
+    const auto t_sim = std::chrono::steady_clock::now();
+    std::string status = "completed";
+    try {
+        for (std::size_t k = 0; k < times.size(); ++k) {
+            const double t_min = times[k];
+            engine.set_drug_clock_offset(t_min * 60000.0 - double(engine.step()) * dt);
+            std::vector<std::uint64_t> c0(net.populations.size()), c1(net.populations.size());
+            engine.run(engine.step() + burn_steps, {&spikes, nullptr, &rates});
+            for (std::size_t p = 0; p < c0.size(); ++p)
+                c0[p] = spikes.count(p);
+            const std::size_t sample0 = engine.drug_samples().size();
+            engine.run(engine.step() + window_steps - burn_steps, {&spikes, nullptr, &rates});
+            for (std::size_t p = 0; p < c1.size(); ++p)
+                c1[p] = spikes.count(p);
+            engine.tick_drugs(); // the NMDA pool at the window's end (windows shorter than the drug clock)
+            auto rate_of = [&](std::size_t p) {
+                return double(c1[p] - c0[p]) / (double(net.populations[p].size) * measured_s);
+            };
+            Row row;
+            row.t_h = t_min / 60.0;
+            row.rate_Hz = rate_of(P.population_index);
+            // Rest signal: the NMDA pool's fraction not blocked by drugs, averaged over the measured part.
+            double unblocked = 0;
+            int n = 0;
+            const auto& samples = engine.drug_samples();
+            for (std::size_t s = sample0; s < samples.size(); ++s)
+                for (const auto& pool : samples[s].pools)
+                    if (pool.population == P.population && pool.receptor == P.nmda_receptor) {
+                        unblocked += 1.0 - pool.drug_blocked;
+                        ++n;
+                    }
+            row.rest_raw = n ? unblocked / n : 1.0;
+            for (std::size_t j : ampa_projections)
+                row.ampa_raw += rate_of(exp.projections[j].source_index) * ampa_weight[j];
+            if (k == 0) {
+                rest0 = row.rest_raw > 0 ? row.rest_raw : 1.0;
+                ampa0 = row.ampa_raw > 0 ? row.ampa_raw : 1.0;
+                layer.reset(row.rate_Hz);
+            }
+            row.rest_signal = row.rest_raw / rest0;
+            row.ampa_drive = ampa_projections.empty() ? 1.0 : row.ampa_raw / ampa0;
+            row.state = layer.state().y;
+            row.strength = layer.strength_factor();
+            row.gain = layer.bdnf_gain();
+            row.scaling = layer.scaling();
+            row.spines = layer.spine_factor();
+            double total = 0;
+            for (const auto& syn : synapses)
+                total += weight_of(syn);
+            row.active = active;
+            row.mean_weight = active ? total / double(active) : 0.0;
+            row.total_weight_rel = start_total > 0 ? total / start_total : 1.0;
+            row.gained = gained_total;
+            row.lost = lost_total;
+            rows.push_back(row);
+            if (k + 1 == times.size()) break;
+
+            // The slow clock to the next probe, with this window's statistics held.
+            layer.advance(times[k + 1] - t_min, {row.rest_signal, row.ampa_drive, row.rate_Hz});
+            // Write-back: strength as a ratio (keeps whatever else changed single weights), then structure.
+            const double factor = layer.strength_factor();
+            for (std::size_t proj : P.projection_indices)
+                scale_projection_weights(net, proj, factor / applied);
+            applied = factor;
+            if (P.structural) {
+                const double next = std::min(1.0, layer.state().y[7] / P.potential_spine_density);
+                for (auto& syn : synapses) {
+                    const bool was = syn.rank < threshold, now = syn.rank < next;
+                    if (!was && now) {
+                        syn.shard->weight[syn.k] = float(double(syn.base_weight) * applied);
+                        ++gained_total;
+                        ++active;
+                    } else if (was && !now) {
+                        syn.shard->weight[syn.k] = 0.0f;
+                        ++lost_total;
+                        --active;
+                    }
+                }
+                threshold = next;
+            }
+            if (progress) bar.update(std::int64_t(times[k + 1]));
+        }
+    } catch (const NumericalError& e) {
+        status = std::string("failed: ") + e.what();
+    }
+    if (progress) bar.finish();
+    const double simulate_s = seconds_since(t_sim);
+
+    // Outputs.
+    spikes.finish();
+    rates.write(dir, engine.step(), exp.species, engine.drug_samples());
+    write_nodes(net, dir);
+    {
+        h5::File file = h5::File::create(dir + "/slow.h5.tmp");
+        h5::Object g = file.group("slow");
+        auto column = [&](auto get) {
+            std::vector<double> v;
+            for (const auto& r : rows)
+                v.push_back(get(r));
+            return v;
+        };
+        auto count_column = [&](auto get) {
+            std::vector<std::uint64_t> v;
+            for (const auto& r : rows)
+                v.push_back(get(r));
+            return v;
+        };
+        g.write("t_h", column([](const Row& r) { return r.t_h; }), "h");
+        for (std::size_t i = 0; i < SlowState::size; ++i)
+            g.write(SlowState::names()[i], column([i](const Row& r) { return r.state[i]; }));
+        g.write("strength_factor", column([](const Row& r) { return r.strength; }));
+        g.write("bdnf_gain", column([](const Row& r) { return r.gain; }));
+        g.write("scaling", column([](const Row& r) { return r.scaling; }));
+        g.write("spine_factor", column([](const Row& r) { return r.spines; }));
+        g.write("input_rest_signal", column([](const Row& r) { return r.rest_signal; }));
+        g.write("input_ampa_drive", column([](const Row& r) { return r.ampa_drive; }));
+        g.write("rate_Hz", column([](const Row& r) { return r.rate_Hz; }), "Hz");
+        g.write("nmda_unblocked_fraction", column([](const Row& r) { return r.rest_raw; }));
+        g.write("mean_weight", column([](const Row& r) { return r.mean_weight; }));
+        g.write("total_weight_relative", column([](const Row& r) { return r.total_weight_rel; }));
+        g.write("active_synapses", count_column([](const Row& r) { return r.active; }));
+        g.write("synapses_gained", count_column([](const Row& r) { return r.gained; }));
+        g.write("synapses_lost", count_column([](const Row& r) { return r.lost; }));
+        g.attribute("population", P.population);
+        std::string names;
+        for (const auto& s : P.projections)
+            names += (names.empty() ? "" : ",") + s;
+        g.attribute("projections", names);
+        g.attribute("window_ms", window_ms);
+        g.attribute("burn_in_ms", burn_ms);
+        g.attribute("acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt));
+        g.attribute("duration_h", P.duration_h);
+        g.attribute("potential_spine_density", P.potential_spine_density);
+        g.attribute("initial_spine_density", P.slow.initial_spine_density);
+        file.close();
+        commit_file(dir, "slow.h5");
+    }
+    {
+        std::ofstream out(dir + "/config.toml.tmp", std::ios::binary);
+        out << exp.resolved_toml;
+    }
+    commit_file(dir, "config.toml");
+
+    nlohmann::json summary;
+    summary["ketaplast_version"] = KETAPLAST_VERSION;
+    summary["status"] = status;
+    summary["config"] = exp.config_path;
+    summary["seed"] = exp.simulation.seed;
+    summary["threads"] = threads;
+    summary["dt_ms"] = dt;
+    summary["simulated_ms"] = double(engine.step()) * dt;
+    for (const auto& p : net.populations) {
+        const double s = double(engine.step()) * dt * 1e-3;
+        summary["populations"][p.spec->name] = {
+            {"model", p.spec->model},
+            {"size", p.size},
+            {"spike_count", spikes.count(p.index)},
+            {"mean_rate_Hz", s > 0 ? double(spikes.count(p.index)) / (p.size * s) : 0.0},
+            {"synapses_in", net.synapses_into(p.index)}};
+    }
+    summary["protocol"] = {{"duration_h", P.duration_h},
+                           {"probes", rows.size()},
+                           {"window_ms", window_ms},
+                           {"burn_in_ms", burn_ms},
+                           {"acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt)},
+                           {"population", P.population},
+                           {"projections", P.projections},
+                           {"structural", P.structural},
+                           {"baseline_rate_Hz", rows.empty() ? 0.0 : rows.front().rate_Hz},
+                           {"rate_target_Hz", layer.rate_target_Hz()}};
+    // Strengthening: per synapse of the written-back projections, end against start.
+    std::vector<double> dw, rel;
+    std::uint64_t gained = 0, lost = 0;
+    double end_total = 0;
+    for (std::size_t i = 0; i < synapses.size(); ++i) {
+        const double w = weight_of(synapses[i]);
+        const bool now = synapses[i].rank < threshold;
+        end_total += w;
+        if (synapses[i].active_at_start && now) {
+            dw.push_back(w - start_weight[i]);
+            if (start_weight[i] != 0.0) rel.push_back(w / start_weight[i]);
+        }
+        if (!synapses[i].active_at_start && now) ++gained;
+        if (synapses[i].active_at_start && !now) ++lost;
+    }
+    double mean_dw = 0, mean_rel = 0;
+    for (double x : dw)
+        mean_dw += x / double(dw.size());
+    for (double x : rel)
+        mean_rel += x / double(rel.size());
+    nlohmann::json strengthening = {
+        {"projections", P.projections},
+        {"synapses_potential", synapses.size()},
+        {"synapses_active_start", std::count_if(synapses.begin(), synapses.end(),
+                                                [](const PotentialSynapse& s) { return s.active_at_start; })},
+        {"synapses_active_end", active},
+        {"synapses_gained", gained},
+        {"synapses_lost", lost},
+        {"synapses_gained_events", gained_total},
+        {"synapses_lost_events", lost_total},
+        {"mean_weight_change", mean_dw},
+        {"mean_weight_ratio", mean_rel},
+        {"weight_change_quantiles",
+         {{"q05", quantile(dw, 0.05)},
+          {"q25", quantile(dw, 0.25)},
+          {"median", quantile(dw, 0.5)},
+          {"q75", quantile(dw, 0.75)},
+          {"q95", quantile(dw, 0.95)}}},
+        {"total_weight_ratio", start_total > 0 ? end_total / start_total : 1.0},
+        {"note",
+         "weights of synapses active at start and end (change = end - start, in the projection's weight "
+         "unit); total_weight_ratio = summed E->E weight (strength x synapse count) end / start"}};
+    // Peak and time course at the report times.
+    if (!rows.empty()) {
+        auto peak = std::max_element(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+            return a.total_weight_rel < b.total_weight_rel;
+        });
+        strengthening["peak_total_weight_ratio"] = peak->total_weight_rel;
+        strengthening["time_of_peak_h"] = peak->t_h;
+        // Onset: the first probe at which the summed weight is up by >= 10 %.
+        for (const auto& r : rows)
+            if (r.total_weight_rel >= 1.1) {
+                strengthening["onset_h"] = r.t_h;
+                break;
+            }
+        for (double h : P.report_h) {
+            const auto it = std::min_element(rows.begin(), rows.end(), [h](const Row& a, const Row& b) {
+                return std::fabs(a.t_h - h) < std::fabs(b.t_h - h);
+            });
+            summary["timepoints"].push_back({{"t_h", it->t_h},
+                                             {"rate_Hz", it->rate_Hz},
+                                             {"rest_signal", it->rest_signal},
+                                             {"BDNF", it->state[2]},
+                                             {"mTOR", it->state[5]},
+                                             {"protein", it->state[6]},
+                                             {"spine_factor", it->spines},
+                                             {"strength_factor", it->strength},
+                                             {"total_weight_ratio", it->total_weight_rel},
+                                             {"active_synapses", it->active}});
+        }
+    }
+    summary["strengthening"] = strengthening;
+    summary["timing"] = {
+        {"build_s", build_s}, {"simulate_s", simulate_s}, {"total_s", seconds_since(t_start)}};
+    {
+        std::ofstream out(dir + "/summary.json.tmp", std::ios::binary);
+        out << summary.dump(2) << "\n";
+        if (!out) throw RunError("cannot write " + dir + "/summary.json.tmp");
+    }
+    commit_file(dir, "summary.json");
+    RunResult result{dir, status};
+    if (status != "completed") throw NumericalError(status.substr(8));
+    return result;
+}
+
+} // namespace ketaplast

@@ -1,0 +1,31 @@
+// Multi-time-scale runs (SCIENCE.md §9, "bridging by sampling"): a [protocol] alternates short spiking
+// windows with slow-clock integration, so a week of drug, signalling and structural dynamics costs minutes.
+//
+//   for each probe time t_k (protocol time; 0 = drug time 0):
+//     the engine simulates one window (window_ms) with the drug clock at t_k + (time into the window)
+//     (PK advanced through the gap without a network: Engine::set_drug_clock_offset)
+//     after burn_in_ms, the window's statistics are measured: the population's rate, the drug-unblocked
+//     fraction of its NMDA pool (rest signal), the AMPA drive onto it (sum over AMPA projections of source
+//     rate x summed weight); the first window is the baseline that normalises them
+//     the slow layer (models/slow_layer.hpp) integrates from t_k to t_{k+1} with these inputs held
+//     the factors are written back: the projections' weights scaled by the change of the strength factor
+//     (sim/weight_scaling.hpp), and synapses switched on or off to follow the spine density
+//   a last window at the end measures the final state.
+// The network runs on continuously in engine time (the windows are concatenated: spikes.h5 and the rates
+// in timeseries.h5 are in that time); drug samples in timeseries.h5 and slow.h5 are in protocol time.
+#pragma once
+
+#include "sim/experiment.hpp"
+#include "sim/network.hpp"
+#include "sim/run.hpp"
+
+#include <chrono>
+
+namespace ketaplast {
+
+// Runs exp.protocol on the built network into `dir` (prepared and emptied by run_experiment): spikes.h5,
+// timeseries.h5, slow.h5, nodes.h5, config.toml, summary.json.
+RunResult run_protocol(const Experiment& exp, Network& net, const std::string& dir, int threads,
+                       bool progress, std::chrono::steady_clock::time_point t_start, double build_s);
+
+} // namespace ketaplast
