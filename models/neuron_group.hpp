@@ -131,12 +131,22 @@ class NeuronGroup {
     // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the
     // mean NMDA current (pA), at the neurons' present membrane potentials. Empty without NMDA receptors.
     // Kinetic block: drug_blocked is the fraction of channels holding a drug, trapped the part of it in
-    // closed (agonist-free) channels, open the fraction open and conducting (Po x bound x unblocked x Mg-free).
+    // closed (agonist-free) channels, open the fraction open and conducting (Po x bound x unblocked x
+    // Mg-free).
     struct NmdaPoolReadout {
         std::string receptor;
         double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     virtual std::vector<NmdaPoolReadout> nmda_readout() const { return {}; }
+    // The same per neuron, for neurons [begin, end) (one MPI rank's): `receptors` gets the pools' names in
+    // nmda_readout()'s order, `terms` per pool and neuron the kNmdaReadoutFields summands (conducting,
+    // drug_blocked, trapped, open, current_pA) whose sums in neuron order, divided by the population size,
+    // are nmda_readout()'s means to the bit.
+    static constexpr std::size_t kNmdaReadoutFields = 5;
+    virtual void nmda_readout_terms(std::uint32_t begin, std::uint32_t end,
+                                    std::vector<std::string>& receptors, std::vector<double>& terms) const {
+        (void)begin, (void)end, (void)receptors, (void)terms;
+    }
 
     // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
     // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.

@@ -59,7 +59,8 @@ class PointNeuron : public NeuronGroup {
 
     void set_tonic_activation(std::size_t receptor, std::uint32_t begin, std::uint32_t end,
                               double fraction) override {
-        if (receptors_.has_kinetic_block(receptor)) receptors_.set_tonic_activation(receptor, begin, end, fraction);
+        if (receptors_.has_kinetic_block(receptor))
+            receptors_.set_tonic_activation(receptor, begin, end, fraction);
     }
     void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) override {
         receptors_.set_capacity(receptor, g_max_nS);
@@ -78,6 +79,20 @@ class PointNeuron : public NeuronGroup {
                            sums.trapped / size_, sums.open / size_, sums.current_pA / size_});
         }
         return out;
+    }
+
+    void nmda_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
+                            std::vector<double>& terms) const override {
+        receptors.clear();
+        terms.clear();
+        for (std::size_t r = 0; r < receptors_.count(); ++r) {
+            if (!receptors_.is_nmda(r) || size_ == 0) continue;
+            receptors.push_back(receptors_.name(r));
+            for (std::uint32_t i = begin; i < end; ++i) {
+                const auto t = receptors_.nmda_readout(r, i, i + 1, V_m_mV_.data());
+                terms.insert(terms.end(), {t.conducting, t.drug_blocked, t.trapped, t.open, t.current_pA});
+            }
+        }
     }
 
     void set_blocker_concentration(std::size_t drug, double conc_uM) override {

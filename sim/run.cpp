@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "sim/checkpoint.hpp"
+#include "sim/communicator.hpp"
 #include "sim/config_loader.hpp"
 #include "sim/engine.hpp"
 #include "sim/network.hpp"
@@ -175,7 +176,23 @@ std::uint64_t network_fingerprint(const Network& net) {
                                    mix(std::uint64_t(delay) | std::uint64_t(receptor) << 16 |
                                        std::uint64_t(projection) << 24));
                     });
+    // MPI: each rank hashed its own synapses; the sum (mod 2^64) over ranks is order-independent.
+    if (net.comm) sum = net.comm->sum(sum);
     return mix(h ^ sum);
+}
+
+// Runs `check` on every rank; if it throws InputError on any, every rank throws the first message (in
+// rank order), so a check that can differ between ranks (memory, file system) never leaves ranks waiting.
+template <typename F>
+void on_every_rank(Communicator& comm, F&& check) {
+    std::string message;
+    try {
+        check();
+    } catch (const InputError& e) {
+        message = e.what();
+    }
+    if (comm.distributed()) message = comm.first_message(message);
+    if (!message.empty()) throw InputError(message);
 }
 
 std::uint64_t text_hash(const std::string& text) {
@@ -204,6 +221,8 @@ struct Session {
 };
 
 RunResult execute(const Experiment& exp, Network& net, const Session& session) {
+    Communicator& comm = *net.comm;
+    const bool root = comm.root(); // writes every output file (ranks' data are gathered to it)
     const std::string& dir = session.dir;
     const int threads = session.threads;
     const double dt = exp.simulation.dt_ms;
@@ -218,7 +237,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
     std::optional<NumericalError> numerical;
     const bool resuming = session.resume != nullptr;
     try {
-        SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
+        SpikeRecorder spikes(net, dir, dt, root && exp.recording.spikes, resuming);
         StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps, resuming);
         RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
         WeightSnapshots snapshots(exp, net, dir, total_steps, resuming);
@@ -226,12 +245,14 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         engine.set_stop_flag(&stop_requested);
         std::uint64_t fingerprint = 0;
         if (resuming) {
+            // Every rank loads the whole checkpoint (the state of all neurons; each then updates its own),
+            // whatever the rank and thread counts that wrote it.
             StateArchive& a = *session.resume;
             a.value("header/network_fingerprint", fingerprint);
             engine.checkpoint_state(a);
-            spikes.checkpoint(a);
+            if (root) spikes.checkpoint(a);
             reports.checkpoint(a, engine.step());
-            rates.checkpoint(a);
+            if (root) rates.checkpoint(a);
             snapshots.checkpoint(a);
             a.close();
             // Only now, with everything read and checked, are the interrupted run's files touched.
@@ -241,6 +262,13 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         }
         auto write_checkpoint = [&] {
             if (fingerprint == 0) fingerprint = network_fingerprint(net);
+            // MPI: the root gathers every rank's neurons and report columns and writes the one file.
+            engine.gather_state_to_root();
+            if (!root) {
+                reports.write_pending(engine.step());
+                comm.barrier();
+                return;
+            }
             write_checkpoint_file(dir, [&](StateArchive& a) {
                 std::int64_t version = kCheckpointFormatVersion, step = engine.step(), n_threads = threads,
                              every = session.every_steps, total = total_steps;
@@ -254,6 +282,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 a.value("header/network_fingerprint", fingerprint);
                 a.value("header/step", step);
                 a.value("header/threads", n_threads);
+                std::int64_t n_ranks = comm.size();
+                a.value("header/ranks", n_ranks);
                 a.value("header/checkpoint_every_steps", every);
                 a.value("header/total_steps", total);
                 engine.checkpoint_state(a);
@@ -263,6 +293,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 rates.checkpoint(a);
                 snapshots.checkpoint(a);
             });
+            comm.barrier();
         };
 
         ProgressReporter bar(dt, engine.step(), total_steps);
@@ -279,10 +310,12 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 std::int64_t next = std::min(end_step, snapshots.next_step());
                 if (session.every_steps > 0)
                     next = std::min(next, (engine.step() / session.every_steps + 1) * session.every_steps);
-                engine.run(next, {&spikes, reports.empty() ? nullptr : &reports, &rates},
-                           session.progress ? std::function<void(std::int64_t, std::int64_t)>(
-                                                  [&](std::int64_t s, std::int64_t) { bar.update(s); })
-                                            : nullptr);
+                engine.run(
+                    next,
+                    {root ? &spikes : nullptr, reports.empty() ? nullptr : &reports, root ? &rates : nullptr},
+                    session.progress ? std::function<void(std::int64_t, std::int64_t)>(
+                                           [&](std::int64_t s, std::int64_t) { bar.update(s); })
+                                     : nullptr);
                 if (engine.step() < next) { // a signal: stop at this exchange boundary
                     stopped_early = true;
                     result.signal = int(stop_signal);
@@ -316,12 +349,25 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         }
 
         const auto t_write = std::chrono::steady_clock::now();
+        // Collective parts first (report columns, edges, reductions), then the root writes.
         spikes.finish();
         reports.finish(steps_done);
         snapshots.finish();
+        if (exp.recording.edges) write_edges(exp, net, dir);
+        std::vector<std::uint64_t> totals{net.synapse_count(), net.synapse_bytes()};
+        for (const auto& pop : net.populations)
+            totals.push_back(net.synapses_into(pop.index));
+        comm.sum(totals);
+        std::vector<double> peaks{peak_rss_MB()};
+        comm.max(peaks);
+        if (!root) {
+            comm.barrier(); // the root's files are complete when every rank returns
+            if (numerical) throw *numerical;
+            result.status = status;
+            return result;
+        }
         rates.write(dir, steps_done, exp.species, engine.drug_samples());
         write_nodes(net, dir);
-        if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
         nlohmann::json summary;
         summary["ketaplast_version"] = KETAPLAST_VERSION;
@@ -329,6 +375,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         summary["config"] = exp.config_path;
         summary["seed"] = exp.simulation.seed;
         summary["threads"] = threads;
+        summary["ranks"] = comm.size();
         summary["dt_ms"] = dt;
         summary["duration_ms"] = exp.simulation.duration_ms;
         summary["simulated_ms"] = double(steps_done) * dt;
@@ -340,7 +387,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             p["spike_count"] = spikes.count(pop.index);
             p["mean_rate_Hz"] =
                 simulated_s > 0 ? double(spikes.count(pop.index)) / (pop.size * simulated_s) : 0.0;
-            p["synapses_in"] = net.synapses_into(pop.index);
+            p["synapses_in"] = totals[2 + pop.index];
             summary["populations"][pop.spec->name] = p;
         }
         // Per species (each drug, and the metabolite of a dosed drug): peaks of the recorded series.
@@ -396,8 +443,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                              {"write_s", write_s},
                              {"total_s", total_s},
                              {"real_time_factor", simulated_s > 0 ? simulate_s / simulated_s : 0.0}};
-        const std::uint64_t n_syn = net.synapse_count(), syn_bytes = net.synapse_bytes();
-        summary["memory"] = {{"peak_rss_MB", peak_rss_MB()},
+        const std::uint64_t n_syn = totals[0], syn_bytes = totals[1];
+        summary["memory"] = {{"peak_rss_MB", peaks[0]}, // the largest over ranks
                              {"synapse_count", n_syn},
                              {"synapse_bytes", syn_bytes},
                              {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0},
@@ -418,14 +465,22 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             {"spikes_exchanged", engine.spikes_exchanged()},
             {"synaptic_events", engine.synaptic_events()},
             {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
+        const CommunicationStats& cs = comm.stats();
+        summary["communication"] = {{"communicator", comm.name()},
+                                    {"ranks", comm.size()},
+                                    {"exchanges", cs.exchanges},
+                                    {"bytes_sent_rank0", cs.bytes_sent},
+                                    {"bytes_received_rank0", cs.bytes_received},
+                                    {"exchange_s_rank0", engine.phase_times().communicate_s}};
         write_text_atomically(dir, "summary.json", summary.dump(2) + "\n");
         // The outputs are final: a checkpoint of this run has nothing left to resume.
         std::error_code ec;
         std::filesystem::remove(dir + "/checkpoint.h5", ec);
         std::filesystem::remove(dir + "/checkpoint.h5.tmp", ec);
+        comm.barrier();
     } catch (...) {
         // An interrupted or paused run keeps its .tmp files for resume; anything else cleans up.
-        if (!std::filesystem::exists(dir + "/checkpoint.h5")) remove_temporaries(dir);
+        if (root && !std::filesystem::exists(dir + "/checkpoint.h5")) remove_temporaries(dir);
         throw;
     }
     if (numerical) throw *numerical;
@@ -451,19 +506,26 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     // Never partition for more threads than OpenMP may start (OMP_THREAD_LIMIT).
     threads = std::max(1, std::min(threads, omp_get_thread_limit()));
 
-    // Refuse networks that cannot fit, before allocating anything.
-    const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
-    const double available_MB = meminfo_available_MB();
-    if (available_MB > 0 && estimate.bytes / 1048576.0 > 0.9 * available_MB)
-        throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
-                         " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
-                         " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
-    prepare_output_dir(dir);
-
-    remove_previous_outputs(dir);
+    Communicator& comm = world();
+    // Refuse networks that cannot fit, before allocating anything. MPI: each rank holds about 1/ranks of
+    // the synapses; ranks sharing a node share its memory, so this is a lower bound there.
+    on_every_rank(comm, [&] {
+        const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
+        const double available_MB = meminfo_available_MB(),
+                     need_MB = estimate.bytes / 1048576.0 / comm.size();
+        if (available_MB > 0 && need_MB > 0.9 * available_MB)
+            throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
+                             " synapses need about " + std::to_string(std::llround(need_MB)) + " MB" +
+                             (comm.distributed() ? " per rank" : "") + ", but only " +
+                             std::to_string(std::llround(available_MB)) + " MB are available");
+        if (comm.root()) {
+            prepare_output_dir(dir);
+            remove_previous_outputs(dir);
+        }
+    });
     Session session;
     session.t_start = std::chrono::steady_clock::now();
-    Network net = build_network(exp, std::uint32_t(threads));
+    Network net = build_network(exp, std::uint32_t(threads), comm);
     session.build_s = seconds_since(session.t_start);
     session.dir = dir;
     session.threads = threads;
@@ -479,8 +541,9 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
         session.pause_step = (stop + D - 1) / D * D;
     }
     // The run directory names its experiment from the start (a checkpoint is checked against it).
-    if (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0)
+    if (comm.root() && (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0))
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
+    session.progress = options.progress && comm.root();
     return execute(exp, net, session);
 }
 
@@ -527,7 +590,7 @@ RunResult resume_run(const ResumeOptions& options) {
     threads = std::max(1, std::min(threads, omp_get_thread_limit()));
     Session session;
     session.t_start = std::chrono::steady_clock::now();
-    Network net = build_network(exp, std::uint32_t(threads));
+    Network net = build_network(exp, std::uint32_t(threads), world());
     session.build_s = seconds_since(session.t_start);
     std::uint64_t fingerprint = 0;
     a.value("header/network_fingerprint", fingerprint);
@@ -538,7 +601,7 @@ RunResult resume_run(const ResumeOptions& options) {
     const double dt = exp.simulation.dt_ms;
     session.dir = dir;
     session.threads = threads;
-    session.progress = options.progress;
+    session.progress = options.progress && world().root();
     session.handle_signals = options.handle_signals;
     session.total_steps = total;
     // An earlier resume may have extended the run past the configured duration (--until).
