@@ -530,3 +530,14 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
     CHECK_THAT(type.output, Catch::Contains("simulation.duration_ms"));
     CHECK_FALSE(fs::exists(dir.file("bad")));
 }
+
+TEST_CASE("cli: --mpi is refused by a build without MPI (or without an MPI launcher)", "[cli][integration]") {
+    test::TempDir dir("cli_mpi");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(dir.file("out")) + " --mpi",
+                                 dir.file("log"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--mpi"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("out")));
+}
