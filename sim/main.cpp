@@ -282,6 +282,15 @@ int run_main(int argc, char** argv) {
     sweep->add_flag("--collect", sweep_collect, "only build sweep.csv from the points' summaries");
     sweep->add_option("--set", sets, "override for every point: key=value (repeatable)");
     sweep->add_option("--threads,-t", threads, "OpenMP threads per point")->check(CLI::Range(1, 4096));
+    double max_rate_Hz = 0, runaway_window_ms = 100;
+    sweep
+        ->add_option(
+            "--max-rate", max_rate_Hz,
+            "runaway check: stop a point when a population's rate exceeds HZ over a window, and mark "
+            "it 'runaway' in the table")
+        ->check(CLI::PositiveNumber);
+    sweep->add_option("--runaway-window", runaway_window_ms, "the runaway check's window in ms (default 100)")
+        ->check(CLI::PositiveNumber);
     sweep->add_flag("--mpi", use_mpi, "require a distributed run: every point runs on all ranks");
 
     auto* pharmacology =
@@ -385,6 +394,8 @@ int run_main(int argc, char** argv) {
             o.index = sweep_index;
             o.threads = threads;
             o.collect_only = sweep_collect;
+            o.max_rate_Hz = max_rate_Hz;
+            o.runaway_window_ms = runaway_window_ms;
             o.common = parse_overrides(sets);
             if (!sweep_list.empty() && !sweep_params.empty())
                 throw InputError("sweep: give --param or --list, not both");

@@ -12,6 +12,7 @@
 #include "sim/recorders.hpp"
 #include "sim/version.hpp"
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
@@ -212,9 +213,11 @@ struct Session {
     int threads = 1;
     bool progress = false;
     bool handle_signals = false;
-    std::int64_t every_steps = 0; // checkpoint period, a multiple of min_delay_steps; 0: none
-    std::int64_t total_steps = 0; // end of the run
-    std::int64_t pause_step = -1; // stop here with a checkpoint (resume --until), or -1
+    std::int64_t every_steps = 0;   // checkpoint period, a multiple of min_delay_steps; 0: none
+    std::int64_t total_steps = 0;   // end of the run
+    std::int64_t pause_step = -1;   // stop here with a checkpoint (resume --until), or -1
+    double max_rate_Hz = 0;         // runaway ceiling (RunOptions), 0: none
+    std::int64_t runaway_steps = 0; // its window, a multiple of min_delay_steps
     StateArchive* resume = nullptr;
     std::chrono::steady_clock::time_point t_start;
     double build_s = 0;
@@ -301,6 +304,31 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         const std::int64_t end_step =
             session.pause_step >= 0 ? std::min(session.pause_step, total_steps) : total_steps;
         bool stopped_early = false;
+        // Runaway check: spike counts per population at the start of the current window (the root's
+        // recorder counts every spike; its verdict is shared so that every rank stops together).
+        std::vector<std::uint64_t> window_counts(net.populations.size(), 0);
+        for (std::size_t p = 0; p < window_counts.size(); ++p)
+            window_counts[p] = spikes.count(p);
+        std::int64_t window_start = engine.step();
+        auto runaway = [&]() -> std::string {
+            std::string verdict;
+            const double window_s = double(engine.step() - window_start) * dt * 1e-3;
+            if (root && window_s > 0)
+                for (const auto& pop : net.populations) {
+                    const double rate =
+                        double(spikes.count(pop.index) - window_counts[pop.index]) / (pop.size * window_s);
+                    if (verdict.empty() && rate > session.max_rate_Hz)
+                        verdict =
+                            fmt::format("population '{}' fired at {:.4g} Hz over {:g}-{:g} ms, above the "
+                                        "ceiling of {:g} Hz",
+                                        pop.spec->name, rate, double(window_start) * dt,
+                                        double(engine.step()) * dt, session.max_rate_Hz);
+                }
+            for (std::size_t p = 0; p < window_counts.size(); ++p)
+                window_counts[p] = spikes.count(p);
+            window_start = engine.step();
+            return comm.distributed() ? comm.first_message(verdict) : verdict;
+        };
         try {
             while (true) {
                 // Pieces of the time loop end at checkpoints, snapshots and the end; the engine runs
@@ -310,6 +338,9 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 std::int64_t next = std::min(end_step, snapshots.next_step());
                 if (session.every_steps > 0)
                     next = std::min(next, (engine.step() / session.every_steps + 1) * session.every_steps);
+                if (session.max_rate_Hz > 0)
+                    next =
+                        std::min(next, (engine.step() / session.runaway_steps + 1) * session.runaway_steps);
                 engine.run(
                     next,
                     {root ? &spikes : nullptr, reports.empty() ? nullptr : &reports, root ? &rates : nullptr},
@@ -323,6 +354,13 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 }
                 if (session.every_steps > 0 && next % session.every_steps == 0 && next < end_step)
                     write_checkpoint();
+                if (session.max_rate_Hz > 0 && next % session.runaway_steps == 0) {
+                    const std::string verdict = runaway();
+                    if (!verdict.empty()) {
+                        status = "runaway: " + verdict;
+                        break;
+                    }
+                }
             }
             if (!stopped_early && end_step < total_steps) {
                 stopped_early = true;
@@ -535,6 +573,13 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     session.every_steps = checkpoint_steps(options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms
                                                                            : exp.checkpoint_every_ms,
                                            exp.simulation.dt_ms, net.min_delay_steps);
+    if (options.max_rate_Hz > 0) {
+        const std::int64_t D = net.min_delay_steps,
+                           w = std::max<std::int64_t>(
+                               1, std::llround(options.runaway_window_ms / exp.simulation.dt_ms));
+        session.max_rate_Hz = options.max_rate_Hz;
+        session.runaway_steps = (w + D - 1) / D * D;
+    }
     if (options.stop_at_ms > 0) {
         const std::int64_t D = net.min_delay_steps,
                            stop = std::llround(options.stop_at_ms / exp.simulation.dt_ms);
