@@ -49,7 +49,7 @@ source = "E"
 target = "I"
 receptor = "AMPA"
 rule = "fixed_indegree"
-degree = 20
+indegree = 20
 weight_nS = 0.5
 delay_ms = 1.0
 )";
@@ -132,7 +132,7 @@ TEST_CASE("network per rank: each rank holds exactly the synapses onto its neuro
     CHECK(whole_count > 0);
 }
 
-TEST_CASE("communicators: local exchange is the identity; the dry run counts a real exchange's bytes",
+TEST_CASE("communicators: local exchange is the identity, the dry run counts a real exchange's bytes",
           "[communicator]") {
     const std::vector<SpikeRecord> spikes{{10, 3}, {10, 7}, {12, 1}};
     std::vector<SpikeRecord> all;
