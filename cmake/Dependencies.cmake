@@ -15,6 +15,13 @@ target_include_directories(ketaplast_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS
 target_link_libraries(ketaplast_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
 target_compile_definitions(ketaplast_hdf5 INTERFACE ${HDF5_DEFINITIONS} ${HDF5_C_DEFINITIONS})
 
+# MPI (OpenMPI's C API), only for -DKETAPLAST_WITH_MPI=ON. HDF5 stays the serial library above: the root
+# rank writes the merged output files, so the parallel HDF5 of libhdf5-openmpi-dev is never needed.
+if(KETAPLAST_WITH_MPI)
+  find_package(MPI REQUIRED COMPONENTS C)
+  find_program(KETAPLAST_MPIEXEC NAMES mpirun mpiexec REQUIRED)
+endif()
+
 # Random123 (Philox) is header-only: /usr/include/Random123.
 find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 add_library(ketaplast_random123 INTERFACE)

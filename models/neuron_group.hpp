@@ -131,12 +131,22 @@ class NeuronGroup {
     // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the
     // mean NMDA current (pA), at the neurons' present membrane potentials. Empty without NMDA receptors.
     // Kinetic block: drug_blocked is the fraction of channels holding a drug, trapped the part of it in
-    // closed (agonist-free) channels, open the fraction open and conducting (Po x bound x unblocked x Mg-free).
+    // closed (agonist-free) channels, open the fraction open and conducting (Po x bound x unblocked x
+    // Mg-free).
     struct NmdaPoolReadout {
         std::string receptor;
         double conducting = 0, drug_blocked = 0, trapped = 0, open = 0, current_pA = 0;
     };
     virtual std::vector<NmdaPoolReadout> nmda_readout() const { return {}; }
+    // The same per neuron, for neurons [begin, end) (one MPI rank's): `receptors` gets the pools' names in
+    // nmda_readout()'s order, `terms` per pool and neuron the kNmdaReadoutFields summands (conducting,
+    // drug_blocked, trapped, open, current_pA) whose sums in neuron order, divided by the population size,
+    // are nmda_readout()'s means to the bit.
+    static constexpr std::size_t kNmdaReadoutFields = 5;
+    virtual void nmda_readout_terms(std::uint32_t begin, std::uint32_t end,
+                                    std::vector<std::string>& receptors, std::vector<double>& terms) const {
+        (void)begin, (void)end, (void)receptors, (void)terms;
+    }
 
     // Population means of every receptor: its state variable (g in nS, or the current variable of
     // current-based receptors) and the current it passes at the present membrane potentials (pA, outward
@@ -146,6 +156,14 @@ class NeuronGroup {
         double g_mean_nS = 0, current_mean_pA = 0;
     };
     virtual std::vector<ReceptorReadout> receptor_readout() const { return {}; }
+    // The per-neuron terms of receptor_readout for neurons [begin, end): receptor-major, 2 per neuron (g,
+    // current), so that ranks' terms summed in neuron order give the one-process means to the bit.
+    virtual void receptor_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
+                                        std::vector<double>& terms) const {
+        (void)begin, (void)end;
+        receptors.clear();
+        terms.clear();
+    }
 
     // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
     // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.

@@ -59,7 +59,8 @@ class PointNeuron : public NeuronGroup {
 
     void set_tonic_activation(std::size_t receptor, std::uint32_t begin, std::uint32_t end,
                               double fraction) override {
-        if (receptors_.has_kinetic_block(receptor)) receptors_.set_tonic_activation(receptor, begin, end, fraction);
+        if (receptors_.has_kinetic_block(receptor))
+            receptors_.set_tonic_activation(receptor, begin, end, fraction);
     }
     void set_nmda_capacity(std::size_t receptor, const std::vector<float>& g_max_nS) override {
         receptors_.set_capacity(receptor, g_max_nS);
@@ -70,23 +71,39 @@ class PointNeuron : public NeuronGroup {
     }
 
     std::vector<ReceptorReadout> receptor_readout() const override {
+        std::vector<std::string> names;
+        std::vector<double> terms;
+        receptor_readout_terms(0, size_, names, terms);
         std::vector<ReceptorReadout> out;
         if (size_ == 0) return out;
-        for (std::size_t r = 0; r < receptors_.count(); ++r) {
-            double g = 0, current = 0;
-            for (std::uint32_t i = 0; i < size_; ++i)
-                g += receptors_.g(r)[i];
-            if (receptors_.is_nmda(r)) {
-                current = receptors_.nmda_readout(r, 0, size_, V_m_mV_.data()).current_pA;
-            } else if (receptors_.conductance()) {
-                for (std::uint32_t i = 0; i < size_; ++i)
-                    current += double(receptors_.g(r)[i]) * (V_m_mV_[i] - receptors_.E_rev_mV(r));
-            } else {
-                current = -g; // current-based: the variable is an inward-positive current
+        for (std::size_t r = 0; r < names.size(); ++r) {
+            double g = 0, current = 0; // summed from zero in neuron order (as the distributed readout)
+            for (std::uint32_t i = 0; i < size_; ++i) {
+                g += terms[(r * size_ + i) * 2];
+                current += terms[(r * size_ + i) * 2 + 1];
             }
-            out.push_back({receptors_.name(r), g / size_, current / size_});
+            out.push_back({names[r], g / size_, current / size_});
         }
         return out;
+    }
+    void receptor_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
+                                std::vector<double>& terms) const override {
+        receptors.clear();
+        terms.clear();
+        for (std::size_t r = 0; r < receptors_.count(); ++r) {
+            receptors.push_back(receptors_.name(r));
+            for (std::uint32_t i = begin; i < end; ++i) {
+                const double g = receptors_.g(r)[i];
+                double current;
+                if (receptors_.is_nmda(r))
+                    current = receptors_.nmda_readout(r, i, i + 1, V_m_mV_.data()).current_pA;
+                else if (receptors_.conductance())
+                    current = g * (double(V_m_mV_[i]) - receptors_.E_rev_mV(r));
+                else
+                    current = -g; // current-based: the variable is an inward-positive current
+                terms.insert(terms.end(), {g, current});
+            }
+        }
     }
 
     std::vector<NmdaPoolReadout> nmda_readout() const override {
@@ -98,6 +115,20 @@ class PointNeuron : public NeuronGroup {
                            sums.trapped / size_, sums.open / size_, sums.current_pA / size_});
         }
         return out;
+    }
+
+    void nmda_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
+                            std::vector<double>& terms) const override {
+        receptors.clear();
+        terms.clear();
+        for (std::size_t r = 0; r < receptors_.count(); ++r) {
+            if (!receptors_.is_nmda(r) || size_ == 0) continue;
+            receptors.push_back(receptors_.name(r));
+            for (std::uint32_t i = begin; i < end; ++i) {
+                const auto t = receptors_.nmda_readout(r, i, i + 1, V_m_mV_.data());
+                terms.insert(terms.end(), {t.conducting, t.drug_blocked, t.trapped, t.open, t.current_pA});
+            }
+        }
     }
 
     void set_blocker_concentration(std::size_t drug, double conc_uM) override {

@@ -4,6 +4,7 @@
 #include "models/pharmacokinetics.hpp"
 #include "sim/barrier.hpp"
 #include "sim/checkpoint.hpp"
+#include "sim/communicator.hpp"
 #include "sim/poisson_drive.hpp"
 
 #include <omp.h>
@@ -61,7 +62,7 @@ void Engine::setup_glutamate() {
     if (pools.size() > 32) throw InputError("at most 32 [[glutamate]] pools");
     // Vesicles per source spike, unless given: the source's synapses onto excitatory (glutamatergic)
     // receptors -- conductance receptors reversing above -30 mV, or positive current weights -- per source
-    // neuron, times the release probability. (MPI: these counts become an allreduce over ranks.)
+    // neuron, times the release probability.
     const std::size_t P = net_.populations.size();
     std::vector<double> glutamatergic(P, 0.0);
     for (const auto& worker : net_.shards)
@@ -82,6 +83,12 @@ void Engine::setup_glutamate() {
                 }
             }
         }
+    { // each rank counted its own targets' synapses: sum over ranks (integers, exact)
+        std::vector<std::uint64_t> counts(glutamatergic.begin(), glutamatergic.end());
+        net_.comm->sum(counts);
+        for (std::size_t p = 0; p < P; ++p)
+            glutamatergic[p] = double(counts[p]);
+    }
     source_pool_mask_.assign(P, 0);
     for (std::size_t p = 0; p < pools.size(); ++p) {
         std::vector<double> vps(P, 0.0);
@@ -224,15 +231,149 @@ void Engine::update_drugs(std::int64_t step) {
     if (!glutamate_.empty())
         for (const auto& pool : glutamate_[0])
             sample.glutamate.push_back({pool.level_uM(), pool.release_rate(), pool.dialysate_release()});
-    for (const auto& pop : net_.populations)
-        for (const auto& r : pop.group->receptor_readout())
-            sample.receptors.push_back({pop.spec->name, r.receptor, r.g_mean_nS, r.current_mean_pA});
+    if (net_.ranks > 1) {
+        distributed_receptor_readout(sample);
+    } else {
+        for (const auto& pop : net_.populations)
+            for (const auto& r : pop.group->receptor_readout())
+                sample.receptors.push_back({pop.spec->name, r.receptor, r.g_mean_nS, r.current_mean_pA});
+    }
     // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
-    for (const auto& pop : net_.populations)
-        for (const auto& pool : pop.group->nmda_readout())
-            sample.pools.push_back({pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked,
-                                    pool.trapped, pool.open, pool.current_pA});
+    if (net_.ranks > 1) {
+        distributed_nmda_readout(sample);
+    } else {
+        for (const auto& pop : net_.populations)
+            for (const auto& pool : pop.group->nmda_readout())
+                sample.pools.push_back({pop.spec->name, pool.receptor, pool.conducting, pool.drug_blocked,
+                                        pool.trapped, pool.open, pool.current_pA});
+    }
     drug_samples_.push_back(sample);
+}
+
+void Engine::distributed_receptor_readout(DrugSample& sample) {
+    // As distributed_nmda_readout: per-neuron terms gathered at the root and summed in neuron order.
+    for (const auto& pop : net_.populations) {
+        const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
+                            hi = std::min(mine.end, pop.first_gid + pop.size);
+        std::vector<std::string> receptors;
+        std::vector<double> terms; // receptor-major, 2 per neuron
+        pop.group->receptor_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
+                                          receptors, terms);
+        if (receptors.empty() || pop.size == 0) continue;
+        const std::vector<double> all = net_.comm->gather_vector(terms);
+        if (!net_.comm->root()) {
+            for (const auto& name : receptors)
+                sample.receptors.push_back({pop.spec->name, name, 0, 0});
+            continue;
+        }
+        const std::size_t R = receptors.size();
+        std::vector<double> sums(R * 2, 0.0);
+        std::size_t offset = 0;
+        for (int r = 0; r < net_.ranks; ++r) {
+            const Block b = net_.rank_blocks[std::size_t(r)];
+            const std::uint32_t rlo = std::max(b.begin, pop.first_gid), rhi = std::min(b.end, pop.first_gid + pop.size);
+            const std::size_t n = rlo < rhi ? rhi - rlo : 0;
+            for (std::size_t q = 0; q < R; ++q)
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t f = 0; f < 2; ++f)
+                        sums[q * 2 + f] += all[offset + (q * n + i) * 2 + f];
+            offset += R * n * 2;
+        }
+        for (std::size_t q = 0; q < R; ++q)
+            sample.receptors.push_back({pop.spec->name, receptors[q], sums[q * 2] / pop.size, sums[q * 2 + 1] / pop.size});
+    }
+}
+
+void Engine::distributed_nmda_readout(DrugSample& sample) {
+    // The population means must not depend on the rank count, to the bit: each rank computes the terms
+    // of its own neurons one by one (NeuronGroup::nmda_readout_terms), the root receives them in neuron
+    // order (ranks own ascending blocks) and sums them in that order from zero, exactly as the one-process
+    // loop over the population does (summing single terms first is exact: 0 + x = x).
+    for (const auto& pop : net_.populations) {
+        const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
+                            hi = std::min(mine.end, pop.first_gid + pop.size);
+        std::vector<std::string> receptors;
+        std::vector<double> terms; // per pool: kNmdaReadoutFields per neuron
+        pop.group->nmda_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
+                                      receptors, terms);
+        const std::size_t pools = receptors.size();
+        if (pools == 0 || pop.size == 0) continue;
+        // Pool-major on each rank: regroup to [pool][neuron][field] after the gather.
+        const std::vector<double> all = net_.comm->gather_vector(terms);
+        if (!net_.comm->root()) {
+            for (const auto& name : receptors)
+                sample.pools.push_back({pop.spec->name, name, 0, 0, 0, 0, 0});
+            continue;
+        }
+        constexpr std::size_t F = NeuronGroup::kNmdaReadoutFields;
+        if (all.size() != std::size_t(pop.size) * pools * F)
+            throw std::logic_error("nmda readout: ranks returned " + std::to_string(all.size()) + " terms");
+        std::vector<double> sums(pools * F, 0.0);
+        std::size_t offset = 0;
+        for (int r = 0; r < net_.ranks; ++r) {
+            const Block b = net_.rank_blocks[std::size_t(r)];
+            const std::uint32_t rlo = std::max(b.begin, pop.first_gid),
+                                rhi = std::min(b.end, pop.first_gid + pop.size);
+            const std::size_t n = rlo < rhi ? rhi - rlo : 0;
+            for (std::size_t q = 0; q < pools; ++q)
+                for (std::size_t i = 0; i < n; ++i)
+                    for (std::size_t f = 0; f < F; ++f)
+                        sums[q * F + f] += all[offset + (q * n + i) * F + f];
+            offset += pools * n * F;
+        }
+        for (std::size_t q = 0; q < pools; ++q) {
+            const double* m = sums.data() + q * F;
+            const double n = double(pop.size);
+            sample.pools.push_back(
+                {pop.spec->name, receptors[q], m[0] / n, m[1] / n, m[2] / n, m[3] / n, m[4] / n});
+        }
+    }
+}
+
+namespace {
+// Copies every rank's own columns [b, e) of a rows x row_length array (population-local neuron ids) to
+// the root, where the array then holds every rank's values.
+template <typename T>
+void gather_columns(Communicator& comm, const std::vector<Block>& rank_blocks, const Population& pop, T* data,
+                    std::size_t rows) {
+    auto columns = [&](int r) {
+        const Block b = rank_blocks[std::size_t(r)];
+        const std::uint32_t lo = std::max(b.begin, pop.first_gid),
+                            hi = std::min(b.end, pop.first_gid + pop.size);
+        return lo < hi ? Block{lo - pop.first_gid, hi - pop.first_gid} : Block{0, 0};
+    };
+    const Block mine = columns(comm.rank());
+    std::vector<T> packed;
+    packed.reserve(rows * (mine.end - mine.begin));
+    for (std::size_t row = 0; row < rows; ++row)
+        packed.insert(packed.end(), data + row * pop.size + mine.begin, data + row * pop.size + mine.end);
+    const std::vector<T> all = comm.gather_vector(packed);
+    if (!comm.root()) return;
+    std::size_t k = 0;
+    for (int r = 0; r < comm.size(); ++r) {
+        const Block c = columns(r);
+        for (std::size_t row = 0; row < rows; ++row)
+            for (std::uint32_t i = c.begin; i < c.end; ++i)
+                data[row * pop.size + i] = all[k++];
+    }
+}
+} // namespace
+
+void Engine::gather_state_to_root() {
+    if (net_.ranks <= 1) return;
+    Communicator& comm = *net_.comm;
+    for (Population& pop : net_.populations) {
+        for (const auto& name : pop.group->state_names())
+            gather_columns(comm, net_.rank_blocks, pop, pop.group->state(name), 1);
+        for (const auto& name : pop.group->counter_names())
+            gather_columns(comm, net_.rank_blocks, pop, pop.group->counter(name), 1);
+        for (const auto& name : pop.group->state_names_f64())
+            gather_columns(comm, net_.rank_blocks, pop, pop.group->state_f64(name), 1);
+        for (auto& ring : pop.ring)
+            gather_columns(comm, net_.rank_blocks, pop, ring.data(), net_.ring_length);
+    }
 }
 
 std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes) {
@@ -379,6 +520,13 @@ void Engine::run_loop(std::int64_t until, const EngineRecorders& rec,
     // it is thrown after the region.
     std::string io_error[2];
     bool interrupt[2] = {false, false};
+    // MPI: this rank's merged spikes, every rank's after the exchange (written by worker 0 between the
+    // two barriers of an interval), and the OR of the ranks' flags.
+    const bool distributed = net_.ranks > 1;
+    std::vector<SpikeRecord> rank_spikes, exchanged_spikes;
+    std::uint32_t exchange_flags[2] = {0, 0};
+    std::string comm_error;
+    double comm_s = 0;
     std::int64_t interrupted_at = -1;
     // Every worker owns a block: the team must have exactly threads_ threads (OMP_THREAD_LIMIT or
     // OMP_DYNAMIC could give fewer, and the barrier would wait forever).
@@ -481,20 +629,48 @@ void Engine::run_loop(std::int64_t until, const EngineRecorders& rec,
             my.wait_s += seconds(t1, t0);
 
             // This interval's spikes in (step, gid) order: workers own ascending gid blocks.
-            merged.clear();
-            std::vector<std::size_t> cursors(std::size_t(threads_), 0);
-            for (std::int64_t m = start; m < stop_step; ++m)
-                for (int t = 0; t < threads_; ++t) {
-                    const auto& l = local[parity][std::size_t(t)];
-                    auto& c = cursors[std::size_t(t)];
-                    while (c < l.size() && l[c].step == m)
-                        merged.push_back(l[c++]);
-                }
+            auto merge_workers = [&](std::vector<SpikeRecord>& out) {
+                out.clear();
+                std::vector<std::size_t> cursors(std::size_t(threads_), 0);
+                for (std::int64_t m = start; m < stop_step; ++m)
+                    for (int t = 0; t < threads_; ++t) {
+                        const auto& l = local[parity][std::size_t(t)];
+                        auto& c = cursors[std::size_t(t)];
+                        while (c < l.size() && l[c].step == m)
+                            out.push_back(l[c++]);
+                    }
+            };
             // Every worker sees the same stop decision: the problems of this interval's parity. The
             // interval's spikes are still recorded, so the files cover everything that was simulated.
             bool stop = !io_error[parity].empty();
             for (const auto& p : problems[parity])
                 stop = stop || !p.empty();
+            if (distributed) {
+                // MPI: one thread merges this rank's workers' spikes and exchanges them with the other
+                // ranks (with the stop flags), the others wait at a second barrier; then every worker
+                // takes the merged spikes of all ranks, in (step, gid) order as on one process.
+                if (w == 0) {
+                    const auto tx = clock::now();
+                    merge_workers(rank_spikes);
+                    const std::uint32_t flags = (stop && !io_error[parity].empty() ? kFlagIoError : 0u) |
+                                                (stop && io_error[parity].empty() ? kFlagProblem : 0u) |
+                                                (interrupt[parity] ? kFlagInterrupt : 0u);
+                    try {
+                        exchange_flags[parity] =
+                            net_.comm->exchange(rank_spikes, start, flags, exchanged_spikes);
+                    } catch (const std::exception& e) { // MPI failures end the job (main: abort)
+                        comm_error = e.what();
+                        exchange_flags[parity] = kFlagIoError;
+                    }
+                    interrupt[parity] = (exchange_flags[parity] & kFlagInterrupt) != 0;
+                    comm_s += seconds(tx, clock::now());
+                }
+                barrier.wait();
+                merged = exchanged_spikes;
+                stop = (exchange_flags[parity] & (kFlagProblem | kFlagIoError)) != 0;
+            } else {
+                merge_workers(merged);
+            }
             if (stop) {
                 if (w == 0) {
                     stopped = true;
@@ -548,6 +724,26 @@ void Engine::run_loop(std::int64_t until, const EngineRecorders& rec,
         phase_.exchange_s += t.exchange_s;
     }
     spikes_exchanged_ += exchanged;
+    if (distributed) {
+        // Every rank's stop decision was the same; now also every rank's message and counters.
+        if (!comm_error.empty()) throw RunError("MPI exchange: " + comm_error);
+        events = net_.comm->sum(events);
+        phase_.communicate_s += comm_s;
+        std::string local_io, local_problem;
+        for (const auto& e : io_error)
+            if (!e.empty() && local_io.empty()) local_io = e;
+        for (const auto& buffer : problems)
+            for (const auto& p : buffer)
+                if (!p.empty() && local_problem.empty()) local_problem = p;
+        if (stopped) {
+            const std::string io = net_.comm->first_message(local_io),
+                              problem = net_.comm->first_message(local_problem);
+            step_ = stopped_at;
+            synaptic_events_ += events;
+            if (!io.empty()) throw RunError("writing output: " + io);
+            throw NumericalError(problem);
+        }
+    }
     synaptic_events_ += events;
     if (team_size != threads_)
         throw RunError("OpenMP started " + std::to_string(team_size) + " threads instead of the " +

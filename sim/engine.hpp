@@ -14,7 +14,10 @@
 //                   neurons that fired potentiate their plastic inputs: sim/plasticity.hpp); worker 0
 //                   also records spikes and rates
 //     [rarely, when report buffers are half full: barrier, one thread writes them, barrier]
-//   MPI (later): one thread exchanges the ranks' spikes after the barrier, then a second barrier.
+//   MPI (net.ranks > 1): after the barrier one thread merges the rank's spikes and exchanges them with
+//   the other ranks (sim/communicator.hpp: counts and stop flags, then MPI_Allgatherv of compact
+//   records), then a second barrier; every worker then delivers all ranks' spikes in (step, gid) order,
+//   so the sums into a target's ring slot are the same for any rank x thread decomposition.
 //
 // Nothing delivered in an interval is read within it: every delay is >= min_delay steps. Sums into a
 // ring slot happen in the same order for any number of workers, so runs are bit-identical for any
@@ -46,6 +49,7 @@ class NumericalError : public RunError {
 // serial part: merging spikes, recording, progress).
 struct PhaseTimes {
     double update_s = 0, drive_s = 0, deliver_s = 0, wait_s = 0, exchange_s = 0;
+    double communicate_s = 0; // MPI: inside the ranks' spike exchange (part of wait_s of the others)
 };
 
 struct EngineRecorders {
@@ -96,11 +100,16 @@ class Engine {
     // short-term-plasticity or saturation arrays, plastic weights and traces) needs one a.array(...) line
     // here.
     void checkpoint_state(StateArchive& a);
+    // MPI: copy every rank's own neurons' state and ring buffers to the root (collective), before the
+    // root saves a checkpoint. (Every rank loads a checkpoint whole.)
+    void gather_state_to_root();
 
   private:
     double current_at(const PopulationSpec& spec, std::int64_t step) const;
     void add_drive(const Population& pop, const PoissonDriveSpec& drive, std::int64_t step,
                    std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const;
+    void distributed_nmda_readout(DrugSample& sample);
+    void distributed_receptor_readout(DrugSample& sample);
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
     void run_loop(std::int64_t until, const EngineRecorders& recorders,
                   const std::function<void(std::int64_t, std::int64_t)>& progress);

@@ -3,7 +3,9 @@
 // after SIGINT/SIGTERM (a checkpoint was written; `ketaplast resume` continues).
 #include "core/error.hpp"
 #include "models/registry.hpp"
+#include "sim/communicator.hpp"
 #include "sim/config_loader.hpp"
+#include "sim/engine.hpp"
 #include "sim/pharmacology.hpp"
 #include "sim/run.hpp"
 #include "sim/sweep.hpp"
@@ -13,9 +15,11 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -30,8 +34,10 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
 
 // An interrupted or paused run: where it stopped and how to continue. Exit 128 + signal after a signal.
 int report_stop(const RunResult& result) {
-    fmt::print("{} at t = {} ms; checkpoint written to {}/checkpoint.h5\nresume with: ketaplast resume {}\n",
-               result.status, result.stopped_ms, result.output_dir, result.output_dir);
+    if (world().root())
+        fmt::print(
+            "{} at t = {} ms; checkpoint written to {}/checkpoint.h5\nresume with: ketaplast resume {}\n",
+            result.status, result.stopped_ms, result.output_dir, result.output_dir);
     return result.signal ? 128 + result.signal : 0;
 }
 
@@ -49,7 +55,7 @@ int command_run(const std::string& config, const std::string& out, const std::ve
     options.stop_at_ms = until_ms;
     const RunResult result = run_experiment(exp, options);
     if (result.signal || result.paused) return report_stop(result);
-    fmt::print("{}: {} -> {}\n", config, result.status, result.output_dir);
+    if (world().root()) fmt::print("{}: {} -> {}\n", config, result.status, result.output_dir);
     return 0;
 }
 
@@ -63,7 +69,7 @@ int command_resume(const std::string& run_dir, int threads, double until_ms, dou
     options.handle_signals = true;
     const RunResult result = resume_run(options);
     if (result.signal || result.paused) return report_stop(result);
-    fmt::print("{}: {} (resumed)\n", result.output_dir, result.status);
+    if (world().root()) fmt::print("{}: {} (resumed)\n", result.output_dir, result.status);
     return 0;
 }
 
@@ -116,8 +122,8 @@ int command_info(const std::string& dir) {
                        d.value("time_of_max_free_ms", 0.0) / 60000.0);
     }
     if (s.contains("nmda_pools")) {
-        fmt::print("\n{:<24} {:>10} {:>10} {:>10} {:>14}   (NMDA pools at {:.0f} ms)\n", "pool", "blocked", "trapped",
-                   "open", "current pA", s["nmda_pools"][0].value("t_ms", 0.0));
+        fmt::print("\n{:<24} {:>10} {:>10} {:>10} {:>14}   (NMDA pools at {:.0f} ms)\n", "pool", "blocked",
+                   "trapped", "open", "current pA", s["nmda_pools"][0].value("t_ms", 0.0));
         for (const auto& p : s["nmda_pools"])
             fmt::print("{:<24} {:>10.4f} {:>10.4f} {:>10.5f} {:>14.3f}\n",
                        p.value("population", "?") + "/" + p.value("receptor", "?"),
@@ -125,7 +131,8 @@ int command_info(const std::string& dir) {
                        p.value("open_fraction", 0.0), p.value("current_pA", 0.0));
     }
     if (s.contains("concentration_response")) {
-        fmt::print("\nconcentration-response (inhibition of the NMDA current at the end of each bath step)\n");
+        fmt::print(
+            "\nconcentration-response (inhibition of the NMDA current at the end of each bath step)\n");
         for (const auto& r : s["concentration_response"]) {
             fmt::print("{:<12} {:<24}", r.value("agent", "?"),
                        r.value("population", "?") + "/" + r.value("receptor", "?"));
@@ -172,7 +179,43 @@ int command_models() {
 
 } // namespace
 
+// --mpi: the user means a distributed run; refuse what would silently run R independent copies or one.
+void require_mpi() {
+    if (!built_with_mpi())
+        throw InputError(
+            "--mpi: this ketaplast was built without MPI (configure with -DKETAPLAST_WITH_MPI=ON)");
+    if (!launched_by_mpi())
+        throw InputError("--mpi: not started by an MPI launcher (mpirun -n N ketaplast ...)");
+}
+
+int run_main(int argc, char** argv);
+
 int main(int argc, char** argv) {
+    // A build without MPI started as several ranks would run the same experiment several times into the
+    // same files: refuse (each process prints once, rank 0 only).
+    if (!built_with_mpi()) {
+        const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+        if (size && std::atoi(size) > 1) {
+            const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+            if (!rank || std::atoi(rank) == 0)
+                std::cerr << "ketaplast: error: started as " << size
+                          << " MPI ranks, but this ketaplast was built without MPI "
+                             "(configure with -DKETAPLAST_WITH_MPI=ON)\n";
+            return 2;
+        }
+    }
+    std::optional<MpiSession> mpi;
+    try {
+        mpi.emplace(&argc, &argv);
+    } catch (const std::exception& e) {
+        std::cerr << "ketaplast: MPI: " << e.what() << "\n";
+        return 1;
+    }
+    return run_main(argc, argv);
+}
+
+int run_main(int argc, char** argv) {
+    Communicator& comm = world();
     CLI::App app{"Ketaplast: spiking networks, NMDA-receptor drugs and plasticity"};
     app.set_version_flag("--version", std::string("ketaplast ") + KETAPLAST_VERSION);
     app.require_subcommand(1);
@@ -199,6 +242,9 @@ int main(int argc, char** argv) {
                     "stop at T ms with a checkpoint (e.g. a batch job's time slice); continue with resume")
         ->check(CLI::PositiveNumber);
 
+    bool use_mpi = false;
+    run->add_flag("--mpi", use_mpi, "require a distributed run (an MPI build started by mpirun/srun)");
+
     auto* resume = app.add_subcommand("resume", "continue an interrupted run from its checkpoint.h5");
     resume->add_option("run_dir", run_dir, "output directory of the interrupted run")->required();
     resume
@@ -211,6 +257,8 @@ int main(int argc, char** argv) {
         ->add_option("--checkpoint-every", checkpoint_every_ms,
                      "checkpoint period in ms (default: as the checkpointed run)")
         ->check(CLI::PositiveNumber);
+
+    resume->add_flag("--mpi", use_mpi, "require a distributed run (an MPI build started by mpirun/srun)");
 
     auto* validate = app.add_subcommand("validate", "check an experiment file without running it");
     validate->add_option("config", config, "experiment file (TOML)")->required();
@@ -234,6 +282,16 @@ int main(int argc, char** argv) {
     sweep->add_flag("--collect", sweep_collect, "only build sweep.csv from the points' summaries");
     sweep->add_option("--set", sets, "override for every point: key=value (repeatable)");
     sweep->add_option("--threads,-t", threads, "OpenMP threads per point")->check(CLI::Range(1, 4096));
+    double max_rate_Hz = 0, runaway_window_ms = 100;
+    sweep
+        ->add_option(
+            "--max-rate", max_rate_Hz,
+            "runaway check: stop a point when a population's rate exceeds HZ over a window, and mark "
+            "it 'runaway' in the table")
+        ->check(CLI::PositiveNumber);
+    sweep->add_option("--runaway-window", runaway_window_ms, "the runaway check's window in ms (default 100)")
+        ->check(CLI::PositiveNumber);
+    sweep->add_flag("--mpi", use_mpi, "require a distributed run: every point runs on all ranks");
 
     auto* pharmacology =
         app.add_subcommand("pharmacology", "drug curves without a network (PK, channel block)");
@@ -300,11 +358,27 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        if (!comm.root()) return e.get_exit_code() == 0 ? 0 : 2; // every rank parses alike: print once
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
     }
 
+    // Errors. Bad input (config, command line, checkpoint) and numerical blow-ups are found alike on every
+    // rank (each loads the same files; the engine agrees on stops): rank 0 prints, every rank exits with
+    // the code. Anything else may have happened on one rank only (a failed write on the root): that rank
+    // prints and ends the whole job (MPI_Abort), so no rank waits forever for it.
+    auto fail = [&](const std::exception& e, int code, bool collective) {
+        const std::string prefix = code == 2 ? "ketaplast: error: " : "ketaplast: run failed: ";
+        if (!comm.distributed() || collective) {
+            if (comm.root()) std::cerr << prefix << e.what() << "\n";
+            return code;
+        }
+        std::cerr << prefix << "(rank " << comm.rank() << ") " << e.what() << "\n" << std::flush;
+        comm.abort(code);
+        return code; // not reached
+    };
     try {
+        if (use_mpi) require_mpi();
         if (run->parsed())
             return command_run(config, out, sets, threads,
                                seed >= 0 ? std::optional<std::int64_t>(seed) : std::nullopt,
@@ -320,6 +394,8 @@ int main(int argc, char** argv) {
             o.index = sweep_index;
             o.threads = threads;
             o.collect_only = sweep_collect;
+            o.max_rate_Hz = max_rate_Hz;
+            o.runaway_window_ms = runaway_window_ms;
             o.common = parse_overrides(sets);
             if (!sweep_list.empty() && !sweep_params.empty())
                 throw InputError("sweep: give --param or --list, not both");
@@ -333,8 +409,9 @@ int main(int argc, char** argv) {
                 if (parameters.empty()) o.points.clear();
             }
             const int failed = run_sweep(o);
-            fmt::print("{}: sweep of {} points -> {}{}\n", config, o.points.size(), out,
-                       failed ? " (" + std::to_string(failed) + " failed)" : std::string());
+            if (comm.root())
+                fmt::print("{}: sweep of {} points -> {}{}\n", config, o.points.size(), out,
+                           failed ? " (" + std::to_string(failed) + " failed)" : std::string());
             return failed ? 1 : 0;
         }
         if (pk->parsed()) {
@@ -373,11 +450,11 @@ int main(int argc, char** argv) {
             }
         }
     } catch (const InputError& e) {
-        std::cerr << "ketaplast: error: " << e.what() << "\n";
-        return 2;
+        return fail(e, 2, true);
+    } catch (const NumericalError& e) {
+        return fail(e, 1, true);
     } catch (const std::exception& e) {
-        std::cerr << "ketaplast: run failed: " << e.what() << "\n";
-        return 1;
+        return fail(e, 1, false);
     }
     return 0;
 }

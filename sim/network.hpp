@@ -17,6 +17,8 @@
 
 namespace ketaplast {
 
+class Communicator;
+
 struct Population {
     const PopulationSpec* spec = nullptr;
     const ModelInfo* model = nullptr;
@@ -32,7 +34,13 @@ struct Population {
 struct Network {
     std::vector<Population> populations;
     std::uint32_t total_neurons = 0;
-    std::vector<Block> blocks;                     // one per worker
+    std::vector<Block> blocks; // one per worker (thread) of this rank
+    // MPI: every rank's block of neurons (rank_blocks[rank] is this rank's, split into `blocks`). Neuron
+    // state and ring buffers are allocated for all neurons on every rank (O(N), small next to synapses)
+    // but only the rank's own are updated; synapses exist only for the rank's targets.
+    std::vector<Block> rank_blocks{Block{}};
+    int rank = 0, ranks = 1;
+    Communicator* comm = nullptr;                  // the ranks' communicator (never null after build_network)
     std::vector<std::vector<SynapseShard>> shards; // per worker
     std::vector<WeightScale> weight_scales;        // per projection (uint16 weight storage)
     double max_weight_rounding = 0.0;              // largest |w - decoded w| bound over projections
@@ -52,8 +60,10 @@ struct Network {
     std::uint32_t population_of(std::uint32_t gid) const;
 };
 
-// Build everything a run needs. `workers` threads each build their own shards in parallel.
+// Build everything a run needs. `workers` threads each build their own shards in parallel. With several
+// ranks, each builds only the synapses onto its own neurons (collective: every rank calls it).
 Network build_network(const Experiment& experiment, std::uint32_t workers);
+Network build_network(const Experiment& experiment, std::uint32_t workers, Communicator& comm);
 
 // The 16-bit weight scale of a projection's weight distribution, and encoding onto it.
 WeightScale weight_scale_for(const Distribution& weight);

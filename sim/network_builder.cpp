@@ -6,6 +6,7 @@
 // target and weight straight into their final place; then each source's synapses are ordered by
 // (receptor, delay) with a stable counting sort into segments.
 #include "core/error.hpp"
+#include "sim/communicator.hpp"
 #include "sim/connectivity.hpp"
 #include "sim/network.hpp"
 
@@ -367,11 +368,12 @@ static void assign_nmda_capacities(Network& net, std::uint32_t workers) {
         for (const auto& shard : net.shards[w]) {
             auto& per_receptor = capacity[shard.population];
             for (std::uint32_t source = 0; source < net.total_neurons; ++source)
-                shard.for_each_synapse(source, net.weight_scales,
-                                       [&](std::uint16_t target, float weight, auto, std::uint8_t receptor, auto) {
-                                           if (!per_receptor[receptor].empty())
-                                               per_receptor[receptor][shard.local_begin + target] += weight;
-                                       });
+                shard.for_each_synapse(
+                    source, net.weight_scales,
+                    [&](std::uint16_t target, float weight, auto, std::uint8_t receptor, auto) {
+                        if (!per_receptor[receptor].empty())
+                            per_receptor[receptor][shard.local_begin + target] += weight;
+                    });
         }
     for (auto& pop : net.populations) {
         const auto& drive = pop.spec->poisson_drive;
@@ -388,7 +390,14 @@ static void assign_nmda_capacities(Network& net, std::uint32_t workers) {
 }
 
 Network build_network(const Experiment& exp, std::uint32_t workers) {
+    return build_network(exp, workers, world());
+}
+
+Network build_network(const Experiment& exp, std::uint32_t workers, Communicator& comm) {
     Network net;
+    net.comm = &comm;
+    net.rank = comm.rank();
+    net.ranks = comm.size();
     const double dt = exp.simulation.dt_ms;
     std::vector<std::uint32_t> starts;
     for (std::uint32_t p = 0; p < exp.populations.size(); ++p) {
@@ -425,8 +434,12 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
         net.populations.push_back(std::move(pop));
     }
 
-    // Partition, then shards: per worker, per population it touches, per 65536 neurons.
-    net.blocks = partition_neurons(starts, net.total_neurons, workers);
+    // Partition (ranks, then this rank's threads), then shards: per worker, per population it touches, per
+    // 65536 neurons. A rank builds only its own workers' shards: connectivity is drawn per target.
+    const Decomposition decomposition =
+        decompose(starts, net.total_neurons, std::uint32_t(net.ranks), std::uint32_t(net.rank), workers);
+    net.rank_blocks = decomposition.ranks;
+    net.blocks = decomposition.workers;
     net.shards.resize(workers);
     for (std::uint32_t w = 0; w < workers; ++w) {
         for (const auto& pop : net.populations) {
@@ -478,7 +491,12 @@ Network build_network(const Experiment& exp, std::uint32_t workers) {
                 min_delay = std::min<std::uint32_t>(min_delay, seg.delay_steps);
                 max_delay = std::max<std::uint32_t>(max_delay, seg.delay_steps);
             }
-    // (MPI: these become an allreduce over ranks.)
+    // Over all ranks: every rank exchanges at the same interval and sizes its rings alike.
+    std::vector<std::uint32_t> lo{min_delay}, hi{max_delay};
+    comm.min(lo);
+    comm.max(hi);
+    min_delay = lo[0];
+    max_delay = hi[0];
     net.has_synapses = max_delay > 0;
     // Without synapses, exchange every 1 ms (only recording happens at exchange points).
     if (!net.has_synapses)

@@ -6,10 +6,17 @@ namespace ketaplast {
 
 std::vector<Block> partition_neurons(const std::vector<std::uint32_t>& population_starts, std::uint32_t total,
                                      std::uint32_t workers) {
+    return partition_range(population_starts, {0, total}, workers);
+}
+
+std::vector<Block> partition_range(const std::vector<std::uint32_t>& population_starts, Block range,
+                                   std::uint32_t workers) {
     std::vector<Block> blocks(workers);
-    std::uint32_t previous = 0;
+    const std::uint32_t total = range.end;
+    std::uint32_t previous = range.begin;
     for (std::uint32_t w = 0; w < workers; ++w) {
-        std::uint32_t cut = std::uint32_t((std::uint64_t(total) * (w + 1)) / workers);
+        std::uint32_t cut =
+            range.begin + std::uint32_t((std::uint64_t(range.end - range.begin) * (w + 1)) / workers);
         if (w + 1 < workers) {
             // Align the cut relative to the start of the population it falls in.
             const auto it = std::upper_bound(population_starts.begin(), population_starts.end(), cut);
@@ -23,6 +30,14 @@ std::vector<Block> partition_neurons(const std::vector<std::uint32_t>& populatio
         previous = cut;
     }
     return blocks;
+}
+
+Decomposition decompose(const std::vector<std::uint32_t>& population_starts, std::uint32_t total,
+                        std::uint32_t ranks, std::uint32_t rank, std::uint32_t workers) {
+    Decomposition d;
+    d.ranks = partition_neurons(population_starts, total, ranks);
+    d.workers = partition_range(population_starts, d.ranks[rank], workers);
+    return d;
 }
 
 } // namespace ketaplast

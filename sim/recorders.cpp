@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "models/registry.hpp"
 #include "sim/checkpoint.hpp"
+#include "sim/communicator.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -90,11 +91,17 @@ std::vector<std::vector<EdgeRecord>> collect_edges(const Experiment& exp, const 
     for (auto& list : per_projection)
         std::stable_sort(list.begin(), list.end(),
                          [](const Edge& a, const Edge& b) { return a.target < b.target; });
+    // MPI: every synapse lives on its target's rank and ranks own ascending target blocks, so the ranks'
+    // lists concatenated in rank order are the one-process order.
+    if (net.comm && net.comm->distributed())
+        for (auto& list : per_projection)
+            list = net.comm->gather_vector(list);
     return per_projection;
 }
 
 void write_edges(const Experiment& exp, const Network& net, const std::string& dir) {
     const auto per_projection = collect_edges(exp, net);
+    if (net.comm && !net.comm->root()) return; // the root writes the gathered edges
     h5::File file = h5::File::create(dir + "/edges.h5.tmp");
     h5::Object edges = file.group("edges");
     for (std::size_t p = 0; p < exp.projections.size(); ++p) {
@@ -228,8 +235,9 @@ void SpikeRecorder::finish() {
 
 StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, const std::string& dir,
                              double dt_ms, std::uint32_t steps_per_exchange, bool resume)
-    : dir_(dir), dt_ms_(dt_ms) {
+    : net_(net), dir_(dir), dt_ms_(dt_ms), writer_(!net.comm || net.comm->root()) {
     if (spec.reports.empty()) return;
+    if (!writer_) resume = true; // no file on the other ranks: they only sample their own neurons
     if (!resume) file_ = h5::File::create(dir + "/reports.h5.tmp");
     h5::Object root = resume ? h5::Object() : file_.group("report");
     for (const auto& rs : spec.reports) {
@@ -302,7 +310,36 @@ void StateReporter::sample(std::int64_t step, std::uint32_t gid_begin, std::uint
 
 void StateReporter::write_rows(Report& r, std::int64_t rows) {
     if (rows <= 0) return;
-    r.data.append_raw(r.buffer.data(), std::size_t(rows) * r.width);
+    if (net_.comm && net_.comm->distributed()) {
+        // MPI (collective: every rank writes the same rows at the same time): each rank sampled only its
+        // own neurons' columns; the root takes every column from the rank that owns its neuron.
+        const std::size_t n_vars = r.variables.size(), n_cols = r.width / std::max<std::size_t>(1, n_vars);
+        auto owner = [&](std::size_t c) {
+            const std::uint32_t gid = r.first_gid + std::uint32_t(r.spec->neurons[c]);
+            int k = 0;
+            while (net_.rank_blocks[std::size_t(k)].end <= gid)
+                ++k;
+            return k;
+        };
+        std::vector<float> mine;
+        for (std::int64_t row = 0; row < rows; ++row)
+            for (std::size_t c = 0; c < n_cols; ++c)
+                if (owner(c) == net_.rank) {
+                    const float* v = r.buffer.data() + std::size_t(row) * r.width + c * n_vars;
+                    mine.insert(mine.end(), v, v + n_vars);
+                }
+        const std::vector<float> all = net_.comm->gather_vector(mine);
+        if (writer_) {
+            std::size_t k = 0;
+            for (int rank = 0; rank < net_.ranks; ++rank)
+                for (std::int64_t row = 0; row < rows; ++row)
+                    for (std::size_t c = 0; c < n_cols; ++c)
+                        if (owner(c) == rank)
+                            for (std::size_t v = 0; v < n_vars; ++v)
+                                r.buffer[std::size_t(row) * r.width + c * n_vars + v] = all[k++];
+        }
+    }
+    if (writer_) r.data.append_raw(r.buffer.data(), std::size_t(rows) * r.width);
     r.first_buffered_row += rows;
 }
 
@@ -333,7 +370,7 @@ void StateReporter::checkpoint(StateArchive& a, std::int64_t next_step) {
             write_rows(r, pending_rows(r, next_step));
             rows.push_back(r.first_buffered_row);
         }
-        file_.flush();
+        if (writer_) file_.flush();
     }
     a.vector("recorders/reports/rows", rows);
     if (!a.loading()) return;
@@ -343,8 +380,13 @@ void StateReporter::checkpoint(StateArchive& a, std::int64_t next_step) {
         reports_[k].first_buffered_row = rows[k];
 }
 
+void StateReporter::write_pending(std::int64_t next_step) {
+    for (auto& r : reports_)
+        write_rows(r, pending_rows(r, next_step));
+}
+
 void StateReporter::reopen() {
-    if (reports_.empty()) return;
+    if (reports_.empty() || !writer_) return;
     file_ = h5::File::open_rw(dir_ + "/reports.h5.tmp");
     h5::Object root = file_.open_group("report");
     for (auto& r : reports_) {
@@ -359,7 +401,7 @@ void StateReporter::close_unfinished(std::int64_t next_step) {
     for (auto& r : reports_)
         write_rows(r, pending_rows(r, next_step));
     reports_.clear();
-    file_.close();
+    if (writer_) file_.close();
 }
 
 void StateReporter::finish(std::int64_t end_step) {
@@ -367,11 +409,13 @@ void StateReporter::finish(std::int64_t end_step) {
     for (auto& r : reports_) {
         const std::int64_t sampled = (end_step + r.interval_steps - 1) / r.interval_steps;
         write_rows(r, pending_rows(r, end_step));
+        if (!writer_) continue;
         h5::Object mapping = r.group.open_group("mapping");
         const double dt = r.interval_steps * dt_ms_;
         mapping.write("time", std::vector<double>{0.0, double(sampled) * dt, dt}, "ms");
     }
     reports_.clear();
+    if (!writer_) return;
     file_.close();
     commit_file(dir_, "reports.h5");
 }
@@ -567,7 +611,12 @@ WeightSnapshots::WeightSnapshots(const Experiment& exp, const Network& net, cons
         const std::int64_t step = std::llround(t / exp.simulation.dt_ms);
         steps_.push_back(std::min(total_steps, (step + D - 1) / D * D));
     }
+    writer_ = !net.comm || net.comm->root();
     if (resume) return; // reopen() opens the file
+    if (!writer_) {     // collect_edges is collective (MPI): the other ranks take part, the root writes
+        collect_edges(exp, net);
+        return;
+    }
     file_ = h5::File::create(dir + "/snapshots.h5.tmp");
     time_ = file_.appendable("time_ms", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 64, "ms");
     requested_ = file_.appendable("requested_time_ms", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 64, "ms");
@@ -596,6 +645,11 @@ std::int64_t WeightSnapshots::next_step() const {
 void WeightSnapshots::take_due(std::int64_t step) {
     if (taken_ >= steps_.size() || steps_[taken_] > step) return;
     const auto per_projection = collect_edges(exp_, net_);
+    if (!writer_) {
+        while (taken_ < steps_.size() && steps_[taken_] <= step)
+            ++taken_;
+        return;
+    }
     for (; taken_ < steps_.size() && steps_[taken_] <= step; ++taken_) {
         time_.append(std::vector<double>{double(step) * exp_.simulation.dt_ms});
         requested_.append(std::vector<double>{exp_.recording.snapshot_times_ms[taken_]});
@@ -612,7 +666,7 @@ void WeightSnapshots::take_due(std::int64_t step) {
 
 void WeightSnapshots::checkpoint(StateArchive& a) {
     std::uint64_t taken = taken_;
-    if (!a.loading() && !steps_.empty()) file_.flush();
+    if (!a.loading() && !steps_.empty() && writer_) file_.flush();
     a.value("recorders/snapshots/taken", taken);
     if (a.loading()) {
         if (taken > steps_.size())
@@ -622,7 +676,7 @@ void WeightSnapshots::checkpoint(StateArchive& a) {
 }
 
 void WeightSnapshots::reopen() {
-    if (steps_.empty()) return;
+    if (steps_.empty() || !writer_) return;
     file_ = h5::File::open_rw(dir_ + "/snapshots.h5.tmp");
     time_ = file_.open_appendable("time_ms", H5T_NATIVE_DOUBLE);
     requested_ = file_.open_appendable("requested_time_ms", H5T_NATIVE_DOUBLE);

@@ -80,6 +80,8 @@ class StateReporter {
     void checkpoint(StateArchive& a, std::int64_t next_step);
     void reopen();
     void close_unfinished(std::int64_t next_step);
+    // MPI ranks other than the root, where the root saves checkpoint(): the same collective writes.
+    void write_pending(std::int64_t next_step);
 
   private:
     struct Report {
@@ -100,8 +102,10 @@ class StateReporter {
     static std::int64_t pending_rows(const Report& r, std::int64_t next_step);
     static bool half_full(const Report& r, std::int64_t next_step);
     std::vector<Report> reports_;
+    const Network& net_;
     std::string dir_;
     double dt_ms_;
+    bool writer_; // the root rank (MPI) or the only process: the one that writes reports.h5
     h5::File file_;
 };
 
@@ -178,7 +182,8 @@ void write_nodes(const Network& net, const std::string& dir);
 void write_edges(const Experiment& exp, const Network& net, const std::string& dir);
 
 // Every synapse of each projection in edges.h5's order (by target; for one target by source, then as
-// stored), which does not depend on the thread partition.
+// stored), which does not depend on the thread or rank partition. MPI: collective, the lists are on the
+// root (empty elsewhere); write_edges too (the root writes).
 struct EdgeRecord {
     std::uint64_t source, target; // population-local
     float weight;                 // nS or pA
@@ -210,6 +215,7 @@ class WeightSnapshots {
     std::string dir_;
     std::vector<std::int64_t> steps_; // per requested time
     std::size_t taken_ = 0;
+    bool writer_ = true; // the root rank (MPI) or the only process
     h5::File file_;
     h5::AppendableDataset time_, requested_;
     std::vector<h5::AppendableDataset> weights_; // per projection

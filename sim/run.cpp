@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "sim/checkpoint.hpp"
+#include "sim/communicator.hpp"
 #include "sim/config_loader.hpp"
 #include "sim/engine.hpp"
 #include "sim/network.hpp"
@@ -13,6 +14,7 @@
 #include "sim/recorders.hpp"
 #include "sim/version.hpp"
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
@@ -231,7 +233,23 @@ std::uint64_t network_fingerprint(const Network& net) {
                                    mix(std::uint64_t(delay) | std::uint64_t(receptor) << 16 |
                                        std::uint64_t(projection) << 24));
                     });
+    // MPI: each rank hashed its own synapses; the sum (mod 2^64) over ranks is order-independent.
+    if (net.comm) sum = net.comm->sum(sum);
     return mix(h ^ sum);
+}
+
+// Runs `check` on every rank; if it throws InputError on any, every rank throws the first message (in
+// rank order), so a check that can differ between ranks (memory, file system) never leaves ranks waiting.
+template <typename F>
+void on_every_rank(Communicator& comm, F&& check) {
+    std::string message;
+    try {
+        check();
+    } catch (const InputError& e) {
+        message = e.what();
+    }
+    if (comm.distributed()) message = comm.first_message(message);
+    if (!message.empty()) throw InputError(message);
 }
 
 std::uint64_t text_hash(const std::string& text) {
@@ -251,15 +269,19 @@ struct Session {
     int threads = 1;
     bool progress = false;
     bool handle_signals = false;
-    std::int64_t every_steps = 0; // checkpoint period, a multiple of min_delay_steps; 0: none
-    std::int64_t total_steps = 0; // end of the run
-    std::int64_t pause_step = -1; // stop here with a checkpoint (resume --until), or -1
+    std::int64_t every_steps = 0;   // checkpoint period, a multiple of min_delay_steps; 0: none
+    std::int64_t total_steps = 0;   // end of the run
+    std::int64_t pause_step = -1;   // stop here with a checkpoint (resume --until), or -1
+    double max_rate_Hz = 0;         // runaway ceiling (RunOptions), 0: none
+    std::int64_t runaway_steps = 0; // its window, a multiple of min_delay_steps
     StateArchive* resume = nullptr;
     std::chrono::steady_clock::time_point t_start;
     double build_s = 0;
 };
 
 RunResult execute(const Experiment& exp, Network& net, const Session& session) {
+    Communicator& comm = *net.comm;
+    const bool root = comm.root(); // writes every output file (ranks' data are gathered to it)
     const std::string& dir = session.dir;
     const int threads = session.threads;
     const double dt = exp.simulation.dt_ms;
@@ -274,7 +296,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
     std::optional<NumericalError> numerical;
     const bool resuming = session.resume != nullptr;
     try {
-        SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
+        SpikeRecorder spikes(net, dir, dt, root && exp.recording.spikes, resuming);
         StateReporter reports(net, exp.recording, dir, dt, net.min_delay_steps, resuming);
         RateRecorder rates(net, exp.recording.rate_bin_ms, dt, exp.simulation.drug_time_scale);
         rates.set_gamma_window(exp.recording.gamma_window_ms);
@@ -283,12 +305,14 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         engine.set_stop_flag(&stop_requested);
         std::uint64_t fingerprint = 0;
         if (resuming) {
+            // Every rank loads the whole checkpoint (the state of all neurons; each then updates its own),
+            // whatever the rank and thread counts that wrote it.
             StateArchive& a = *session.resume;
             a.value("header/network_fingerprint", fingerprint);
             engine.checkpoint_state(a);
-            spikes.checkpoint(a);
+            if (root) spikes.checkpoint(a);
             reports.checkpoint(a, engine.step());
-            rates.checkpoint(a);
+            if (root) rates.checkpoint(a);
             snapshots.checkpoint(a);
             a.close();
             // Only now, with everything read and checked, are the interrupted run's files touched.
@@ -298,6 +322,13 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         }
         auto write_checkpoint = [&] {
             if (fingerprint == 0) fingerprint = network_fingerprint(net);
+            // MPI: the root gathers every rank's neurons and report columns and writes the one file.
+            engine.gather_state_to_root();
+            if (!root) {
+                reports.write_pending(engine.step());
+                comm.barrier();
+                return;
+            }
             write_checkpoint_file(dir, [&](StateArchive& a) {
                 std::int64_t version = kCheckpointFormatVersion, step = engine.step(), n_threads = threads,
                              every = session.every_steps, total = total_steps;
@@ -311,6 +342,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 a.value("header/network_fingerprint", fingerprint);
                 a.value("header/step", step);
                 a.value("header/threads", n_threads);
+                std::int64_t n_ranks = comm.size();
+                a.value("header/ranks", n_ranks);
                 a.value("header/checkpoint_every_steps", every);
                 a.value("header/total_steps", total);
                 engine.checkpoint_state(a);
@@ -320,6 +353,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 rates.checkpoint(a);
                 snapshots.checkpoint(a);
             });
+            comm.barrier();
         };
 
         ProgressReporter bar(dt, engine.step(), total_steps);
@@ -327,6 +361,31 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         const std::int64_t end_step =
             session.pause_step >= 0 ? std::min(session.pause_step, total_steps) : total_steps;
         bool stopped_early = false;
+        // Runaway check: spike counts per population at the start of the current window (the root's
+        // recorder counts every spike; its verdict is shared so that every rank stops together).
+        std::vector<std::uint64_t> window_counts(net.populations.size(), 0);
+        for (std::size_t p = 0; p < window_counts.size(); ++p)
+            window_counts[p] = spikes.count(p);
+        std::int64_t window_start = engine.step();
+        auto runaway = [&]() -> std::string {
+            std::string verdict;
+            const double window_s = double(engine.step() - window_start) * dt * 1e-3;
+            if (root && window_s > 0)
+                for (const auto& pop : net.populations) {
+                    const double rate =
+                        double(spikes.count(pop.index) - window_counts[pop.index]) / (pop.size * window_s);
+                    if (verdict.empty() && rate > session.max_rate_Hz)
+                        verdict =
+                            fmt::format("population '{}' fired at {:.4g} Hz over {:g}-{:g} ms, above the "
+                                        "ceiling of {:g} Hz",
+                                        pop.spec->name, rate, double(window_start) * dt,
+                                        double(engine.step()) * dt, session.max_rate_Hz);
+                }
+            for (std::size_t p = 0; p < window_counts.size(); ++p)
+                window_counts[p] = spikes.count(p);
+            window_start = engine.step();
+            return comm.distributed() ? comm.first_message(verdict) : verdict;
+        };
         try {
             while (true) {
                 // Pieces of the time loop end at checkpoints, snapshots and the end; the engine runs
@@ -336,10 +395,15 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 std::int64_t next = std::min(end_step, snapshots.next_step());
                 if (session.every_steps > 0)
                     next = std::min(next, (engine.step() / session.every_steps + 1) * session.every_steps);
-                engine.run(next, {&spikes, reports.empty() ? nullptr : &reports, &rates},
-                           session.progress ? std::function<void(std::int64_t, std::int64_t)>(
-                                                  [&](std::int64_t s, std::int64_t) { bar.update(s); })
-                                            : nullptr);
+                if (session.max_rate_Hz > 0)
+                    next =
+                        std::min(next, (engine.step() / session.runaway_steps + 1) * session.runaway_steps);
+                engine.run(
+                    next,
+                    {root ? &spikes : nullptr, reports.empty() ? nullptr : &reports, root ? &rates : nullptr},
+                    session.progress ? std::function<void(std::int64_t, std::int64_t)>(
+                                           [&](std::int64_t s, std::int64_t) { bar.update(s); })
+                                     : nullptr);
                 if (engine.step() < next) { // a signal: stop at this exchange boundary
                     stopped_early = true;
                     result.signal = int(stop_signal);
@@ -347,6 +411,13 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 }
                 if (session.every_steps > 0 && next % session.every_steps == 0 && next < end_step)
                     write_checkpoint();
+                if (session.max_rate_Hz > 0 && next % session.runaway_steps == 0) {
+                    const std::string verdict = runaway();
+                    if (!verdict.empty()) {
+                        status = "runaway: " + verdict;
+                        break;
+                    }
+                }
             }
             if (!stopped_early && end_step < total_steps) {
                 stopped_early = true;
@@ -373,15 +444,28 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         }
 
         const auto t_write = std::chrono::steady_clock::now();
+        // Collective parts first (report columns, edges, reductions), then the root writes.
         spikes.finish();
         reports.finish(steps_done);
         snapshots.finish();
+        if (exp.recording.edges) write_edges(exp, net, dir);
+        std::vector<std::uint64_t> totals{net.synapse_count(), net.synapse_bytes()};
+        for (const auto& pop : net.populations)
+            totals.push_back(net.synapses_into(pop.index));
+        comm.sum(totals);
+        std::vector<double> peaks{peak_rss_MB()};
+        comm.max(peaks);
+        if (!root) {
+            comm.barrier(); // the root's files are complete when every rank returns
+            if (numerical) throw *numerical;
+            result.status = status;
+            return result;
+        }
         std::vector<std::string> glutamate_names;
         for (const auto& pool : exp.glutamate_pools)
             glutamate_names.push_back(pool.name);
         rates.write(dir, steps_done, exp.species, engine.drug_samples(), glutamate_names);
         write_nodes(net, dir);
-        if (exp.recording.edges) write_edges(exp, net, dir);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
         nlohmann::json summary;
         summary["ketaplast_version"] = KETAPLAST_VERSION;
@@ -389,6 +473,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         summary["config"] = exp.config_path;
         summary["seed"] = exp.simulation.seed;
         summary["threads"] = threads;
+        summary["ranks"] = comm.size();
         summary["dt_ms"] = dt;
         summary["duration_ms"] = exp.simulation.duration_ms;
         summary["simulated_ms"] = double(steps_done) * dt;
@@ -400,7 +485,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             p["spike_count"] = spikes.count(pop.index);
             p["mean_rate_Hz"] =
                 simulated_s > 0 ? double(spikes.count(pop.index)) / (pop.size * simulated_s) : 0.0;
-            p["synapses_in"] = net.synapses_into(pop.index);
+            p["synapses_in"] = totals[2 + pop.index];
             summary["populations"][pop.spec->name] = p;
         }
         // Per species (each drug, and the metabolite of a dosed drug): peaks of the recorded series.
@@ -462,8 +547,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                              {"write_s", write_s},
                              {"total_s", total_s},
                              {"real_time_factor", simulated_s > 0 ? simulate_s / simulated_s : 0.0}};
-        const std::uint64_t n_syn = net.synapse_count(), syn_bytes = net.synapse_bytes();
-        summary["memory"] = {{"peak_rss_MB", peak_rss_MB()},
+        const std::uint64_t n_syn = totals[0], syn_bytes = totals[1];
+        summary["memory"] = {{"peak_rss_MB", peaks[0]}, // the largest over ranks
                              {"synapse_count", n_syn},
                              {"synapse_bytes", syn_bytes},
                              {"bytes_per_synapse", n_syn ? double(syn_bytes) / double(n_syn) : 0.0},
@@ -491,14 +576,22 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             {"spikes_exchanged", engine.spikes_exchanged()},
             {"synaptic_events", engine.synaptic_events()},
             {"synaptic_events_per_s", simulate_s > 0 ? double(engine.synaptic_events()) / simulate_s : 0.0}};
+        const CommunicationStats& cs = comm.stats();
+        summary["communication"] = {{"communicator", comm.name()},
+                                    {"ranks", comm.size()},
+                                    {"exchanges", cs.exchanges},
+                                    {"bytes_sent_rank0", cs.bytes_sent},
+                                    {"bytes_received_rank0", cs.bytes_received},
+                                    {"exchange_s_rank0", engine.phase_times().communicate_s}};
         write_text_atomically(dir, "summary.json", summary.dump(2) + "\n");
         // The outputs are final: a checkpoint of this run has nothing left to resume.
         std::error_code ec;
         std::filesystem::remove(dir + "/checkpoint.h5", ec);
         std::filesystem::remove(dir + "/checkpoint.h5.tmp", ec);
+        comm.barrier();
     } catch (...) {
         // An interrupted or paused run keeps its .tmp files for resume; anything else cleans up.
-        if (!std::filesystem::exists(dir + "/checkpoint.h5")) remove_temporaries(dir);
+        if (root && !std::filesystem::exists(dir + "/checkpoint.h5")) remove_temporaries(dir);
         throw;
     }
     if (numerical) throw *numerical;
@@ -524,21 +617,28 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     // Never partition for more threads than OpenMP may start (OMP_THREAD_LIMIT).
     threads = std::max(1, std::min(threads, omp_get_thread_limit()));
 
-    // Refuse networks that cannot fit, before allocating anything.
-    const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
-    const double available_MB = meminfo_available_MB();
-    if (available_MB > 0 && estimate.bytes / 1048576.0 > 0.9 * available_MB)
-        throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
-                         " synapses need about " + std::to_string(std::llround(estimate.bytes / 1048576.0)) +
-                         " MB, but only " + std::to_string(std::llround(available_MB)) + " MB are available");
+    Communicator& comm = world();
+    // Refuse networks that cannot fit, before allocating anything. MPI: each rank holds about 1/ranks of
+    // the synapses; ranks sharing a node share its memory, so this is a lower bound there.
     if (exp.protocol && (options.checkpoint_every_ms > 0 || options.stop_at_ms > 0))
         throw InputError("a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
-    prepare_output_dir(dir);
-
-    remove_previous_outputs(dir);
+    on_every_rank(comm, [&] {
+        const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
+        const double available_MB = meminfo_available_MB(),
+                     need_MB = estimate.bytes / 1048576.0 / comm.size();
+        if (available_MB > 0 && need_MB > 0.9 * available_MB)
+            throw InputError("network too large: about " + std::to_string(std::llround(estimate.synapses)) +
+                             " synapses need about " + std::to_string(std::llround(need_MB)) + " MB" +
+                             (comm.distributed() ? " per rank" : "") + ", but only " +
+                             std::to_string(std::llround(available_MB)) + " MB are available");
+        if (comm.root()) {
+            prepare_output_dir(dir);
+            remove_previous_outputs(dir);
+        }
+    });
     Session session;
     session.t_start = std::chrono::steady_clock::now();
-    Network net = build_network(exp, std::uint32_t(threads));
+    Network net = build_network(exp, std::uint32_t(threads), comm);
     session.build_s = seconds_since(session.t_start);
     if (exp.protocol) {
         try {
@@ -556,14 +656,22 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     session.every_steps = checkpoint_steps(options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms
                                                                            : exp.checkpoint_every_ms,
                                            exp.simulation.dt_ms, net.min_delay_steps);
+    if (options.max_rate_Hz > 0) {
+        const std::int64_t D = net.min_delay_steps,
+                           w = std::max<std::int64_t>(
+                               1, std::llround(options.runaway_window_ms / exp.simulation.dt_ms));
+        session.max_rate_Hz = options.max_rate_Hz;
+        session.runaway_steps = (w + D - 1) / D * D;
+    }
     if (options.stop_at_ms > 0) {
         const std::int64_t D = net.min_delay_steps,
                            stop = std::llround(options.stop_at_ms / exp.simulation.dt_ms);
         session.pause_step = (stop + D - 1) / D * D;
     }
     // The run directory names its experiment from the start (a checkpoint is checked against it).
-    if (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0)
+    if (comm.root() && (session.every_steps > 0 || session.handle_signals || session.pause_step >= 0))
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
+    session.progress = options.progress && comm.root();
     return execute(exp, net, session);
 }
 
@@ -610,7 +718,7 @@ RunResult resume_run(const ResumeOptions& options) {
     threads = std::max(1, std::min(threads, omp_get_thread_limit()));
     Session session;
     session.t_start = std::chrono::steady_clock::now();
-    Network net = build_network(exp, std::uint32_t(threads));
+    Network net = build_network(exp, std::uint32_t(threads), world());
     session.build_s = seconds_since(session.t_start);
     std::uint64_t fingerprint = 0;
     a.value("header/network_fingerprint", fingerprint);
@@ -621,7 +729,7 @@ RunResult resume_run(const ResumeOptions& options) {
     const double dt = exp.simulation.dt_ms;
     session.dir = dir;
     session.threads = threads;
-    session.progress = options.progress;
+    session.progress = options.progress && world().root();
     session.handle_signals = options.handle_signals;
     session.total_steps = total;
     // An earlier resume may have extended the run past the configured duration (--until).

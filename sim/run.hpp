@@ -22,6 +22,11 @@ struct RunOptions {
     // > 0: stop at this time (rounded up to an exchange boundary) with a checkpoint, as if paused; the
     // run continues with resume_run.
     double stop_at_ms = 0;
+    // Runaway check (sweeps): > 0 stops the run when any population's mean rate over a window of
+    // runaway_window_ms (rounded up to whole exchange intervals) exceeds this ceiling; the outputs so far
+    // are written with status "runaway: ...". (Non-finite state always stops a run: NumericalError.)
+    double max_rate_Hz = 0;
+    double runaway_window_ms = 100;
 };
 
 struct ResumeOptions {
@@ -35,7 +40,7 @@ struct ResumeOptions {
 
 struct RunResult {
     std::string output_dir;
-    std::string status;    // "completed", "failed: ...", "interrupted" or "paused"
+    std::string status;    // "completed", "failed: ...", "runaway: ...", "interrupted" or "paused"
     int signal = 0;        // the signal that interrupted the run (checkpoint written), else 0
     bool paused = false;   // stopped at --until before the end (checkpoint written)
     double stopped_ms = 0; // where an interrupted or paused run can be resumed from

@@ -1,11 +1,15 @@
 #include "sim/sweep.hpp"
 
 #include "core/error.hpp"
+#include "sim/communicator.hpp"
+#include "sim/engine.hpp"
+#include "sim/hdf5_file.hpp"
 #include "sim/run.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -79,6 +83,11 @@ std::string point_dir(const std::string& out, std::size_t i) {
 void write_table(const SweepOptions& o) {
     std::ostringstream csv;
     std::vector<std::string> populations;
+    // The same table as HDF5 (sweep.h5): one dataset per column, strings for the keys' values.
+    std::vector<std::vector<std::string>> key_values(o.points.front().size());
+    std::vector<std::string> statuses;
+    std::vector<std::vector<double>> rates;
+    std::vector<double> simulate_s;
     // Header from the first point that finished.
     for (std::size_t i = 0; i < o.points.size() && populations.empty(); ++i) {
         std::ifstream in(point_dir(o.out_dir, i) + "/summary.json");
@@ -95,16 +104,23 @@ void write_table(const SweepOptions& o) {
     for (const auto& p : populations)
         csv << ",rate_" << p << "_Hz";
     csv << ",simulate_s\n";
+    rates.resize(populations.size());
     for (std::size_t i = 0; i < o.points.size(); ++i) {
         csv << i;
         for (const auto& ov : o.points[i])
             csv << "," << ov.value;
+        for (std::size_t k = 0; k < o.points[i].size() && k < key_values.size(); ++k)
+            key_values[k].push_back(o.points[i][k].value);
         std::ifstream in(point_dir(o.out_dir, i) + "/summary.json");
         if (!in) {
             csv << ",missing";
             for (std::size_t k = 0; k <= populations.size(); ++k)
                 csv << ",";
             csv << "\n";
+            statuses.push_back("missing");
+            for (auto& r : rates)
+                r.push_back(std::nan(""));
+            simulate_s.push_back(std::nan(""));
             continue;
         }
         nlohmann::json s;
@@ -113,10 +129,32 @@ void write_table(const SweepOptions& o) {
         for (char& c : status)
             if (c == ',' || c == '\n') c = ';';
         csv << "," << status;
-        for (const auto& p : populations)
-            csv << "," << s["populations"][p].value("mean_rate_Hz", 0.0);
+        statuses.push_back(status);
+        for (std::size_t k = 0; k < populations.size(); ++k) {
+            const double rate = s["populations"][populations[k]].value("mean_rate_Hz", 0.0);
+            csv << "," << rate;
+            rates[k].push_back(rate);
+        }
         csv << "," << s["timing"].value("simulate_s", 0.0) << "\n";
+        simulate_s.push_back(s["timing"].value("simulate_s", 0.0));
     }
+    {
+        h5::File file = h5::File::create(o.out_dir + "/sweep.h5.tmp");
+        std::vector<std::int64_t> index(o.points.size());
+        for (std::size_t i = 0; i < index.size(); ++i)
+            index[i] = std::int64_t(i);
+        file.write("index", index);
+        h5::Object params = file.group("parameters");
+        for (std::size_t k = 0; k < key_values.size(); ++k)
+            params.write_strings(o.points.front()[k].key, key_values[k]);
+        file.write_strings("status", statuses);
+        h5::Object rate_group = file.group("mean_rate_Hz");
+        for (std::size_t k = 0; k < populations.size(); ++k)
+            rate_group.write(populations[k], rates[k], "Hz");
+        file.write("simulate_s", simulate_s, "s");
+        file.close();
+    }
+    std::filesystem::rename(o.out_dir + "/sweep.h5.tmp", o.out_dir + "/sweep.h5");
     const std::string tmp = o.out_dir + "/sweep.csv.tmp";
     {
         std::ofstream out(tmp);
@@ -151,18 +189,30 @@ int run_sweep(const SweepOptions& o) {
             std::string label;
             for (const auto& ov : o.points[i])
                 label += (label.empty() ? "" : " ") + ov.key + "=" + ov.value;
-            fmt::print(stderr, "sweep point {} of {}: {}\n", i, o.points.size(), label);
+            const bool root = world().root();
+            if (root) fmt::print(stderr, "sweep point {} of {}: {}\n", i, o.points.size(), label);
             try {
-                run_experiment(experiments[i], {point_dir(o.out_dir, i), o.threads, false});
+                RunOptions run;
+                run.output_dir = point_dir(o.out_dir, i);
+                run.threads = o.threads;
+                run.max_rate_Hz = o.max_rate_Hz;
+                run.runaway_window_ms = o.runaway_window_ms;
+                const RunResult result = run_experiment(experiments[i], run);
+                if (result.status.rfind("runaway", 0) == 0) { // stopped early, marked in the table
+                    if (root) fmt::print(stderr, "sweep point {} stopped: {}\n", i, result.status);
+                    ++failed;
+                }
             } catch (const InputError&) {
                 throw;
             } catch (const std::exception& e) { // a diverging point is marked, the sweep goes on
-                fmt::print(stderr, "sweep point {} failed: {}\n", i, e.what());
+                // (MPI: only blow-ups are known to every rank; anything else ends the job in main.)
+                if (world().distributed() && !dynamic_cast<const NumericalError*>(&e)) throw;
+                if (root) fmt::print(stderr, "sweep point {} failed: {}\n", i, e.what());
                 ++failed;
             }
         }
     }
-    if (o.index < 0) write_table(o);
+    if (o.index < 0 && world().root()) write_table(o);
     return failed;
 }
 

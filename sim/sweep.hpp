@@ -29,10 +29,16 @@ struct SweepOptions {
     long index = -1;              // -1: every point
     int threads = 0;
     bool collect_only = false;
+    // Runaway checks: a point whose population rate exceeds max_rate_Hz over a window of
+    // runaway_window_ms is stopped early and marked "runaway" in the table (0: no ceiling). Points
+    // with non-finite state stop at once and are marked "failed".
+    double max_rate_Hz = 0;
+    double runaway_window_ms = 100;
 };
 
 // Validates every point first (exit 2 on bad input, before any output), runs, and writes
-// <out>/sweep.csv. Returns the number of failed points.
+// <out>/sweep.csv and the same table as <out>/sweep.h5. Returns the number of failed or runaway points.
+// MPI: every point runs on all ranks; rank 0 prints and writes the table.
 int run_sweep(const SweepOptions& options);
 
 } // namespace ketaplast

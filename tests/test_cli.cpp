@@ -530,3 +530,41 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
     CHECK_THAT(type.output, Catch::Contains("simulation.duration_ms"));
     CHECK_FALSE(fs::exists(dir.file("bad")));
 }
+
+TEST_CASE("cli: --mpi is refused by a build without MPI (or without an MPI launcher)", "[cli][integration]") {
+    test::TempDir dir("cli_mpi");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+    const auto r = run_ketaplast("run " + quoted(config) + " --out " + quoted(dir.file("out")) + " --mpi",
+                                 dir.file("log"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--mpi"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
+TEST_CASE("cli: sweep runaway check stops a point early and marks it in the tables", "[cli][integration]") {
+    test::TempDir dir("sweep_runaway");
+    const std::string config = dir.file("exp.toml");
+    test::write_file(config, small_config());
+    // The stim source fires 3 spikes from 2 neurons in [0, 10) ms: 3 / (2 x 0.01 s) = 150 Hz, above a
+    // 50 Hz ceiling in the first 10 ms window, so each point stops at 10 ms of its 100 or 200 ms.
+    const auto r =
+        run_ketaplast("sweep " + quoted(config) +
+                          " --param simulation.duration_ms=100,200 --max-rate 50 --runaway-window 10"
+                          " --out " +
+                          quoted(dir.file("sw")),
+                      dir.file("log"));
+    CHECK(r.exit_code == 1); // points failed
+    const std::string table = test::read_file(dir.file("sw/sweep.csv"));
+    CHECK_THAT(table, Catch::Contains("\n0,100,runaway: population 'stim' fired at 150 Hz over 0-10 ms"));
+    CHECK_THAT(table, Catch::Contains("\n1,200,runaway:"));
+    CHECK(fs::exists(dir.file("sw/sweep.h5")));
+    const auto summary = nlohmann::json::parse(test::read_file(dir.file("sw/point_1/summary.json")));
+    CHECK(summary["simulated_ms"].get<double>() == Approx(10.0).margin(1e-9)); // stopped at the window's end
+    // Without a ceiling the same sweep completes.
+    const auto ok = run_ketaplast("sweep " + quoted(config) + " --param simulation.duration_ms=100 --out " +
+                                      quoted(dir.file("ok")),
+                                  dir.file("log"));
+    CHECK(ok.exit_code == 0);
+    CHECK_THAT(test::read_file(dir.file("ok/sweep.csv")), Catch::Contains("\n0,100,completed,"));
+}
