@@ -27,7 +27,12 @@ void GlutamatePool::advance(double interval_ms, double release) {
             level_uM_ += h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4);
         }
     }
+    // The dialysate proxy starts at the first interval's release (a probe inserted into tissue at rest),
+    // then low-passes it.
+    if (started_ == 0) dialysate_ = release, started_ = 1;
     dialysate_ = release + (dialysate_ - release) * std::exp(-interval_ms / spec_.tau_dialysate_ms);
+    release_sum_ += release * interval_ms;
+    release_time_ms_ += interval_ms;
 }
 
 double GlutamatePool::bound_fraction(double G, double EC50, double hill) {

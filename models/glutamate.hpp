@@ -52,14 +52,20 @@ class GlutamatePool {
 
     double level_uM() const { return level_uM_; }
     double dialysate_release() const { return dialysate_; } // low-passed J, vesicles per ms per neuron
-    double release_rate() const { return last_release_; }
+    double release_rate() const { return last_release_; }   // over the last interval
+    // Mean release since the last call (vesicles per ms per neuron), for the slow-clock readout.
+    double take_mean_release() {
+        const double mean = release_time_ms_ > 0 ? release_sum_ / release_time_ms_ : last_release_;
+        release_sum_ = release_time_ms_ = 0;
+        return mean;
+    }
     const GlutamatePoolSpec& spec() const { return spec_; }
 
     // The fraction of receptors bound at level G (equilibrium binding; Hill coefficient n).
     static double bound_fraction(double level_uM, double EC50_uM, double hill);
 
-    // The dynamic state for checkpoints: level (uM), dialysate, last release.
-    static constexpr std::size_t kStateSize = 3;
+    // The dynamic state for checkpoints: level (uM), dialysate, last release, readout sums, started.
+    static constexpr std::size_t kStateSize = 6;
     double* state() { return state_; }
 
   private:
@@ -68,10 +74,13 @@ class GlutamatePool {
             state_[k] = other.state_[k];
     }
     GlutamatePoolSpec spec_;
-    double state_[kStateSize] = {0, 0, 0};
+    double state_[kStateSize] = {0, 0, 0, 0, 0, 0};
     double& level_uM_ = state_[0];
     double& dialysate_ = state_[1];
     double& last_release_ = state_[2];
+    double& release_sum_ = state_[3];     // vesicles per neuron since the last readout
+    double& release_time_ms_ = state_[4];
+    double& started_ = state_[5];         // 1 after the first interval (the dialysate starts there)
 };
 
 } // namespace ketaplast

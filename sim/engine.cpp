@@ -107,8 +107,11 @@ void Engine::setup_glutamate() {
     }
     glutamate_.resize(std::size_t(threads_));
     for (auto& replica : glutamate_)
-        for (const auto& spec : pools)
+        for (GlutamatePoolSpec spec : pools) {
+            // The dialysate's time constant is one of experiment (drug) time: compressed with it.
+            spec.tau_dialysate_ms /= exp_.simulation.drug_time_scale;
             replica.emplace_back(spec);
+        }
 }
 
 void Engine::advance_glutamate(std::uint32_t worker, const std::vector<SpikeRecord>& spikes,
@@ -229,8 +232,8 @@ void Engine::update_drugs(std::int64_t step) {
     pk_time_min_ = std::max(pk_time_min_, t_min);
     // Ambient glutamate (worker 0's replica; all replicas are equal at a tick) and receptor means.
     if (!glutamate_.empty())
-        for (const auto& pool : glutamate_[0])
-            sample.glutamate.push_back({pool.level_uM(), pool.release_rate(), pool.dialysate_release()});
+        for (auto& pool : glutamate_[0]) // mean release since the last tick (worker 0's replica keeps the sums)
+            sample.glutamate.push_back({pool.level_uM(), pool.take_mean_release(), pool.dialysate_release()});
     if (net_.ranks > 1) {
         distributed_receptor_readout(sample);
     } else {

@@ -130,6 +130,33 @@ int command_info(const std::string& dir) {
                        p.value("drug_blocked_fraction", 0.0), p.value("trapped_fraction", 0.0),
                        p.value("open_fraction", 0.0), p.value("current_pA", 0.0));
     }
+    if (s.contains("isn_probe")) {
+        const auto& p = s["isn_probe"];
+        fmt::print("\nISN probe  +{} pA into {}: {:.2f} -> {:.2f} Hz: {}\n", p.value("current_pA", 0.0),
+                   p.value("population", "?"), p.value("rate_before_Hz", 0.0), p.value("rate_during_Hz", 0.0),
+                   p.value("inhibition_stabilized", false) ? "paradoxical fall: inhibition-stabilised"
+                                                           : "no paradoxical fall: not inhibition-stabilised");
+    }
+    if (s.contains("gamma")) {
+        fmt::print("\ngamma power (30-80 Hz of the population rate), first and last window:\n");
+        for (auto& [name, g] : s["gamma"].items())
+            fmt::print("  {:<16} {:8.3f} -> {:8.3f} Hz^2 (relative {:.2f} -> {:.2f})\n", name,
+                       g.value("first_power_Hz2", 0.0), g.value("last_power_Hz2", 0.0),
+                       g.value("first_relative", 0.0), g.value("last_relative", 0.0));
+    }
+    if (s.contains("glutamate")) {
+        for (auto& [name, g] : s["glutamate"].items())
+            fmt::print("\nglutamate  {}: level {:.4f} uM first, peak {:.4f}, last {:.4f}; dialysate {:.4f} -> "
+                       "{:.4f} vesicles/ms/neuron\n",
+                       name, g.value("first_level_uM", 0.0), g.value("peak_level_uM", 0.0),
+                       g.value("last_level_uM", 0.0), g.value("first_dialysate", 0.0), g.value("last_dialysate", 0.0));
+    }
+    if (s.contains("ampa_nmda_charge_ratio")) {
+        fmt::print("AMPA/NMDA charge ratio:");
+        for (auto& [name, v] : s["ampa_nmda_charge_ratio"].items())
+            fmt::print(" {} {:.3f};", name, v.get<double>());
+        fmt::print("\n");
+    }
     if (s.contains("concentration_response")) {
         fmt::print(
             "\nconcentration-response (inhibition of the NMDA current at the end of each bath step)\n");

@@ -67,8 +67,14 @@ TEST_CASE("linear clearance is integrated exactly; saturable clearance agrees wi
 TEST_CASE("the dialysate proxy low-passes release with its time constant", "[glutamate]") {
     GlutamatePoolSpec spec; // tau_dialysate 2 min (SCIENCE.md §5.3)
     GlutamatePool pool(spec);
+    pool.advance(1.0, 0.0);      // the probe starts at the first interval's release (here none)
+    CHECK(pool.dialysate_release() == 0.0);
     pool.advance(120000.0, 1.0); // one time constant of constant release
     CHECK(pool.dialysate_release() == Approx(1.0 - std::exp(-1.0)).epsilon(1e-12));
+    // The readout's mean release since the last reading: (1 ms x 0 + 120 s x 1) / 120.001 s.
+    CHECK(pool.take_mean_release() == Approx(120000.0 / 120001.0).epsilon(1e-12));
+    pool.advance(2.0, 3.0);
+    CHECK(pool.take_mean_release() == Approx(3.0).epsilon(1e-12));
     CHECK(GlutamatePool::bound_fraction(2.0, 2.0, 1.0) == Approx(0.5));
     CHECK(GlutamatePool::bound_fraction(0.05, 2.0, 1.0) == Approx(0.05 / 2.05));
 }
