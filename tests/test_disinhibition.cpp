@@ -1,0 +1,100 @@
+// The disinhibition experiment (issue 4; SCIENCE.md §5.4, T29-T31) on the circuit of
+// configs/dose_response.toml, and the analyses it relies on (gamma power, the ISN probe).
+#include "sim/config_loader.hpp"
+#include "sim/hdf5_file.hpp"
+#include "sim/network_analysis.hpp"
+#include "sim/run.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numeric>
+
+using namespace ketaplast;
+
+TEST_CASE("gamma power of a population rate: a 40 Hz sinusoid against its analytic power", "[analysis]") {
+    // r(t) = 10 + 4 sin(2 pi 40 t) Hz in 1-ms bins: the band power (30-80 Hz) of a sinusoid of amplitude A
+    // is A^2 / 2 = 8 Hz^2 times the Hann window's power loss, sum(w^2)/n = 3/8, and all of the 1-100 Hz
+    // power lies in the band. 2 %: spectral leakage of the Hann window outside 30-80 Hz is < 1e-3.
+    std::vector<double> rate(4000);
+    const double pi = std::acos(-1.0);
+    for (std::size_t k = 0; k < rate.size(); ++k)
+        rate[k] = 10.0 + 4.0 * std::sin(2.0 * pi * 40.0 * double(k) * 1e-3);
+    const auto w = gamma_power(rate, 1.0, 2000.0);
+    REQUIRE(w.size() == 2);
+    CHECK(w[0].power_Hz2 == Approx(8.0 * 3.0 / 8.0).epsilon(0.02));
+    CHECK(w[0].relative == Approx(1.0).epsilon(0.01));
+    CHECK(w[1].start_ms == 2000.0);
+    // A 10 Hz rhythm is outside the band.
+    for (std::size_t k = 0; k < rate.size(); ++k)
+        rate[k] = 10.0 + 4.0 * std::sin(2.0 * pi * 10.0 * double(k) * 1e-3);
+    CHECK(gamma_power(rate, 1.0, 2000.0)[0].relative < 0.01);
+    CHECK(gamma_power(rate, 10.0, 2000.0).empty()); // 10-ms bins cannot resolve 80 Hz
+}
+
+TEST_CASE("the ISN probe reads a paradoxical response from the rates", "[analysis]") {
+    std::vector<double> rate(300, 20.0);
+    for (std::size_t k = 100; k < 200; ++k)
+        rate[k] = 15.0; // the probed interneurons fire less while depolarised: paradoxical
+    const IsnResult isn = isn_probe(rate, 1.0, 100.0, 100.0, 30.0);
+    CHECK(isn.rate_before_Hz == 20.0);
+    CHECK(isn.rate_during_Hz == 15.0);
+    CHECK(isn.paradoxical);
+    CHECK_FALSE(isn_probe(rate, 1.0, 100.0, 100.0, -30.0).paradoxical);
+}
+
+TEST_CASE("ketamine in the disinhibition circuit: PV down, pyramidal up, glutamate up then down, gamma up "
+          "(T29-T31)",
+          "[disinhibition][integration]") {
+    // configs/dose_response.toml with three 20-s bath steps: 0, 1 uM (sub-anaesthetic) and 300 uM
+    // (beyond anaesthetic). Means over the last 10 s of each step (the kinetic block of the PV cells'
+    // GluN2C/2D pool settles in ~10 s at 1 uM in 1 mM Mg2+).
+    test::TempDir dir("disinhibition");
+    const Experiment exp = load_experiment(test::source_path("configs/dose_response.toml"),
+                                           {parse_override("drugs.0.bath_uM=[0.0, 1.0, 300.0]"),
+                                            parse_override("simulation.duration_ms=60000")});
+    run_experiment(exp, {dir.path(), 2, false});
+    h5::File f = h5::File::open_read(dir.file("timeseries.h5"));
+    h5::Object rates = f.open_group("population_rate_Hz");
+    const auto E = rates.read_doubles("pyramidal"), I = rates.read_doubles("PV");
+    auto mean = [](const std::vector<double>& v, std::size_t a, std::size_t b) {
+        return std::accumulate(v.begin() + std::ptrdiff_t(a), v.begin() + std::ptrdiff_t(b), 0.0) / double(b - a);
+    };
+    auto step = [&](const std::vector<double>& v, int k) { return mean(v, k * 20000 + 10000, (k + 1) * 20000); };
+    const double E0 = step(E, 0), E1 = step(E, 1), I0 = step(I, 0), I1 = step(I, 1);
+    INFO("pyramidal " << E0 << " -> " << E1 << " Hz, PV " << I0 << " -> " << I1 << " Hz");
+    // T29 (Homayoun & Moghaddam 2007): interneurons down >= 30 %, pyramidal cells up >= 50 %, magnitudes
+    // +-50 %: accepted E +25..+75 %, I -15..-45 %. (Measured: +34 %, -27 %.)
+    CHECK(E1 / E0 - 1.0 > 0.25);
+    CHECK(E1 / E0 - 1.0 < 0.75);
+    CHECK(I1 / I0 - 1.0 < -0.15);
+    CHECK(I1 / I0 - 1.0 > -0.45);
+    // Order (T29 asks for the interneuron fall first, the pyramidal rise after a delay): NOT reproduced.
+    // Both follow the PV pool's block within the same 1-s bin (half of the change at 25-26 s for both);
+    // the circuit has no slower process between them. Not asserted; docs/experiments.md.
+    // T30 (Moghaddam et al. 1997): release (pyramidal spikes x release probability, per neuron) rises at
+    // sub-anaesthetic block and falls back to <= baseline at high block: an inverted U.
+    h5::Object glu = f.open_group("glutamate").open_group("column");
+    const auto t = glu.read_doubles("time_ms"), release = glu.read_doubles("release_per_ms_per_neuron");
+    auto release_step = [&](int k) {
+        double s = 0;
+        int n = 0;
+        for (std::size_t j = 0; j < t.size(); ++j)
+            if (t[j] >= k * 20000 + 10000 && t[j] < (k + 1) * 20000) s += release[j], ++n;
+        return s / n;
+    };
+    INFO("release " << release_step(0) << " -> " << release_step(1) << " -> " << release_step(2));
+    CHECK(release_step(1) > 1.2 * release_step(0));
+    CHECK(release_step(2) <= release_step(0));
+    // T31: gamma (30-80 Hz) power of the pyramidal population rate rises with sub-anaesthetic block.
+    h5::Object gamma = f.open_group("gamma").open_group("pyramidal");
+    const auto gt = gamma.read_doubles("time_ms"), gp = gamma.read_doubles("power_30_80_Hz2");
+    double g0 = 0, g1 = 0;
+    for (std::size_t j = 0; j < gt.size(); ++j) {
+        if (gt[j] >= 10000 && gt[j] < 20000) g0 += gp[j];
+        if (gt[j] >= 30000 && gt[j] < 40000) g1 += gp[j];
+    }
+    INFO("gamma " << g0 << " -> " << g1);
+    CHECK(g1 > g0);
+}
