@@ -253,84 +253,66 @@ void Engine::update_drugs(std::int64_t step) {
     drug_samples_.push_back(sample);
 }
 
+std::vector<double> Engine::sum_population_terms(const Population& pop, std::size_t fields,
+                                                 const std::vector<double>& terms, std::size_t groups) {
+    // The population means must not depend on the rank count, to the bit: each rank computed the terms
+    // of its own neurons one by one (group-major, `fields` per neuron), the root receives them in neuron
+    // order (ranks own ascending blocks) and sums them in that order from zero, exactly as the one-process
+    // loop over the population does (summing single terms first is exact: 0 + x = x). Empty off the root.
+    const std::vector<double> all = net_.comm->gather_vector(terms);
+    if (!net_.comm->root()) return {};
+    if (all.size() != std::size_t(pop.size) * groups * fields)
+        throw std::logic_error("population readout: ranks returned " + std::to_string(all.size()) + " terms");
+    std::vector<double> sums(groups * fields, 0.0);
+    std::size_t offset = 0;
+    for (int r = 0; r < net_.ranks; ++r) {
+        const Block b = net_.rank_blocks[std::size_t(r)];
+        const std::uint32_t rlo = std::max(b.begin, pop.first_gid), rhi = std::min(b.end, pop.first_gid + pop.size);
+        const std::size_t n = rlo < rhi ? rhi - rlo : 0;
+        for (std::size_t q = 0; q < groups; ++q)
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t f = 0; f < fields; ++f)
+                    sums[q * fields + f] += all[offset + (q * n + i) * fields + f];
+        offset += groups * n * fields;
+    }
+    return sums;
+}
+
 void Engine::distributed_receptor_readout(DrugSample& sample) {
-    // As distributed_nmda_readout: per-neuron terms gathered at the root and summed in neuron order.
     for (const auto& pop : net_.populations) {
         const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
-        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
-                            hi = std::min(mine.end, pop.first_gid + pop.size);
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid), hi = std::min(mine.end, pop.first_gid + pop.size);
         std::vector<std::string> receptors;
-        std::vector<double> terms; // receptor-major, 2 per neuron
+        std::vector<double> terms;
         pop.group->receptor_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
                                           receptors, terms);
         if (receptors.empty() || pop.size == 0) continue;
-        const std::vector<double> all = net_.comm->gather_vector(terms);
-        if (!net_.comm->root()) {
-            for (const auto& name : receptors)
-                sample.receptors.push_back({pop.spec->name, name, 0, 0});
-            continue;
-        }
-        const std::size_t R = receptors.size();
-        std::vector<double> sums(R * 2, 0.0);
-        std::size_t offset = 0;
-        for (int r = 0; r < net_.ranks; ++r) {
-            const Block b = net_.rank_blocks[std::size_t(r)];
-            const std::uint32_t rlo = std::max(b.begin, pop.first_gid), rhi = std::min(b.end, pop.first_gid + pop.size);
-            const std::size_t n = rlo < rhi ? rhi - rlo : 0;
-            for (std::size_t q = 0; q < R; ++q)
-                for (std::size_t i = 0; i < n; ++i)
-                    for (std::size_t f = 0; f < 2; ++f)
-                        sums[q * 2 + f] += all[offset + (q * n + i) * 2 + f];
-            offset += R * n * 2;
-        }
-        for (std::size_t q = 0; q < R; ++q)
-            sample.receptors.push_back({pop.spec->name, receptors[q], sums[q * 2] / pop.size, sums[q * 2 + 1] / pop.size});
+        const std::vector<double> sums = sum_population_terms(pop, 2, terms, receptors.size());
+        for (std::size_t q = 0; q < receptors.size(); ++q)
+            sample.receptors.push_back({pop.spec->name, receptors[q], sums.empty() ? 0 : sums[q * 2] / pop.size,
+                                        sums.empty() ? 0 : sums[q * 2 + 1] / pop.size});
     }
 }
 
 void Engine::distributed_nmda_readout(DrugSample& sample) {
-    // The population means must not depend on the rank count, to the bit: each rank computes the terms
-    // of its own neurons one by one (NeuronGroup::nmda_readout_terms), the root receives them in neuron
-    // order (ranks own ascending blocks) and sums them in that order from zero, exactly as the one-process
-    // loop over the population does (summing single terms first is exact: 0 + x = x).
+    constexpr std::size_t F = NeuronGroup::kNmdaReadoutFields;
     for (const auto& pop : net_.populations) {
         const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
-        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
-                            hi = std::min(mine.end, pop.first_gid + pop.size);
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid), hi = std::min(mine.end, pop.first_gid + pop.size);
         std::vector<std::string> receptors;
-        std::vector<double> terms; // per pool: kNmdaReadoutFields per neuron
+        std::vector<double> terms; // per pool: F per neuron
         pop.group->nmda_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
                                       receptors, terms);
-        const std::size_t pools = receptors.size();
-        if (pools == 0 || pop.size == 0) continue;
-        // Pool-major on each rank: regroup to [pool][neuron][field] after the gather.
-        const std::vector<double> all = net_.comm->gather_vector(terms);
-        if (!net_.comm->root()) {
-            for (const auto& name : receptors)
-                sample.pools.push_back({pop.spec->name, name, 0, 0, 0, 0, 0});
-            continue;
-        }
-        constexpr std::size_t F = NeuronGroup::kNmdaReadoutFields;
-        if (all.size() != std::size_t(pop.size) * pools * F)
-            throw std::logic_error("nmda readout: ranks returned " + std::to_string(all.size()) + " terms");
-        std::vector<double> sums(pools * F, 0.0);
-        std::size_t offset = 0;
-        for (int r = 0; r < net_.ranks; ++r) {
-            const Block b = net_.rank_blocks[std::size_t(r)];
-            const std::uint32_t rlo = std::max(b.begin, pop.first_gid),
-                                rhi = std::min(b.end, pop.first_gid + pop.size);
-            const std::size_t n = rlo < rhi ? rhi - rlo : 0;
-            for (std::size_t q = 0; q < pools; ++q)
-                for (std::size_t i = 0; i < n; ++i)
-                    for (std::size_t f = 0; f < F; ++f)
-                        sums[q * F + f] += all[offset + (q * n + i) * F + f];
-            offset += pools * n * F;
-        }
-        for (std::size_t q = 0; q < pools; ++q) {
+        if (receptors.empty() || pop.size == 0) continue;
+        const std::vector<double> sums = sum_population_terms(pop, F, terms, receptors.size());
+        for (std::size_t q = 0; q < receptors.size(); ++q) {
+            if (sums.empty()) {
+                sample.pools.push_back({pop.spec->name, receptors[q], 0, 0, 0, 0, 0});
+                continue;
+            }
             const double* m = sums.data() + q * F;
             const double n = double(pop.size);
-            sample.pools.push_back(
-                {pop.spec->name, receptors[q], m[0] / n, m[1] / n, m[2] / n, m[3] / n, m[4] / n});
+            sample.pools.push_back({pop.spec->name, receptors[q], m[0] / n, m[1] / n, m[2] / n, m[3] / n, m[4] / n});
         }
     }
 }

@@ -110,6 +110,8 @@ class Engine {
                    std::uint32_t begin, std::uint32_t end, const std::vector<float*>& inputs) const;
     void distributed_nmda_readout(DrugSample& sample);
     void distributed_receptor_readout(DrugSample& sample);
+    std::vector<double> sum_population_terms(const Population& pop, std::size_t fields,
+                                             const std::vector<double>& terms, std::size_t groups);
     std::uint64_t deliver(std::uint32_t worker, const std::vector<SpikeRecord>& spikes);
     void run_loop(std::int64_t until, const EngineRecorders& recorders,
                   const std::function<void(std::int64_t, std::int64_t)>& progress);
