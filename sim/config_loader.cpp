@@ -246,6 +246,12 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
                 d.bath_uM = d.bath_steps_uM.front();
             } else {
                 d.bath_uM = r.required_number("bath_uM", range(0.0, 1e6));
+                // A single concentration with bath_step_ms is a one-step protocol (so a sweep can set a
+                // protocol's bath_uM to one value).
+                if (r.has("bath_step_ms")) {
+                    d.bath_steps_uM = {d.bath_uM};
+                    d.bath_step_ms = r.required_number("bath_step_ms", range(0.0, 1e12, false, true));
+                }
             }
             d.sample_ms = r.number("step_ms", range(0.0, 3.6e6, false, true, 1000.0));
             if (!d.bath_steps_uM.empty()) {
