@@ -258,13 +258,18 @@ class ExpReceptors {
     bool is_nmda(std::size_t r) const {
         return specs_[r].shape == ReceptorShape::nmda || (is_kinetic(r) && specs_[r].Mg_block);
     }
-    bool is_kinetic(std::size_t r) const { return specs_[r].shape == ReceptorShape::kinetic; }
+    bool is_kinetic(std::size_t r) const {
+        return specs_[r].shape == ReceptorShape::kinetic;
+    }
     // Open fraction of kinetic receptor r at neuron i: g over the neuron's summed weight on it.
-    float open_fraction(std::size_t r, std::uint32_t i) const { return dms_[r].open_fraction(i, g_[r][i]); }
+    float open_fraction(std::size_t r, std::uint32_t i) const {
+        return dms_[r].open_fraction(i, g_[r][i]);
+    }
 
     // Advance the kinetic (DMS) receptors of neurons [begin, end) over step `step` and start the pulses of
     // this step's input: the counterpart of decay_and_add, which leaves them alone. No-op without them.
-    void advance_kinetic(std::uint32_t begin, std::uint32_t end, const float* const* input, std::int64_t step) {
+    void advance_kinetic(std::uint32_t begin, std::uint32_t end, const float* const* input,
+                         std::int64_t step) {
         for (std::size_t r = 0; r < g_.size(); ++r)
             if (is_kinetic(r)) dms_[r].advance(begin, end, input[r], step, g_[r].data());
     }

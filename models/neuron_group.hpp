@@ -169,7 +169,8 @@ class NeuronGroup {
     };
     virtual std::vector<ReceptorReadout> receptor_readout() const { return {}; }
     // The per-neuron terms of receptor_readout for neurons [begin, end): receptor-major, 3 per neuron (g,
-    // current, open fraction), so that ranks' terms summed in neuron order give the one-process means to the bit.
+    // current, open fraction), so that ranks' terms summed in neuron order give the one-process means to the
+    // bit.
     static constexpr std::size_t kReceptorReadoutFields = 3;
     virtual void receptor_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
                                         std::vector<double>& terms) const {

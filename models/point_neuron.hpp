@@ -79,7 +79,8 @@ class PointNeuron : public NeuronGroup {
         if (size_ == 0) return out;
         constexpr std::size_t F = kReceptorReadoutFields;
         for (std::size_t r = 0; r < names.size(); ++r) {
-            double g = 0, current = 0, open = 0; // summed from zero in neuron order (as the distributed readout)
+            double g = 0, current = 0,
+                   open = 0; // summed from zero in neuron order (as the distributed readout)
             for (std::uint32_t i = 0; i < size_; ++i) {
                 g += terms[(r * size_ + i) * F];
                 current += terms[(r * size_ + i) * F + 1];

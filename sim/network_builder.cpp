@@ -346,8 +346,9 @@ NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
 
 // The kinetic drug block needs each neuron's NMDA conductance with every receptor bound (ReceptorSpec):
 // the summed weight of its incoming synapses and Poisson drive on each kinetic NMDA receptor. Kinetic
-// (DMS) receptors need the same sum: their open fraction and leftover estimate (models/kinetic_receptor.hpp). Every target's
-// synapses lie in one shard, visited in source order, so the sums are the same for any worker count.
+// (DMS) receptors need the same sum: their open fraction and leftover estimate (models/kinetic_receptor.hpp).
+// Every target's synapses lie in one shard, visited in source order, so the sums are the same for any worker
+// count.
 static void assign_nmda_capacities(Network& net, std::uint32_t workers, bool drugs) {
     auto kinetic = [drugs](const ReceptorSpec& r) {
         return (drugs && r.shape == ReceptorShape::nmda && r.block == ReceptorSpec::Block::kinetic &&
