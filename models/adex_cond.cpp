@@ -134,6 +134,7 @@ void AdexCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t
                           substeps_};
     adex_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), extra_[0].data(), refractory_left_.data(),
                      begin, end, spikes);
+    receptors_.advance_kinetic(begin, end, receptor_input, ctx.step);
 }
 
 } // namespace ketaplast

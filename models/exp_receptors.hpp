@@ -18,6 +18,9 @@
 // it (trapping) except for a slow egress k_closed; drugs with closed access also bind resting receptors.
 // Over one step each b_d is updated exactly with x, V and the other drugs frozen (rates <= ~10 per s, so
 // the splitting error per 0.1-ms step is < 1e-6). The conducting conductance is g F B(V).
+// kinetic:      Destexhe-Mainen-Sejnowski two-state receptors (models/kinetic_receptor.hpp), advanced by
+//               advance_kinetic (every model's update calls it after its kernel); g is the summed w r,
+//               times the Mg2+ block if Mg_block (then is_nmda: readouts as NMDA, no drug block).
 // Exact update over a step: each exponential by its propagator exp(-dt/tau), precomputed
 // (SCIENCE.md §1.3). For conductance receptors the current is g (E_rev - V); for current receptors g is
 // a current (pA).
@@ -25,6 +28,7 @@
 
 #include "core/aligned_array.hpp"
 #include "core/fastmath.hpp"
+#include "models/kinetic_receptor.hpp"
 #include "models/neuron_group.hpp"
 
 #include <cmath>
@@ -59,11 +63,14 @@ class ExpReceptors {
             decay_.push_back(static_cast<float>(std::exp(-dt_ms / spec.tau_ms)));
             E_rev_mV_.push_back(static_cast<float>(spec.E_rev_mV));
             const bool nmda = spec.shape == ReceptorShape::nmda;
+            const bool mg = nmda || (spec.shape == ReceptorShape::kinetic && spec.Mg_block);
+            dms_.emplace_back();
+            if (spec.shape == ReceptorShape::kinetic) dms_.back() = KineticReceptor(spec, size, dt_ms);
             rise_.emplace_back(nmda ? size : 0, 0.0f);
             decay_rise_.push_back(nmda ? static_cast<float>(std::exp(-dt_ms / spec.tau_rise_ms)) : 0.0f);
             norm_.push_back(
                 nmda ? static_cast<float>(1.0 / dual_exponential_peak(spec.tau_rise_ms, spec.tau_ms)) : 1.0f);
-            Mg_over_K0_.push_back(nmda ? static_cast<float>(spec.Mg_mM / spec.K_Mg0_mM) : 0.0f);
+            Mg_over_K0_.push_back(mg ? static_cast<float>(spec.Mg_mM / spec.K_Mg0_mM) : 0.0f);
             Mg_slope_.push_back(static_cast<float>(spec.Mg_slope_per_mV));
             // Each blocker's term (D / K_d(V))^n = A exp(-beta V), with K_d(V) = K_d(-70) e^{delta
             // (V+70)/V_T}: A = (D / K_d(-70))^n e^{-n delta 70 / V_T}, beta = n delta / V_T.
@@ -137,7 +144,10 @@ class ExpReceptors {
             }
             out.conducting += conducting;
             out.drug_blocked += blocked;
-            out.open += specs_[r].open_probability * x * conducting;
+            if (is_kinetic(r)) // DMS r is the open fraction itself (no separate Po)
+                out.open += dms_[r].open_fraction(i, g_[r][i]) * conducting;
+            else
+                out.open += specs_[r].open_probability * x * conducting;
             out.current_pA += g * conducting * (V[i] - E_rev_mV_[r]);
         }
         return out;
@@ -156,6 +166,10 @@ class ExpReceptors {
     // The kinetic pool's g_max per neuron (nS): x = min(1, g / g_max + tonic). Ignored when the receptor
     // has its own g_max_nS.
     void set_capacity(std::size_t r, const std::vector<float>& g_max_nS) {
+        if (is_kinetic(r)) {
+            dms_[r].set_capacity(g_max_nS);
+            return;
+        }
         KineticPool& pool = kinetic_[r];
         if (!pool.enabled || specs_[r].g_max_nS > 0) return;
         for (std::size_t i = 0; i < pool.g_max.size() && i < g_max_nS.size(); ++i) {
@@ -240,7 +254,25 @@ class ExpReceptors {
     float* g(std::size_t r) { return g_[r].data(); }
     const float* g(std::size_t r) const { return g_[r].data(); }
     float E_rev_mV(std::size_t r) const { return E_rev_mV_[r]; }
-    bool is_nmda(std::size_t r) const { return specs_[r].shape == ReceptorShape::nmda; }
+    // NMDA-like: the conductance carries the Mg2+ block (the nmda shapes, and kinetic ones with Mg_block).
+    bool is_nmda(std::size_t r) const {
+        return specs_[r].shape == ReceptorShape::nmda || (is_kinetic(r) && specs_[r].Mg_block);
+    }
+    bool is_kinetic(std::size_t r) const {
+        return specs_[r].shape == ReceptorShape::kinetic;
+    }
+    // Open fraction of kinetic receptor r at neuron i: g over the neuron's summed weight on it.
+    float open_fraction(std::size_t r, std::uint32_t i) const {
+        return dms_[r].open_fraction(i, g_[r][i]);
+    }
+
+    // Advance the kinetic (DMS) receptors of neurons [begin, end) over step `step` and start the pulses of
+    // this step's input: the counterpart of decay_and_add, which leaves them alone. No-op without them.
+    void advance_kinetic(std::uint32_t begin, std::uint32_t end, const float* const* input,
+                         std::int64_t step) {
+        for (std::size_t r = 0; r < g_.size(); ++r)
+            if (is_kinetic(r)) dms_[r].advance(begin, end, input[r], step, g_[r].data());
+    }
 
     // Sum of conductances and of conductance x reversal over [begin, end), written at out[0..); NMDA
     // conductances are weighted by their Mg2+ block at the membrane potential V (neurons [begin, end)).
@@ -308,10 +340,11 @@ class ExpReceptors {
     // Decay over one step, then add this step's arriving input.
     void decay_and_add(std::uint32_t begin, std::uint32_t end, const float* const* input) {
         for (std::size_t r = 0; r < g_.size(); ++r) {
+            if (is_kinetic(r)) continue; // advance_kinetic
             float* __restrict g = g_[r].data();
             const float* __restrict in = input[r];
             const float d = decay_[r];
-            if (is_nmda(r)) {
+            if (specs_[r].shape == ReceptorShape::nmda) {
                 // g = a - h: a = g + h decays with tau_decay, h with tau_rise; both jump by N w.
                 float* __restrict h = rise_[r].data();
                 const float dr = decay_rise_[r], N = norm_[r];
@@ -338,12 +371,17 @@ class ExpReceptors {
             if (spec.shape == ReceptorShape::nmda) names.push_back("h_" + spec.name + "_" + unit_);
         for (std::size_t r = 0; r < specs_.size(); ++r)
             if (kinetic_[r].enabled) names.push_back("bound_" + specs_[r].name);
+        for (std::size_t r = 0; r < specs_.size(); ++r)
+            if (is_kinetic(r)) dms_[r].append_state_names(specs_[r].name, unit_, names);
     }
     float* state(const std::string& name) {
         for (std::size_t r = 0; r < specs_.size(); ++r) {
             if (name == prefix_ + specs_[r].name + "_" + unit_) return g_[r].data();
-            if (is_nmda(r) && name == "h_" + specs_[r].name + "_" + unit_) return rise_[r].data();
+            if (specs_[r].shape == ReceptorShape::nmda && name == "h_" + specs_[r].name + "_" + unit_)
+                return rise_[r].data();
             if (kinetic_[r].enabled && name == "bound_" + specs_[r].name) return kinetic_[r].x_previous.data();
+            if (is_kinetic(r))
+                if (float* p = dms_[r].state(specs_[r].name, unit_, name)) return p;
         }
         return nullptr;
     }
@@ -409,6 +447,7 @@ class ExpReceptors {
     std::vector<float> decay_rise_, norm_, Mg_over_K0_, Mg_slope_;
     std::vector<std::vector<float>> blocker_A_, blocker_beta_;
     std::vector<KineticPool> kinetic_; // per receptor (enabled for NMDA pools with kinetic block)
+    std::vector<KineticReceptor> dms_; // per receptor (used by kinetic-shape receptors)
 };
 
 } // namespace ketaplast

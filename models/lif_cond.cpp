@@ -72,6 +72,7 @@ void LifCond::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t 
         V_reset_mV_, refractory_steps_};
     lif_cond_kernel(k, receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(), begin, end,
                     spikes);
+    receptors_.advance_kinetic(begin, end, receptor_input, ctx.step);
 }
 
 } // namespace ketaplast

@@ -87,6 +87,7 @@ void LifCurrExp::update(const StepContext& ctx, std::uint32_t begin, std::uint32
         E_leak_mV_, V_th_mV_, V_reset_mV_, P22_, P20_, I_e_pA_ + float(ctx.current_pA), refractory_steps_};
     lif_curr_exp_kernel(k, P21_.data(), receptors_, receptor_input, V_m_mV_.data(), refractory_left_.data(),
                         begin, end, spikes);
+    receptors_.advance_kinetic(begin, end, receptor_input, ctx.step);
 }
 
 } // namespace ketaplast

@@ -27,6 +27,8 @@ enum class ReceptorKind { conductance, current };
 enum class ReceptorShape {
     exponential, // g jumps by w, decays with tau_ms
     nmda,        // dual exponential (rise tau_rise_ms, decay tau_ms, peak w) times the Mg2+ block B(V)
+    kinetic,     // Destexhe-Mainen-Sejnowski two-state binding, square transmitter pulse per release
+                 // (models/kinetic_receptor.hpp); g = w r summed over synapses, times B(V) if Mg_block
 };
 
 struct ReceptorSpec {
@@ -67,6 +69,14 @@ struct ReceptorSpec {
     std::size_t glutamate_pool_index = 0;
     double ambient_EC50_uM = 2.0;
     double ambient_hill = 1.0;
+    // kinetic (SCIENCE.md §2.2, Destexhe, Mainen & Sejnowski 1994): dr/dt = alpha T (1 - r) - beta r with
+    // T = T_max_mM for C_dur_ms after each release (a whole number of steps). A synapse of weight w
+    // (nS, its conductance with every receptor open) contributes w r. Mg_block: times B(V) as NMDA above.
+    double alpha_per_mM_per_ms = 1.1;
+    double beta_per_ms = 0.19;
+    double T_max_mM = 1.0;
+    double C_dur_ms = 1.0;
+    bool Mg_block = false;
 };
 
 // What the engine knows at a step, for all neurons of the population.
@@ -151,13 +161,17 @@ class NeuronGroup {
     // Population means of every receptor: its state variable (g in nS, or the current variable of
     // current-based receptors) and the current it passes at the present membrane potentials (pA, outward
     // positive; NMDA with its Mg2+ and drug block). AMPA activation and AMPA/NMDA charge come from these.
+    // open_fraction: kinetic receptors' mean open fraction r (the conductance over the neuron's summed
+    // synaptic weight on the receptor); NaN for other shapes.
     struct ReceptorReadout {
         std::string receptor;
-        double g_mean_nS = 0, current_mean_pA = 0;
+        double g_mean_nS = 0, current_mean_pA = 0, open_fraction = 0;
     };
     virtual std::vector<ReceptorReadout> receptor_readout() const { return {}; }
-    // The per-neuron terms of receptor_readout for neurons [begin, end): receptor-major, 2 per neuron (g,
-    // current), so that ranks' terms summed in neuron order give the one-process means to the bit.
+    // The per-neuron terms of receptor_readout for neurons [begin, end): receptor-major, 3 per neuron (g,
+    // current, open fraction), so that ranks' terms summed in neuron order give the one-process means to the
+    // bit.
+    static constexpr std::size_t kReceptorReadoutFields = 3;
     virtual void receptor_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
                                         std::vector<double>& terms) const {
         (void)begin, (void)end;

@@ -8,6 +8,7 @@
 #include "models/neuron_group.hpp"
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -76,13 +77,16 @@ class PointNeuron : public NeuronGroup {
         receptor_readout_terms(0, size_, names, terms);
         std::vector<ReceptorReadout> out;
         if (size_ == 0) return out;
+        constexpr std::size_t F = kReceptorReadoutFields;
         for (std::size_t r = 0; r < names.size(); ++r) {
-            double g = 0, current = 0; // summed from zero in neuron order (as the distributed readout)
+            double g = 0, current = 0,
+                   open = 0; // summed from zero in neuron order (as the distributed readout)
             for (std::uint32_t i = 0; i < size_; ++i) {
-                g += terms[(r * size_ + i) * 2];
-                current += terms[(r * size_ + i) * 2 + 1];
+                g += terms[(r * size_ + i) * F];
+                current += terms[(r * size_ + i) * F + 1];
+                open += terms[(r * size_ + i) * F + 2];
             }
-            out.push_back({names[r], g / size_, current / size_});
+            out.push_back({names[r], g / size_, current / size_, open / size_});
         }
         return out;
     }
@@ -101,7 +105,9 @@ class PointNeuron : public NeuronGroup {
                     current = g * (double(V_m_mV_[i]) - receptors_.E_rev_mV(r));
                 else
                     current = -g; // current-based: the variable is an inward-positive current
-                terms.insert(terms.end(), {g, current});
+                const double open = receptors_.is_kinetic(r) ? double(receptors_.open_fraction(r, i))
+                                                             : std::numeric_limits<double>::quiet_NaN();
+                terms.insert(terms.end(), {g, current, open});
             }
         }
     }

@@ -16,7 +16,6 @@ VoltageClamp::VoltageClamp(const GroupSetup& setup)
 
 void VoltageClamp::update(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
                           const float* const* receptor_input, std::vector<std::uint32_t>& spikes) {
-    (void)ctx;
     (void)spikes;
     alignas(64) float g_sum[kUpdateChunk];
     alignas(64) float gE_sum[kUpdateChunk];
@@ -29,6 +28,7 @@ void VoltageClamp::update(const StepContext& ctx, std::uint32_t begin, std::uint
             I_syn[chunk + i] = g_sum[i] * V_m_mV_[chunk + i] - gE_sum[i];
     }
     receptors_.decay_and_add(begin, end, receptor_input);
+    receptors_.advance_kinetic(begin, end, receptor_input, ctx.step);
 }
 
 } // namespace ketaplast

@@ -498,6 +498,16 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     // Drugs block every NMDA receptor (all pools share the drug; they differ in Mg2+ block): one blocker
     // per species -- a bath drug, a dosed drug and its metabolite -- in the order of exp.species.
     exp.species = drug_species(exp.drugs);
+    // Kinetic (DMS) receptors with the Mg2+ block are NMDA receptors the drugs cannot reach: the trapping
+    // block (models/exp_receptors.hpp) is written for the nmda shapes' gating. Refuse rather than ignore.
+    if (!exp.species.empty())
+        for (const auto& pop : exp.populations)
+            for (const auto& receptor : pop.receptors)
+                if (receptor.shape == ReceptorShape::kinetic && receptor.Mg_block)
+                    root.fail_at(root.node("drugs"), "drugs",
+                                 "population '" + pop.name + "', receptor '" + receptor.name +
+                                     "' is kinetic (DMS) with the Mg2+ block: drugs do not block kinetic "
+                                     "receptors; use shape = \"nmda\" for a drug-blockable NMDA receptor");
     for (auto& pop : exp.populations)
         for (auto& receptor : pop.receptors)
             if (receptor.shape == ReceptorShape::nmda)

@@ -3,6 +3,7 @@
 #include "sim/config_sections.hpp"
 
 #include "core/error.hpp"
+#include "models/kinetic_receptor.hpp"
 #include "models/registry.hpp"
 
 #include <algorithm>
@@ -86,6 +87,50 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
     return times;
 }
 
+// shape = "kinetic": Destexhe-Mainen-Sejnowski two-state receptor (SCIENCE.md §2.2,
+// models/kinetic_receptor.hpp). A preset gives the rates (and E_rev, Mg2+ block) of §2.2; without one,
+// alpha and beta are required. The pulse must be a whole number of steps (pulses start and end on steps).
+void read_kinetic_receptor(TomlReader& rr, ReceptorSpec& spec, ReceptorKind kind, const std::string& model,
+                           double dt_ms) {
+    spec.shape = ReceptorShape::kinetic;
+    std::vector<std::string> preset_names{"none"};
+    for (const auto& p : kinetic_presets())
+        preset_names.push_back(p.name);
+    const std::string preset_name = rr.choice("preset", preset_names, "none");
+    const KineticPreset* preset = nullptr;
+    for (const auto& p : kinetic_presets())
+        if (preset_name == p.name) preset = &p;
+    auto rate = [&](const char* key, double preset_value) {
+        const ParamDef r = range(0.0, 1e4, false, true, preset_value);
+        return preset ? rr.number(key, r) : rr.required_number(key, r);
+    };
+    spec.alpha_per_mM_per_ms = rate("alpha_per_mM_per_ms", preset ? preset->alpha_per_mM_per_ms : 0.0);
+    spec.beta_per_ms = rate("beta_per_ms", preset ? preset->beta_per_ms : 0.0);
+    spec.T_max_mM = rr.number("T_max_mM", range(0.0, 1e3, false, true, 1.0));
+    spec.C_dur_ms = rr.number("C_dur_ms", range(0.0, 1e3, false, true, 1.0));
+    if (kinetic_pulse_steps(spec.C_dur_ms, dt_ms) < 1)
+        rr.fail("C_dur_ms", "the transmitter pulse must last a whole number (>= 1) of steps of dt = " +
+                                number_text(dt_ms) + " ms (pulses start and end on step boundaries); got " +
+                                number_text(spec.C_dur_ms / dt_ms) + " steps");
+    if (kind == ReceptorKind::conductance)
+        spec.E_rev_mV = preset ? rr.number("E_rev_mV", range(-200.0, 200.0, true, true, preset->E_rev_mV))
+                               : rr.required_number("E_rev_mV", range(-200.0, 200.0));
+    spec.Mg_block = rr.boolean("Mg_block", preset && preset->Mg_block);
+    if (spec.Mg_block) {
+        if (kind != ReceptorKind::conductance)
+            rr.fail(rr.has("Mg_block") ? "Mg_block" : "preset",
+                    "the Mg2+ block acts on a conductance; '" + model +
+                        "' is current-based (set Mg_block = false, or use a conductance-based model)");
+        // SCIENCE.md §2.3 (as for shape = "nmda").
+        spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
+        spec.K_Mg0_mM = rr.number("K_Mg0_mM", range(0.0, 1e4, false, true, 3.57));
+        spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
+    }
+    if (rr.has("tau_ms"))
+        rr.fail("tau_ms", "a kinetic receptor has no tau_ms: it decays with beta_per_ms (1 / beta = " +
+                              number_text(1.0 / spec.beta_per_ms) + " ms)");
+}
+
 } // namespace
 
 PopulationSpec read_population(const toml::table& t, std::size_t index, const std::string& file,
@@ -159,11 +204,17 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                 if (name.empty() || name.find_first_of(". /\\") != std::string::npos)
                     p.fail_at(&v, "receptors." + name,
                               "receptor names must be non-empty without '.', '/', '\\' or spaces");
+                const std::string shape =
+                    rr.choice("shape", {"exponential", "nmda", "nmda_saturating", "kinetic"}, "exponential");
+                if (shape == "kinetic") {
+                    read_kinetic_receptor(rr, spec, model->receptor_kind, pop.model, sim.dt_ms);
+                    rr.finish();
+                    pop.receptors.push_back(spec);
+                    continue;
+                }
                 spec.tau_ms = rr.required_number("tau_ms", range(0.0, 1e6, false, true));
                 if (model->receptor_kind == ReceptorKind::conductance)
                     spec.E_rev_mV = rr.required_number("E_rev_mV", range(-200.0, 200.0));
-                const std::string shape =
-                    rr.choice("shape", {"exponential", "nmda", "nmda_saturating"}, "exponential");
                 if (shape == "nmda" || shape == "nmda_saturating") {
                     if (model->receptor_kind != ReceptorKind::conductance)
                         rr.fail("shape",

@@ -239,7 +239,8 @@ void Engine::update_drugs(std::int64_t step) {
     } else {
         for (const auto& pop : net_.populations)
             for (const auto& r : pop.group->receptor_readout())
-                sample.receptors.push_back({pop.spec->name, r.receptor, r.g_mean_nS, r.current_mean_pA});
+                sample.receptors.push_back(
+                    {pop.spec->name, r.receptor, r.g_mean_nS, r.current_mean_pA, r.open_fraction});
     }
     // NMDA pools at this tick: how much of each is conducting, blocked by drugs, and its mean current.
     if (net_.ranks > 1) {
@@ -283,14 +284,20 @@ void Engine::distributed_receptor_readout(DrugSample& sample) {
         const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
         const std::uint32_t lo = std::max(mine.begin, pop.first_gid), hi = std::min(mine.end, pop.first_gid + pop.size);
         std::vector<std::string> receptors;
-        std::vector<double> terms;
+        std::vector<double> terms; // receptor-major, kReceptorReadoutFields per neuron
+        constexpr std::size_t F = NeuronGroup::kReceptorReadoutFields;
         pop.group->receptor_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
                                           receptors, terms);
         if (receptors.empty() || pop.size == 0) continue;
-        const std::vector<double> sums = sum_population_terms(pop, 2, terms, receptors.size());
-        for (std::size_t q = 0; q < receptors.size(); ++q)
-            sample.receptors.push_back({pop.spec->name, receptors[q], sums.empty() ? 0 : sums[q * 2] / pop.size,
-                                        sums.empty() ? 0 : sums[q * 2 + 1] / pop.size});
+        const std::vector<double> sums = sum_population_terms(pop, F, terms, receptors.size());
+        for (std::size_t q = 0; q < receptors.size(); ++q) {
+            if (sums.empty()) {
+                sample.receptors.push_back({pop.spec->name, receptors[q], 0, 0, 0});
+                continue;
+            }
+            sample.receptors.push_back({pop.spec->name, receptors[q], sums[q * F] / pop.size,
+                                        sums[q * F + 1] / pop.size, sums[q * F + 2] / pop.size});
+        }
     }
 }
 
@@ -825,7 +832,7 @@ void Engine::checkpoint_state(StateArchive& a) {
             for (const auto& g : s.glutamate)
                 glutamate.insert(glutamate.end(), {g.level_uM, g.release, g.dialysate});
             for (const auto& r : s.receptors)
-                receptors.insert(receptors.end(), {r.g_mean, r.current_mean_pA});
+                receptors.insert(receptors.end(), {r.g_mean, r.current_mean_pA, r.open_fraction});
             if (receptor_names.empty())
                 for (const auto& r : s.receptors)
                     receptor_names.insert(receptor_names.end(), {r.population, r.receptor});
@@ -854,15 +861,15 @@ void Engine::checkpoint_state(StateArchive& a) {
             s.pools.push_back({pool_names[2 * q], pool_names[2 * q + 1], f[0], f[1], f[2], f[3], f[4]});
         }
         const std::size_t n_glu = exp_.glutamate_pools.size(), n_rec = receptor_names.size() / 2;
-        if (glutamate.size() != samples * n_glu * 3 || receptors.size() != samples * n_rec * 2)
+        if (glutamate.size() != samples * n_glu * 3 || receptors.size() != samples * n_rec * 3)
             throw InputError(a.path() + ": glutamate/receptor samples are inconsistent with this experiment");
         for (std::size_t q = 0; q < n_glu; ++q) {
             const double* f = glutamate.data() + 3 * (k * n_glu + q);
             s.glutamate.push_back({f[0], f[1], f[2]});
         }
         for (std::size_t q = 0; q < n_rec; ++q) {
-            const double* f = receptors.data() + 2 * (k * n_rec + q);
-            s.receptors.push_back({receptor_names[2 * q], receptor_names[2 * q + 1], f[0], f[1]});
+            const double* f = receptors.data() + 3 * (k * n_rec + q);
+            s.receptors.push_back({receptor_names[2 * q], receptor_names[2 * q + 1], f[0], f[1], f[2]});
         }
         drug_samples_.push_back(std::move(s));
     }

@@ -345,11 +345,15 @@ NetworkEstimate estimate_network(const Experiment& exp, std::uint32_t workers) {
 }
 
 // The kinetic drug block needs each neuron's NMDA conductance with every receptor bound (ReceptorSpec):
-// the summed weight of its incoming synapses and Poisson drive on each kinetic NMDA receptor. Every target's
-// synapses lie in one shard, visited in source order, so the sums are the same for any worker count.
-static void assign_nmda_capacities(Network& net, std::uint32_t workers) {
-    auto kinetic = [](const ReceptorSpec& r) {
-        return r.shape == ReceptorShape::nmda && r.block == ReceptorSpec::Block::kinetic && !(r.g_max_nS > 0);
+// the summed weight of its incoming synapses and Poisson drive on each kinetic NMDA receptor. Kinetic
+// (DMS) receptors need the same sum: their open fraction and leftover estimate (models/kinetic_receptor.hpp).
+// Every target's synapses lie in one shard, visited in source order, so the sums are the same for any worker
+// count.
+static void assign_nmda_capacities(Network& net, std::uint32_t workers, bool drugs) {
+    auto kinetic = [drugs](const ReceptorSpec& r) {
+        return (drugs && r.shape == ReceptorShape::nmda && r.block == ReceptorSpec::Block::kinetic &&
+                !(r.g_max_nS > 0)) ||
+               r.shape == ReceptorShape::kinetic;
     };
     std::vector<std::vector<std::vector<double>>> capacity(net.populations.size());
     bool any = false;
@@ -512,7 +516,7 @@ Network build_network(const Experiment& exp, std::uint32_t workers, Communicator
     // Plastic weights start clipped to their bounds, before the kinetic block sums them.
     net.plasticity = PlasticityState(exp, starts, net.shards, workers);
 
-    if (!exp.drugs.empty()) assign_nmda_capacities(net, workers);
+    assign_nmda_capacities(net, workers, !exp.drugs.empty()); // no-op without kinetic receptors or drugs
     return net;
 }
 

@@ -582,14 +582,17 @@ void RateRecorder::write_slow_readouts(h5::File& file, const std::vector<std::st
             h5::Object pop =
                 rec.exists(first.population) ? rec.open_group(first.population) : rec.group(first.population);
             h5::Object g = pop.group(first.receptor);
-            std::vector<double> mean_g, current;
+            std::vector<double> mean_g, current, open;
             for (const auto& s : samples) {
                 mean_g.push_back(s.receptors[k].g_mean);
                 current.push_back(s.receptors[k].current_mean_pA);
+                open.push_back(s.receptors[k].open_fraction);
             }
             g.write("time_ms", t, "ms");
             g.write("g_mean", mean_g, "nS");
             g.write("current_mean_pA", current, "pA");
+            // Kinetic (DMS) receptors: the open fraction r ("AMPA activation"); NaN for the other shapes.
+            if (!std::isnan(first.open_fraction)) g.write("open_fraction", open);
         }
     }
 }

@@ -126,10 +126,11 @@ struct DrugSample {
         double level_uM = 0, release = 0, dialysate = 0;
     };
     std::vector<Glutamate> glutamate;
-    // Per neuron population and receptor: mean conductance (or current variable) and mean current.
+    // Per neuron population and receptor: mean conductance (or current variable), mean current and, for
+    // kinetic (DMS) receptors, the mean open fraction (NaN for other shapes).
     struct Receptor {
         std::string population, receptor;
-        double g_mean = 0, current_mean_pA = 0;
+        double g_mean = 0, current_mean_pA = 0, open_fraction = 0;
     };
     std::vector<Receptor> receptors;
 };
@@ -156,7 +157,8 @@ class RateRecorder {
                const std::vector<DrugSample>& drug_samples = {},
                const std::vector<std::string>& glutamate_names = {}) const;
     // /glutamate/<pool>/{time_ms, level_uM, release_per_ms_per_neuron, dialysate_release_per_ms_per_neuron}
-    // and /receptors/<population>/<receptor>/{time_ms, g_mean, current_mean_pA} at the slow clock's ticks.
+    // and /receptors/<population>/<receptor>/{time_ms, g_mean, current_mean_pA[, open_fraction for kinetic
+    // receptors]} at the slow clock's ticks.
     void write_slow_readouts(h5::File& file, const std::vector<std::string>& glutamate_names,
                              const std::vector<DrugSample>& samples) const;
 
