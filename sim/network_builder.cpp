@@ -511,6 +511,12 @@ Network build_network(const Experiment& exp, std::uint32_t workers, Communicator
     net.presynaptic = PresynapticState(exp, starts, workers);
     // Plastic weights start clipped to their bounds, before the kinetic block sums them.
     net.plasticity = PlasticityState(exp, starts, net.shards, workers);
+    if (!net.plasticity.empty()) { // the calcium rule reads V and the NMDA block of its targets
+        std::vector<NeuronGroup*> groups;
+        for (auto& pop : net.populations)
+            groups.push_back(pop.group.get());
+        net.plasticity.bind_neurons(exp, groups);
+    }
 
     if (!exp.drugs.empty()) assign_nmda_capacities(net, workers);
     return net;
