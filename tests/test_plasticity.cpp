@@ -293,6 +293,13 @@ TEST_CASE("plasticity keys are validated: clear errors naming the key", "[plasti
     CHECK_THAT(error_of("{ rule = \"stdp_pair\", w_max_nS = 0.5 }"),
                Contains("weight_nS") && Contains("outside the plasticity bounds"));
     CHECK_THAT(error_of("{ rule = \"stdp_quadruplet\", w_max_nS = 2.0 }"), Contains("plasticity.rule"));
+    // Calcium rule: the NMDA pool named for C_pre must exist on the target; thresholds positive.
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, nmda_receptor = \"NMDA\" }"),
+               Contains("plasticity.nmda_receptor") && Contains("no NMDA receptor"));
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, theta_p = -1.0 }"),
+               Contains("plasticity.theta_p"));
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, parameter_set = \"visual\" }"),
+               Contains("plasticity.parameter_set"));
     CHECK_THAT(error_of("{ rule = \"stdp_pair\", w_max_nS = 2.0, A_pluss = 0.1 }"), Contains("A_plus"));
     CHECK_THAT(
         error_of("{ rule = \"stdp_pair\", w_max_nS = 2.0 }", "[network]\nweight_storage = \"uint16\"\n"),
