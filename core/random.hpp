@@ -18,13 +18,14 @@ namespace ketaplast {
 
 // What a stream is used for. Part of the key, so streams of different purposes never overlap.
 enum class RandomPurpose : std::uint32_t {
-    connect_source = 1, // which sources a target receives from (per target)
-    connect_value = 2,  // weight then delay of one synapse (per target or source, per synapse)
-    connect_count = 4,  // per-projection counts (fixed_total_number's multinomial)
-    initial_state = 5,  // initial membrane potentials etc. (per neuron)
-    position = 6,       // neuron positions (per neuron)
-    poisson_source = 7, // Poisson spike generators (per neuron, per step)
-    poisson_drive = 8,  // Poisson background drive into neurons (per neuron, per step)
+    connect_source = 1,   // which sources a target receives from (per target)
+    connect_value = 2,    // weight then delay of one synapse (per target or source, per synapse)
+    connect_count = 4,    // per-projection counts (fixed_total_number's multinomial)
+    initial_state = 5,    // initial membrane potentials etc. (per neuron)
+    position = 6,         // neuron positions (per neuron)
+    poisson_source = 7,   // Poisson spike generators (per neuron, per step)
+    poisson_drive = 8,    // Poisson background drive into neurons (per neuron, per step)
+    plasticity_noise = 9, // noise of the calcium rule (per synapse, per calcium event)
 };
 
 // SplitMix64 finaliser (Steele et al. 2014): mixes (seed, purpose, tag) into a 64-bit Philox key.

@@ -66,9 +66,9 @@ double SlowLayerParams::mTOR_activation(double TrkB) const {
 }
 
 const std::array<const char*, SlowState::size>& SlowState::names() {
-    static const std::array<const char*, size> n = {"rest_signal",   "eEF2K",      "BDNF",    "A_glu",
-                                                    "TrkB",          "mTOR",       "protein", "spine_density",
-                                                    "log_bdnf_gain", "log_scaling"};
+    static const std::array<const char*, size> n = {
+        "rest_signal", "eEF2K",         "BDNF",          "A_glu",       "TrkB",       "mTOR",
+        "protein",     "spine_density", "log_bdnf_gain", "log_scaling", "A_reference"};
     return n;
 }
 
@@ -80,19 +80,21 @@ void SlowLayer::reset(double baseline_rate_Hz) {
     mTOR0_ = p_.mTOR_activation(1.0);
     rate_target_ = p_.rate_target_Hz > 0.0 ? p_.rate_target_Hz : baseline_rate_Hz;
     Ca_target_ = p_.Ca_target > 0.0 ? p_.Ca_target : Ca(baseline_rate_Hz);
-    s_.y = {1.0, 1.0, 1.0, 1.0, 1.0, mTOR0_, 1.0, p_.initial_spine_density, 0.0, 0.0};
+    s_.y = {1.0, 1.0, 1.0, 1.0, 1.0, mTOR0_, 1.0, p_.initial_spine_density, 0.0, 0.0, 1.0};
 }
 
 std::array<double, SlowState::size> SlowLayer::rhs(const std::array<double, SlowState::size>& y,
                                                    const SlowInputs& in) const {
     const double S = y[0], K = y[1], B = y[2], A = y[3], T = y[4], m = y[5], P = std::max(0.0, y[6]),
-                 n = y[7], log_g = y[8];
+                 n = y[7], log_g = y[8], R = y[10];
     std::array<double, SlowState::size> d{};
     d[0] = (in.rest_signal - S) / p_.tau_rest_min;
     d[1] = (S - K) / p_.tau_eEF2K_min;
     d[2] = (1.0 + p_.k_BDNF * std::max(0.0, 1.0 - K - p_.theta_rest) - B) / p_.tau_BDNF_min;
     d[3] = (in.ampa_drive - A) / p_.tau_A_min;
-    d[4] = (B * (1.0 + p_.kappa_A * (A - 1.0)) - T) / p_.tau_TrkB_min;
+    d[10] = p_.tau_A_adapt_h > 0.0 ? (A - R) / (p_.tau_A_adapt_h * 60.0) : 0.0;
+    const double A_rel = p_.tau_A_adapt_h > 0.0 ? A / std::max(R, 1e-9) : A;
+    d[4] = (B * (1.0 + p_.kappa_A * (A_rel - 1.0)) - T) / p_.tau_TrkB_min;
     d[5] = (p_.mTOR_activation(T) - m) / p_.tau_mTOR_min;
     const double room = std::max(0.0, (p_.protein_max - P) / (p_.protein_max - 1.0));
     d[6] =

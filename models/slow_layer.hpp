@@ -14,7 +14,8 @@
 //   tau_K    dK/dt  = S - K                                             eEF2K activity (§6.5)
 //   tau_B    dB/dt  = 1 + k_B max(0, 1 - K - theta_rest) - B            BDNF (§6.5, b0 = 1: baseline 1)
 //   tau_A    dA/dt  = ampa_drive - A                                    A_glu, low-pass (§6.7)
-//   tau_T    dT/dt  = B (1 + kappa_A (A - 1)) - T                       TrkB (§6.7)
+//   tau_R    dR/dt  = A - R                                             adaptation of the A_glu route [A]
+//   tau_T    dT/dt  = B (1 + kappa_A (A/R - 1)) - T                     TrkB (§6.7)
 //   tau_m    dm/dt  = h(T) - m,  h(x) = 1 / (1 + exp(-(x - theta_m)/s_m))   mTOR (§6.7)
 //            dP/dt  = k_P (m - h(1)) (P_max - P)/(P_max - 1) - (P - 1)/tau_P   synaptic protein (§6.7;
 //                                                                       saturating synthesis [A])
@@ -69,10 +70,16 @@ struct SlowLayerParams {
     double tau_A_min = 5.0; // A_glu low-pass, §6.7 [A]
     double kappa_A = 0.5; // weight of the disinhibition route on TrkB [A]; 1 let the loop AMPA drive -> mTOR
                           // -> protein -> strength -> rate run away in configs/ketamine_week.toml
+    // Adaptation of the disinhibition route [A]: TrkB sees the AMPA drive relative to its own slow average R
+    // (tau_R), i.e. a glutamate *surge*, not a sustained level. Without it (0) the loop AMPA drive -> TrkB ->
+    // mTOR -> protein -> strength -> rate -> AMPA drive has positive DC gain: the week run's E rate climbed
+    // 19 -> 30 Hz in 6 h after the drug was gone, and window noise was amplified by it (docs/slow_layer.md).
+    // mTOR activation by ketamine is transient (Li et al. 2010: back by ~2 h) although the drive can stay.
+    double tau_A_adapt_h = 2.0;
     double tau_TrkB_min = 10.0;       // §6.7 [A]
     double tau_mTOR_min = 15.0;       // §6.7 "~30 min" [A]; 15 so mTOR is back by ~2 h (T32, Li et al. 2010)
     double mTOR_threshold = 1.15;     // h(x) threshold "above baseline" (TrkB units) [A]
-    double mTOR_slope = 0.05;         // h(x) slope [A]
+    double mTOR_slope = 0.1;          // h(x) slope [A]; 0.05 amplified window noise (docs/slow_layer.md)
     double k_P_per_h = 0.25;          // protein synthesis per unit mTOR above baseline [A], calibrated to T32
     double tau_P_days = 4.0;          // §6.7 "2-4 days" [A]
     double protein_max = 2.0;         // synthesis saturates at this level (translation capacity) [A]
@@ -108,8 +115,9 @@ struct SlowInputs {
 };
 
 struct SlowState {
-    static constexpr std::size_t size = 10;
-    // S_rest, eEF2K, BDNF, A_glu, TrkB, mTOR, protein, spine density, ln(BDNF gain), ln(scaling)
+    static constexpr std::size_t size = 11;
+    // S_rest, eEF2K, BDNF, A_glu, TrkB, mTOR, protein, spine density, ln(BDNF gain), ln(scaling), A_glu
+    // reference (adaptation)
     std::array<double, size> y{};
     double& rest() { return y[0]; }
     double& eEF2K() { return y[1]; }
@@ -121,6 +129,7 @@ struct SlowState {
     double& spines() { return y[7]; }
     double& log_gain() { return y[8]; }
     double& log_scaling() { return y[9]; }
+    double& A_reference() { return y[10]; }
     static const std::array<const char*, size>& names();
 };
 

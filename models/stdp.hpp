@@ -17,6 +17,8 @@
 // pre and a post spike in the same step count as post after pre (Delta t = 0: potentiation).
 #pragma once
 
+#include "models/calcium_rule.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -26,7 +28,10 @@
 namespace ketaplast {
 
 struct StdpRule {
-    enum class Kind : std::uint8_t { pair, triplet } kind = Kind::pair;
+    // calcium: the Graupner-Brunel rule (models/calcium_rule.hpp); its weights are w_min + rho (w_max -
+    // w_min) and the trace fields below are unused.
+    enum class Kind : std::uint8_t { pair, triplet, calcium } kind = Kind::pair;
+    CalciumRule calcium;
     enum class Bounds : std::uint8_t { additive, multiplicative } bounds = Bounds::additive;
     bool nearest_spike = false; // traces are set to 1 at a spike instead of incremented
     double tau_plus_ms = 20.0, tau_minus_ms = 20.0;

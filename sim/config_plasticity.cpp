@@ -1,5 +1,5 @@
-// projections.<name>.plasticity: the long-term plasticity rule of a projection (SCIENCE.md §6.1, §6.2;
-// models/stdp.hpp; docs/plasticity.md and docs/config.md for the keys).
+// projections.<name>.plasticity: the long-term plasticity rule of a projection (SCIENCE.md §6.1-§6.3;
+// models/stdp.hpp, models/calcium_rule.hpp; docs/plasticity.md and docs/config.md for the keys).
 #include "sim/config_sections.hpp"
 
 #include "core/error.hpp"
@@ -13,7 +13,7 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
                          const ProjectionSpec& proj, const PopulationSpec& target,
                          const ModelInfo* target_model, const NetworkSpec& network) {
     TomlReader r(t, projection.key_path("plasticity"), file);
-    const std::string rule = r.choice("rule", {"stdp_pair", "stdp_triplet"}, "");
+    const std::string rule = r.choice("rule", {"stdp_pair", "stdp_triplet", "calcium"}, "");
     // Where a rule can act. The rules model glutamatergic, NMDA-receptor-dependent plasticity (Bi & Poo
     // 1998: both LTP and LTD need NMDA receptors; SCIENCE.md §6.1), with bounds that are conductances:
     // - current-based receptors are refused: a current weight is signed and has no reversal potential, so
@@ -48,6 +48,52 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
         s.tau_minus_ms = r.number("tau_minus_ms", range(0.0, 1e7, false, true, 20.0));
         s.nearest_spike =
             r.choice("interaction", {"all_to_all", "nearest_spike"}, "all_to_all") == "nearest_spike";
+    } else if (rule == "calcium") {
+        s.kind = StdpRule::Kind::calcium;
+        std::vector<std::string> names;
+        for (const auto& set : calcium_rule_sets())
+            names.push_back(set.name);
+        // The cortical-slices set by default: there neither C_pre nor C_post alone reaches theta_p, so
+        // potentiation needs pre-post coincidence and NMDA receptors (SCIENCE.md §6.3).
+        const std::string set_name = r.choice("parameter_set", names, "cortical_slices");
+        const CalciumRuleSet& set =
+            *std::find_if(calcium_rule_sets().begin(), calcium_rule_sets().end(),
+                          [&](const CalciumRuleSet& x) { return set_name == x.name; });
+        CalciumRule& c = s.calcium;
+        const ParamDef positive = range(0.0, 1e7, false, true);
+        const ParamDef non_negative = range(0.0, 1e7, true, true);
+        c.tau_Ca_ms = r.optional_number("tau_Ca_ms", positive).value_or(set.tau_Ca_ms);
+        c.C_pre = r.optional_number("C_pre", non_negative).value_or(set.C_pre);
+        c.C_post = r.optional_number("C_post", non_negative).value_or(set.C_post);
+        c.theta_d = r.optional_number("theta_d", positive).value_or(set.theta_d);
+        c.theta_p = r.optional_number("theta_p", positive).value_or(set.theta_p);
+        c.gamma_d = r.optional_number("gamma_d", positive).value_or(set.gamma_d);
+        c.gamma_p = r.optional_number("gamma_p", positive).value_or(set.gamma_p);
+        c.sigma = r.optional_number("sigma", non_negative).value_or(set.sigma);
+        c.tau_ms = 1000.0 * r.optional_number("tau_s", positive).value_or(set.tau_s);
+        c.D_ms = r.optional_number("D_ms", range(0.0, 1e4, true, true)).value_or(set.D_ms);
+        c.double_well = r.boolean("double_well", true);
+        c.V_ref_mV = r.number("V_ref_mV", range(-150.0, 50.0, true, true, -70.0));
+        // NMDA coupling: the target's first NMDA receptor unless named ("" switches it off).
+        std::string first_nmda;
+        for (const ReceptorSpec& rec : target.receptors)
+            if (rec.shape == ReceptorShape::nmda) {
+                first_nmda = rec.name;
+                break;
+            }
+        c.nmda_receptor = r.string("nmda_receptor", first_nmda);
+        if (!c.nmda_receptor.empty()) {
+            const auto it = std::find_if(target.receptors.begin(), target.receptors.end(),
+                                         [&](const ReceptorSpec& x) { return x.name == c.nmda_receptor; });
+            if (it == target.receptors.end() || it->shape != ReceptorShape::nmda)
+                r.fail("nmda_receptor", "population '" + target.name + "' has no NMDA receptor '" +
+                                            c.nmda_receptor +
+                                            "' (its C_pre is the NMDA-mediated calcium entry; "
+                                            "\"\" switches the coupling off)");
+        }
+        s.w_max = r.required_number("w_max_nS", range(0.0, 1e6, false, true));
+        // w_min (the DOWN state) from the set's ratio b = w1 / w0 unless given.
+        s.w_min = r.number("w_min_nS", range(0.0, 1e6, true, true, s.w_max / set.b));
     } else {
         s.kind = StdpRule::Kind::triplet;
         std::vector<std::string> names;
@@ -67,11 +113,13 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
         s.nearest_spike = r.choice("interaction", {"all_to_all", "nearest_spike"},
                                    set.nearest_spike ? "nearest_spike" : "all_to_all") == "nearest_spike";
     }
-    s.bounds = r.choice("bounds", {"additive", "multiplicative"}, "additive") == "multiplicative"
-                   ? StdpRule::Bounds::multiplicative
-                   : StdpRule::Bounds::additive;
-    s.w_max = r.required_number("w_max_nS", range(0.0, 1e6, false, true));
-    s.w_min = r.number("w_min_nS", range(0.0, 1e6, true, true, 0.0));
+    if (s.kind != StdpRule::Kind::calcium) {
+        s.bounds = r.choice("bounds", {"additive", "multiplicative"}, "additive") == "multiplicative"
+                       ? StdpRule::Bounds::multiplicative
+                       : StdpRule::Bounds::additive;
+        s.w_max = r.required_number("w_max_nS", range(0.0, 1e6, false, true));
+        s.w_min = r.number("w_min_nS", range(0.0, 1e6, true, true, 0.0));
+    }
     if (s.w_min >= s.w_max)
         r.fail("w_min_nS",
                "w_min_nS = " + number_text(s.w_min) + " must be below w_max_nS = " + number_text(s.w_max));

@@ -25,6 +25,7 @@ void read_slow(TomlReader& r, SlowLayerParams& p) {
     nonneg("tau_gain_decay_h", p.tau_gain_decay_h);
     pos("tau_A_min", p.tau_A_min);
     nonneg("kappa_A", p.kappa_A);
+    nonneg("tau_A_adapt_h", p.tau_A_adapt_h);
     pos("tau_TrkB_min", p.tau_TrkB_min);
     pos("tau_mTOR_min", p.tau_mTOR_min);
     pos("mTOR_threshold", p.mTOR_threshold);

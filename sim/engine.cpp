@@ -403,9 +403,10 @@ std::uint64_t Engine::deliver(std::uint32_t worker, const std::vector<SpikeRecor
                 const std::uint16_t* __restrict target = shard.target.data() + k;
                 if (any_plastic && is_plastic[seg.projection]) {
                     const float f = any_presyn && scaled[seg.projection] ? factor[seg.projection] : 1.0f;
-                    plastic.deliver_and_depress(seg.projection, spike.step, depression[seg.projection], f,
-                                                shard.local_begin, target, shard.weight.data() + k, seg.count,
-                                                buffer);
+                    plastic.deliver_and_depress(worker, std::uint32_t(&shard - net_.shards[worker].data()), k,
+                                                spike.gid, seg.projection, spike.step,
+                                                depression[seg.projection], f, shard.local_begin, target,
+                                                shard.weight.data() + k, seg.count, buffer);
                 } else if (any_presyn && scaled[seg.projection]) {
                     const float f = factor[seg.projection];
                     if (shard.quantized) {

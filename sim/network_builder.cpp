@@ -515,6 +515,12 @@ Network build_network(const Experiment& exp, std::uint32_t workers, Communicator
     net.presynaptic = PresynapticState(exp, starts, workers);
     // Plastic weights start clipped to their bounds, before the kinetic block sums them.
     net.plasticity = PlasticityState(exp, starts, net.shards, workers);
+    if (!net.plasticity.empty()) { // the calcium rule reads V and the NMDA block of its targets
+        std::vector<NeuronGroup*> groups;
+        for (auto& pop : net.populations)
+            groups.push_back(pop.group.get());
+        net.plasticity.bind_neurons(exp, groups);
+    }
 
     assign_nmda_capacities(net, workers, !exp.drugs.empty()); // no-op without kinetic receptors or drugs
     return net;

@@ -292,6 +292,17 @@ rule = "all_to_all"
 weight_nS = 0.5
 delay_ms = 1.0
 plasticity = { rule = "stdp_pair", w_max_nS = 1.0, bounds = "multiplicative", A_plus = 0.05, A_minus = 0.05 }
+
+[[projections]]
+name = "EE_calcium"
+source = "E"
+target = "E"
+receptor = "AMPA"
+rule = "fixed_probability"
+probability = 0.2
+weight_nS = { dist = "uniform", low = 0.2, high = 0.8 }
+delay_ms = 1.5
+plasticity = { rule = "calcium", parameter_set = "DP", w_max_nS = 1.0, w_min_nS = 0.2 }
 )";
     TempDir dir("ckpt_plastic");
     const std::string ref = dir.file("ref"), out = dir.file("out");
@@ -308,6 +319,8 @@ plasticity = { rule = "stdp_pair", w_max_nS = 1.0, bounds = "multiplicative", A_
     CHECK(saved.count("plasticity/EE_plastic/weight_nS") == 1);
     CHECK(saved.count("plasticity/EE_plastic/pre_r2") == 1);
     CHECK(saved.count("plasticity/stim_plastic/post_o1") == 1);
+    CHECK(saved.count("plasticity/EE_calcium/rho") == 1);
+    CHECK(saved.count("plasticity/EE_calcium/pending_calcium_step") == 1);
     CHECK(resume(out, 2).status == "completed");
     require_same_outputs(ref, out);
 }

@@ -293,6 +293,13 @@ TEST_CASE("plasticity keys are validated: clear errors naming the key", "[plasti
     CHECK_THAT(error_of("{ rule = \"stdp_pair\", w_max_nS = 0.5 }"),
                Contains("weight_nS") && Contains("outside the plasticity bounds"));
     CHECK_THAT(error_of("{ rule = \"stdp_quadruplet\", w_max_nS = 2.0 }"), Contains("plasticity.rule"));
+    // Calcium rule: the NMDA pool named for C_pre must exist on the target; thresholds positive.
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, nmda_receptor = \"NMDA\" }"),
+               Contains("plasticity.nmda_receptor") && Contains("no NMDA receptor"));
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, theta_p = -1.0 }"),
+               Contains("plasticity.theta_p"));
+    CHECK_THAT(error_of("{ rule = \"calcium\", w_max_nS = 2.0, parameter_set = \"visual\" }"),
+               Contains("plasticity.parameter_set"));
     CHECK_THAT(error_of("{ rule = \"stdp_pair\", w_max_nS = 2.0, A_pluss = 0.1 }"), Contains("A_plus"));
     CHECK_THAT(
         error_of("{ rule = \"stdp_pair\", w_max_nS = 2.0 }", "[network]\nweight_storage = \"uint16\"\n"),
@@ -328,4 +335,214 @@ TEST_CASE("cli: learning rates that saturate most weights within 1 s stop the ru
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Catch::Matchers::Contains("runaway plasticity in projection 'plastic'") &&
                              Catch::Matchers::Contains("A_plus"));
+}
+
+// ---- Graupner-Brunel calcium rule (models/calcium_rule.hpp, SCIENCE.md §6.3) ----
+
+namespace {
+
+// n_pre sources per plastic projection ("down": starting at w_min, "up": at w_max), all firing at
+// pre_ms; one post LIF neuron forced to fire by a kick at kick_ms. `rule`: the plasticity inline table
+// without w_max_nS. `post_extra`: extra receptor / drug lines.
+std::string calcium_protocol(std::uint32_t n_pre, const std::vector<double>& pre_ms,
+                             const std::vector<double>& kick_ms, const std::string& rule, double duration_ms,
+                             const std::string& post_receptors, const std::string& extra) {
+    std::ostringstream s;
+    s << "[simulation]\ndt_ms = 0.1\nduration_ms = " << duration_ms << "\n" << extra;
+    for (const char* name : {"pre_down", "pre_up"}) {
+        s << "[[populations]]\nname = \"" << name << "\"\nsize = " << n_pre
+          << "\nmodel = \"spike_times\"\nspike_times_ms = [";
+        for (std::uint32_t i = 0; i < n_pre; ++i)
+            s << (i ? ", " : "") << list(pre_ms);
+        s << "]\n";
+    }
+    s << "[[populations]]\nname = \"kick\"\nsize = 1\nmodel = \"spike_times\"\nspike_times_ms = ["
+      << list(kick_ms) << "]\n"
+      << "[[populations]]\nname = \"post\"\nsize = 1\nmodel = \"lif_cond\"\n"
+      << "receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }\n"
+      << post_receptors;
+    // Weights tiny (w_max 2 pS) so the plastic inputs never make the post neuron fire.
+    for (const char* name : {"down", "up"})
+        s << "[[projections]]\nname = \"" << name << "\"\nsource = \"pre_" << name
+          << "\"\ntarget = \"post\"\nreceptor = \"AMPA\"\nrule = \"all_to_all\"\nweight_nS = "
+          << (std::string(name) == "down" ? "0.0004" : "0.002") << "\ndelay_ms = 1.0\nplasticity = { " << rule
+          << ", w_max_nS = 0.002, w_min_nS = 0.0004 }\n";
+    s << "[[projections]]\nname = \"drive\"\nsource = \"kick\"\ntarget = \"post\"\nreceptor = \"AMPA\"\n"
+      << "rule = \"one_to_one\"\nweight_nS = 200.0\ndelay_ms = 1.0\n"
+      << "[recording]\nedges = true\n";
+    return s.str();
+}
+
+struct CalciumOutcome {
+    std::vector<double> post_ms;
+    std::vector<double> down, up; // final weights of each projection
+};
+
+CalciumOutcome run_calcium(const std::string& config, int threads = 1) {
+    TempDir dir("calcium");
+    Experiment exp = load_experiment_from_string(config, "calcium.toml");
+    run_experiment(exp, {dir.path(), threads, false});
+    CalciumOutcome out;
+    h5::File spikes = h5::File::open_read(dir.file("spikes.h5"));
+    out.post_ms = spikes.open_group("spikes").open_group("post").read_doubles("timestamps");
+    h5::File edges = h5::File::open_read(dir.file("edges.h5"));
+    out.down = edges.open_group("edges").open_group("down").open_group("0").read_doubles("syn_weight");
+    out.up = edges.open_group("edges").open_group("up").open_group("0").read_doubles("syn_weight");
+    return out;
+}
+
+double fraction_above(const std::vector<double>& w, double mid) {
+    return double(std::count_if(w.begin(), w.end(), [&](double x) { return x > mid; })) / double(w.size());
+}
+
+// Graupner & Brunel (2012) analytic protocol prediction, written from the paper's formulas (SCIENCE.md
+// §6.3): the fractions of time alpha_d, alpha_p that c spends above the thresholds are measured on a fine
+// grid (1 us) from the actual pre and post spike times of each pairing, independently of the engine's
+// closed-form crossing times.
+struct Analytic {
+    double alpha_d, alpha_p, up, down, change;
+};
+Analytic analytic_protocol(const std::vector<double>& pre, const std::vector<double>& post, double T_s,
+                           double tauCa, double Cpre, double Cpost, double thd, double thp, double gd,
+                           double gp, double sigma, double tau_s, double D, double beta, double b) {
+    double above_d = 0, above_p = 0;
+    const double h = 0.001; // ms
+    for (std::size_t k = 0; k < pre.size(); ++k) {
+        const double t0 = std::min(pre[k] + D, post[k]);
+        for (double t = t0; t < t0 + 400.0; t += h) {
+            const double c = (t >= pre[k] + D ? Cpre * std::exp(-(t - pre[k] - D) / tauCa) : 0.0) +
+                             (t >= post[k] ? Cpost * std::exp(-(t - post[k]) / tauCa) : 0.0);
+            above_d += c > thd ? h : 0.0;
+            above_p += c > thp ? h : 0.0;
+        }
+    }
+    Analytic a;
+    a.alpha_d = above_d / (T_s * 1000.0);
+    a.alpha_p = above_p / (T_s * 1000.0);
+    const double Gp = gp * a.alpha_p, Gd = gd * a.alpha_d;
+    const double rho_bar = Gp / (Gp + Gd), s2 = (a.alpha_p + a.alpha_d) * sigma * sigma / (Gp + Gd);
+    const double tau_eff = tau_s / (Gp + Gd);
+    auto transition = [&](double rho0) { // probability of ending on the other side of rho* = 0.5
+        const double x = -(0.5 - rho_bar + (rho_bar - rho0) * std::exp(-T_s / tau_eff)) /
+                         std::sqrt(s2 * (1.0 - std::exp(-2.0 * T_s / tau_eff)));
+        return rho0 == 0.0 ? (1.0 + std::erf(x)) / 2.0 : (1.0 - std::erf(x)) / 2.0;
+    };
+    a.up = transition(0.0);
+    a.down = transition(1.0);
+    a.change =
+        ((beta * (1.0 - a.up) + (1.0 - beta) * a.down) + (beta * a.up + (1.0 - beta) * (1.0 - a.down)) * b) /
+        (beta + (1.0 - beta) * b);
+    return a;
+}
+
+} // namespace
+
+TEST_CASE("T25: Graupner-Brunel DP set, 60 pairs at 1 Hz, matches the analytic protocol formula",
+          "[plasticity][calcium]") {
+    const std::uint32_t n = 800;
+    std::vector<double> pre, kick;
+    for (int k = 0; k < 60; ++k) {
+        pre.push_back(100.0 + 1000.0 * k);
+        kick.push_back(100.0 + 1000.0 * k + 8.0); // post ~10 ms after pre (1 ms delay + latency)
+    }
+    // double_well = false: the analytic formula neglects the cubic term during the protocol, so the
+    // engine is compared with exactly the process the formula describes.
+    const std::string rule = "rule = \"calcium\", parameter_set = \"DP\", double_well = false";
+    const CalciumOutcome out = run_calcium(calcium_protocol(n, pre, kick, rule, 60500.0, "", ""));
+    REQUIRE(out.post_ms.size() == 60);
+    const Analytic a = analytic_protocol(pre, out.post_ms, 60.0, 20.0, 1.0, 2.0, 1.0, 1.3, 200.0, 321.808,
+                                         2.8284, 150.0, 13.7, 0.5, 5.0);
+    const double mid = 0.5 * (0.0004 + 0.002);
+    const double up = fraction_above(out.down, mid), down = 1.0 - fraction_above(out.up, mid);
+    INFO("alpha_d " << a.alpha_d << " alpha_p " << a.alpha_p << " predicted UP " << a.up << " DOWN " << a.down
+                    << " change " << a.change << "; measured UP " << up << " DOWN " << down);
+    // The transitions are intermediate (the test is sensitive to drift and noise alike).
+    REQUIRE(a.up > 0.3);
+    REQUIRE(a.up < 0.8);
+    // Tolerance: binomial sampling error sqrt(p (1 - p) / 800) <= 0.018, x 3.5 = 0.062; plus the
+    // formula's averaging of the drive over the protocol (each pairing moves rho by ~6 % of the distance
+    // to its target; the exactly composed per-pairing maps give 0.648 / 0.318 instead of 0.643 / 0.312,
+    // computed separately): 0.01. Measured: 0.634 / 0.305.
+    CHECK(up == Approx(a.up).margin(0.072));
+    CHECK(down == Approx(a.down).margin(0.072));
+    const double change =
+        ((0.5 * (1 - up) + 0.5 * down) + (0.5 * up + 0.5 * (1 - down)) * 5.0) / (0.5 + 0.5 * 5.0);
+    CHECK(change == Approx(a.change).margin(0.072 * 4.0 / 3.0)); // the change is linear in UP, DOWN
+}
+
+TEST_CASE("T24: NMDA-receptor block abolishes the calcium rule's pairing potentiation (cortical slices)",
+          "[plasticity][calcium]") {
+    const std::uint32_t n = 400;
+    std::vector<double> pre, kick;
+    for (int k = 0; k < 60; ++k) {
+        pre.push_back(20000.0 + 1000.0 * k);
+        kick.push_back(20000.0 + 1000.0 * k + 3.0); // post ~5 ms after pre
+    }
+    // The post neuron's NMDA pool: tonic agonist on a tiny conductance, so the drug's use-dependent block
+    // settles during the first 20 s without changing the neuron's potential.
+    const std::string nmda =
+        "receptors.NMDA = { shape = \"nmda\", tau_ms = 100.0, E_rev_mV = 0.0, Mg_mM = 1.0, "
+        "g_max_nS = 0.01, tonic_activation = 1.0 }\n";
+    const std::string rule = "rule = \"calcium\"";
+    auto drug = [](const char* agent) {
+        return std::string("[[drugs]]\nagent = \"") + agent +
+               "\"\nbath_uM = [10.0]\nbath_step_ms = 100000.0\n";
+    };
+    const CalciumOutcome control = run_calcium(calcium_protocol(n, pre, kick, rule, 80500.0, nmda, ""));
+    const CalciumOutcome ketamine =
+        run_calcium(calcium_protocol(n, pre, kick, rule, 80500.0, nmda, drug("ketamine")));
+    const CalciumOutcome mk801 =
+        run_calcium(calcium_protocol(n, pre, kick, rule, 80500.0, nmda, drug("mk801")));
+    for (const CalciumOutcome* o : {&control, &ketamine, &mk801})
+        REQUIRE(o->post_ms.size() == 60);
+    const double mid = 0.5 * (0.0004 + 0.002);
+    auto mean_weight = [&](const CalciumOutcome& o) { // over both projections: beta = 0.5
+        double m = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            m += (o.down[i] + o.up[i]) / (2.0 * n);
+        return m;
+    };
+    const double up_control = fraction_above(control.down, mid),
+                 up_ketamine = fraction_above(ketamine.down, mid), up_mk801 = fraction_above(mk801.down, mid);
+    INFO("DOWN->UP without drug " << up_control << ", 10 uM ketamine " << up_ketamine << ", 10 uM MK-801 "
+                                  << up_mk801
+                                  << "; mean weight / initial mean: " << mean_weight(control) / mid << ", "
+                                  << mean_weight(ketamine) / mid << ", " << mean_weight(mk801) / mid);
+    // Without drug: the analytic formula gives ~0.30 DOWN->UP at +5 ms (docs/plasticity.md); 400 synapses
+    // resolve it to +-0.023, so > 0.15 is far outside chance. Mean weight over both projections (beta = 0.5)
+    // rises: net potentiation.
+    CHECK(up_control > 0.15);
+    CHECK(mean_weight(control) > mid);
+    // 10 uM ketamine leaves part of the pool unblocked at -70 mV in 1 mM Mg (C_pre,eff ~ half of C_pre):
+    // the net potentiation is gone (mean weight below its start) and transitions up fall at least 3-fold.
+    CHECK(mean_weight(ketamine) < mid);
+    CHECK(up_ketamine < up_control / 3.0);
+    // MK-801 blocks (almost) every channel: pre + post calcium stays below theta_p, so no synapse goes up
+    // (the noise acts only above a threshold, and the depression-only drive pulls rho down).
+    CHECK(up_mk801 == 0.0);
+    CHECK(mean_weight(mk801) < mid);
+}
+
+TEST_CASE("calcium rule: weights are bit-identical for 1, 2 and 3 threads",
+          "[plasticity][calcium][integration]") {
+    std::vector<std::vector<double>> weights;
+    for (int threads : {1, 2, 3}) {
+        TempDir dir("calcium_threads");
+        Experiment exp =
+            load_experiment(source_path("configs/coba_stdp.toml"),
+                            {{"simulation.duration_ms", "300"},
+                             {"recording.reports", "[]"},
+                             {"recording.snapshot_times_ms", "[0.0, 150.0]"},
+                             {"projections.0.plasticity",
+                              "{ rule = \"calcium\", parameter_set = \"DP\", w_max_nS = 12.0 }"}});
+        run_experiment(exp, {dir.path(), threads, false});
+        h5::File e = h5::File::open_read(dir.file("edges.h5"));
+        weights.push_back(e.open_group("edges").open_group("EE").open_group("0").read_doubles("syn_weight"));
+    }
+    std::size_t changed = 0;
+    for (double w : weights[0])
+        changed += w != 6.0 ? 1 : 0;
+    REQUIRE(changed > 100); // the rule acted
+    for (std::size_t r = 1; r < weights.size(); ++r)
+        CHECK(weights[r] == weights[0]);
 }
