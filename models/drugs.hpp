@@ -63,10 +63,12 @@ inline const std::vector<DrugInfo>& builtin_drugs() {
     using namespace drug_table;
     static const std::vector<DrugInfo> drugs = [] {
         std::vector<DrugInfo> d;
-        d.push_back({"ketamine", ketamine(), 237.7,
-                     "racemic; IC50 0.71 uM, nH 0.84, delta 0.79, k_on/k_off within the errors of Gilling et al. "
-                     "2009 [V]; closed-channel egress from Mealing et al. 1999 [D]"});
-        // S-ketamine: [3H]MK-801 Ki 0.30 vs 1.4 uM for R (Ebert 1997, via SCIENCE.md): k_on x 1.65, IC50 x 0.6.
+        d.push_back(
+            {"ketamine", ketamine(), 237.7,
+             "racemic; IC50 0.71 uM, nH 0.84, delta 0.79, k_on/k_off within the errors of Gilling et al. "
+             "2009 [V]; closed-channel egress from Mealing et al. 1999 [D]"});
+        // S-ketamine: [3H]MK-801 Ki 0.30 vs 1.4 uM for R (Ebert 1997, via SCIENCE.md): k_on x 1.65, IC50 x
+        // 0.6.
         d.push_back({"esketamine", scaled_on(ketamine(), 1.65, 0.71 * 0.6), 237.7,
                      "S-ketamine; k_on 1.65 x racemic, IC50 0.6 x (Ebert 1997 Ki ratio) [D from V2]"});
         d.push_back({"arketamine", scaled_on(ketamine(), 0.35, 0.71 / 0.35), 237.7,
@@ -78,9 +80,10 @@ inline const std::vector<DrugInfo>& builtin_drugs() {
             // (Abbott et al. 2020) -> binding to closed receptors at the open-channel rates [A].
             ChannelBlocker b = kinetic(equilibrium(46.0, 1.0, 0.3), 0.015, 0.7);
             b.closed_access = 1.0;
-            d.push_back({"hnk_2r6r", b, 239.7,
-                         "(2R,6R)-HNK; IC50 46 uM, 10x slower onset, resting-receptor block (Abbott et al. 2020) "
-                         "[V]; delta 0.3 and closed access [A]"});
+            d.push_back(
+                {"hnk_2r6r", b, 239.7,
+                 "(2R,6R)-HNK; IC50 46 uM, 10x slower onset, resting-receptor block (Abbott et al. 2020) "
+                 "[V]; delta 0.3 and closed access [A]"});
         }
         {
             // Memantine: macroscopic k_on 0.32 per uM per s, k_off 0.53 per s, IC50 ~1 uM (Gilling 2009); 1/6
@@ -91,14 +94,16 @@ inline const std::vector<DrugInfo>& builtin_drugs() {
             b.p_escape = 1.0 / 6.0;
             b.k_off_closed_per_s = 1.26e-3;
             b.K_d_factor_2CD = 0.3 / 0.65;
-            d.push_back({"memantine", b, 179.3,
-                         "IC50 ~1 uM, k_on 0.32, k_off 0.53 (Gilling et al. 2009) [V]; escape 1/6 on closure "
-                         "(Blanpied et al. 1997) [V]; delta 0.8 [M]; 2C/2D selectivity from oocyte IC50s [V2]"});
+            d.push_back(
+                {"memantine", b, 179.3,
+                 "IC50 ~1 uM, k_on 0.32, k_off 0.53 (Gilling et al. 2009) [V]; escape 1/6 on closure "
+                 "(Blanpied et al. 1997) [V]; delta 0.8 [M]; 2C/2D selectivity from oocyte IC50s [V2]"});
         }
         {
-            // MK-801: open-channel k_on ~1e7 per M per s [M] x Po 0.4; recovery with agonist present tau 90 min
-            // at -75 mV and 2 min at +30 mV (Huettner & Bean 1988): voltage dependence on k_off only, e-fold per
-            // 105 mV / ln(45) = 27.6 mV -> delta 0.92, k_off(-75) = 1/5400 s -> k_off(-70) 2.22e-4 per s [D].
+            // MK-801: open-channel k_on ~1e7 per M per s [M] x Po 0.4; recovery with agonist present tau 90
+            // min at -75 mV and 2 min at +30 mV (Huettner & Bean 1988): voltage dependence on k_off only,
+            // e-fold per 105 mV / ln(45) = 27.6 mV -> delta 0.92, k_off(-75) = 1/5400 s -> k_off(-70) 2.22e-4
+            // per s [D].
             ChannelBlocker b = kinetic(equilibrium(0.03, 1.0, 0.9), 4.0, 2.22e-4);
             b.delta = 0.92;
             b.on_share = 0.0;

@@ -159,7 +159,8 @@ class ExpReceptors {
         for (std::size_t r = 0; r < specs_.size(); ++r) {
             if (is_nmda(r) && drug < blocker_A_[r].size())
                 blocker_A_[r][drug] = blocker_A(specs_[r].blockers[drug], conc_uM);
-            if (kinetic_[r].enabled && drug < kinetic_[r].drugs.size()) set_kinetic_concentration(r, drug, conc_uM);
+            if (kinetic_[r].enabled && drug < kinetic_[r].drugs.size())
+                set_kinetic_concentration(r, drug, conc_uM);
         }
     }
 
@@ -185,7 +186,9 @@ class ExpReceptors {
             kinetic_[r].tonic[i] = float(fraction);
     }
     // Fraction of pool r's channels at neuron i holding drug d (kinetic block).
-    double drug_blocked(std::size_t r, std::size_t d, std::uint32_t i) const { return kinetic_[r].drugs[d].blocked[i]; }
+    double drug_blocked(std::size_t r, std::size_t d, std::uint32_t i) const {
+        return kinetic_[r].drugs[d].blocked[i];
+    }
 
     // Advance the kinetic drug block of every NMDA pool over one step for neurons [begin, end) (at most
     // kUpdateChunk), with the membrane potentials V of those neurons at the start of the step and the
@@ -216,10 +219,10 @@ class ExpReceptors {
             for (auto& drug : pool.drugs) {
                 if (!drug.active) continue;
                 double* __restrict b = drug.blocked.data() + begin;
-                const float on = float(drug.k_on_per_uM_per_step * drug.conc_uM), off = float(drug.k_off_per_step),
-                            closed = float(drug.k_closed_per_step), access = drug.access,
-                            minus_beta_on = -drug.beta_on_per_mV, beta_off = drug.beta_off_per_mV,
-                            log_keep = drug.log_keep;
+                const float on = float(drug.k_on_per_uM_per_step * drug.conc_uM),
+                            off = float(drug.k_off_per_step), closed = float(drug.k_closed_per_step),
+                            access = drug.access, minus_beta_on = -drug.beta_on_per_mV,
+                            beta_off = drug.beta_off_per_mV, log_keep = drug.log_keep;
 #pragma omp simd
                 for (std::uint32_t i = 0; i < n; ++i) {
                     const float x_e = x[i] + access * (1.0f - x[i]);
@@ -228,8 +231,8 @@ class ExpReceptors {
                     const float k = a + c;
                     // 1 - e^{-k}: Taylor below 0.01 (error < k^4/24 relative), where the float subtraction
                     // would lose the small rates (MK-801 unblocks at 2e-8 per step).
-                    const float relax = k < 0.01f ? k * (1.0f - k * (0.5f - k * (1.0f / 6.0f)))
-                                                  : 1.0f - exp_approx(-k);
+                    const float relax =
+                        k < 0.01f ? k * (1.0f - k * (0.5f - k * (1.0f / 6.0f))) : 1.0f - exp_approx(-k);
                     const double others_free = free_fraction[i] + b[i]; // 1 - sum of the other drugs
                     const double b_inf = k > 0.0f ? double(a) * others_free / double(k) : b[i];
                     double b_new = b[i] + (b_inf - b[i]) * double(relax);
@@ -249,11 +252,21 @@ class ExpReceptors {
         }
     }
 
-    std::size_t count() const { return g_.size(); }
-    bool conductance() const { return unit_ == "nS"; }
-    float* g(std::size_t r) { return g_[r].data(); }
-    const float* g(std::size_t r) const { return g_[r].data(); }
-    float E_rev_mV(std::size_t r) const { return E_rev_mV_[r]; }
+    std::size_t count() const {
+        return g_.size();
+    }
+    bool conductance() const {
+        return unit_ == "nS";
+    }
+    float* g(std::size_t r) {
+        return g_[r].data();
+    }
+    const float* g(std::size_t r) const {
+        return g_[r].data();
+    }
+    float E_rev_mV(std::size_t r) const {
+        return E_rev_mV_[r];
+    }
     // NMDA-like: the conductance carries the Mg2+ block (the nmda shapes, and kinetic ones with Mg_block).
     bool is_nmda(std::size_t r) const {
         return specs_[r].shape == ReceptorShape::nmda || (is_kinetic(r) && specs_[r].Mg_block);
@@ -296,8 +309,8 @@ class ExpReceptors {
                     const float* __restrict tonic = pool.tonic.data() + begin;
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i) {
-                        const float gb =
-                            (g[i] + tonic[i] * g_max[i]) * unblocked[i] / (1.0f + mg * exp_approx(minus_slope * V[i]));
+                        const float gb = (g[i] + tonic[i] * g_max[i]) * unblocked[i] /
+                                         (1.0f + mg * exp_approx(minus_slope * V[i]));
                         g_sum[i] += gb;
                         gE_sum[i] += gb * E;
                     }
@@ -379,7 +392,8 @@ class ExpReceptors {
             if (name == prefix_ + specs_[r].name + "_" + unit_) return g_[r].data();
             if (specs_[r].shape == ReceptorShape::nmda && name == "h_" + specs_[r].name + "_" + unit_)
                 return rise_[r].data();
-            if (kinetic_[r].enabled && name == "bound_" + specs_[r].name) return kinetic_[r].x_previous.data();
+            if (kinetic_[r].enabled && name == "bound_" + specs_[r].name)
+                return kinetic_[r].x_previous.data();
             if (is_kinetic(r))
                 if (float* p = dms_[r].state(specs_[r].name, unit_, name)) return p;
         }

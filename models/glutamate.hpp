@@ -24,7 +24,7 @@ struct GlutamatePoolSpec {
     std::string name;
     std::vector<std::string> sources; // presynaptic (glutamatergic) populations releasing into the pool
     std::vector<std::size_t> source_indices;
-    std::vector<std::string> region;  // populations whose neurons share the pool (its volume)
+    std::vector<std::string> region; // populations whose neurons share the pool (its volume)
     std::vector<std::size_t> region_indices;
     double vesicles_per_spike = 0;    // 0: (glutamatergic synapses per source neuron) x release_probability
     double release_probability = 0.3; // per synapse and spike, without STP [M]
@@ -78,9 +78,9 @@ class GlutamatePool {
     double& level_uM_ = state_[0];
     double& dialysate_ = state_[1];
     double& last_release_ = state_[2];
-    double& release_sum_ = state_[3];     // vesicles per neuron since the last readout
+    double& release_sum_ = state_[3]; // vesicles per neuron since the last readout
     double& release_time_ms_ = state_[4];
-    double& started_ = state_[5];         // 1 after the first interval (the dialysate starts there)
+    double& started_ = state_[5]; // 1 after the first interval (the dialysate starts there)
 };
 
 } // namespace ketaplast

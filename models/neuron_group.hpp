@@ -172,7 +172,8 @@ class NeuronGroup {
     // current, open fraction), so that ranks' terms summed in neuron order give the one-process means to the
     // bit.
     static constexpr std::size_t kReceptorReadoutFields = 3;
-    virtual void receptor_readout_terms(std::uint32_t begin, std::uint32_t end, std::vector<std::string>& receptors,
+    virtual void receptor_readout_terms(std::uint32_t begin, std::uint32_t end,
+                                        std::vector<std::string>& receptors,
                                         std::vector<double>& terms) const {
         (void)begin, (void)end;
         receptors.clear();

@@ -34,8 +34,8 @@ struct ChannelBlocker {
     // (V+70)/V_T}, k_off(V) = k_off e^{+delta_off (V+70)/V_T}, delta_on = on_share delta.
     double k_on_per_uM_per_s = 0.19;
     double k_off_per_s = 0.15;
-    double on_share = 0.5;        // delta_on / delta (SCIENCE.md §3.2 default split: half each)
-    double p_escape = 0.0;        // probability a blocked channel loses the drug when it deactivates
+    double on_share = 0.5;         // delta_on / delta (SCIENCE.md §3.2 default split: half each)
+    double p_escape = 0.0;         // probability a blocked channel loses the drug when it deactivates
     double k_off_closed_per_s = 0; // slow egress from closed (trapped) channels
     double closed_access = 0;      // binding to closed receptors, as a fraction of the open-channel rates
     double K_d_factor_2CD = 1.0;   // affinity at GluN2C/2D receptors relative to 2A/2B (K_d x factor)

@@ -30,7 +30,8 @@ ModelRegistry make_builtin_models() {
     registry.add({"voltage_clamp",
                   "a cell held at V_hold_mV; reports the synaptic current I_syn_pA (receptor and drug-block "
                   "experiments)",
-                  ModelKind::neuron, ReceptorKind::conductance, VoltageClamp::schema(), factory<VoltageClamp>()});
+                  ModelKind::neuron, ReceptorKind::conductance, VoltageClamp::schema(),
+                  factory<VoltageClamp>()});
     registry.add({"poisson_source", "independent Poisson spike trains, constant or scheduled rate",
                   ModelKind::source, ReceptorKind::conductance, PoissonSource::schema(),
                   factory<PoissonSource>()});

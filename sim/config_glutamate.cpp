@@ -7,7 +7,8 @@ namespace ketaplast::config_detail {
 
 namespace {
 
-std::vector<std::string> population_list(TomlReader& r, const std::string& key, const std::vector<PopulationSpec>& pops,
+std::vector<std::string> population_list(TomlReader& r, const std::string& key,
+                                         const std::vector<PopulationSpec>& pops,
                                          std::vector<std::size_t>& indices, bool required) {
     std::vector<std::string> names;
     const toml::array* list = r.array(key);
@@ -76,9 +77,11 @@ std::vector<GlutamatePoolSpec> read_glutamate(TomlReader& root, const std::strin
             if (receptor.glutamate_pool.empty()) continue;
             const auto it = std::find(known.begin(), known.end(), receptor.glutamate_pool);
             if (it == known.end())
-                root.fail("populations[" + std::to_string(p) + "].receptors." + receptor.name + ".glutamate_pool",
-                          "unknown glutamate pool '" + receptor.glutamate_pool + "' (" +
-                              (known.empty() ? "no [[glutamate]] pools are defined" : "known: " + join(known)) + ")");
+                root.fail(
+                    "populations[" + std::to_string(p) + "].receptors." + receptor.name + ".glutamate_pool",
+                    "unknown glutamate pool '" + receptor.glutamate_pool + "' (" +
+                        (known.empty() ? "no [[glutamate]] pools are defined" : "known: " + join(known)) +
+                        ")");
             receptor.glutamate_pool_index = std::size_t(it - known.begin());
         }
     return pools;

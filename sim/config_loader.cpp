@@ -289,7 +289,8 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
             r.number("k_off_closed_per_s", range(0.0, 1e9, true, true, preset.k_off_closed_per_s));
         d.block.closed_access = r.number("closed_access", range(0.0, 1.0, true, true, preset.closed_access));
         d.block.on_share = r.number("on_share", range(0.0, 1.0, true, true, preset.on_share));
-        d.block.K_d_factor_2CD = r.number("K_d_factor_2CD", range(0.0, 1e6, false, true, preset.K_d_factor_2CD));
+        d.block.K_d_factor_2CD =
+            r.number("K_d_factor_2CD", range(0.0, 1e6, false, true, preset.K_d_factor_2CD));
         d.molar_mass_g_per_mol = custom ? r.number("molar_mass_g_per_mol", range(1.0, 1e5, true, true, 237.7))
                                         : find_drug(d.agent).molar_mass_g_per_mol;
         r.finish();
@@ -372,7 +373,8 @@ RecordingSpec read_recording(TomlReader& root, const std::vector<PopulationSpec>
         isn.population_index = std::size_t(it - pops.begin());
         isn.current_pA = pr.required_number("current_pA", range(-1e6, 1e6));
         isn.duration_ms = pr.required_number("duration_ms", range(0.0, sim.duration_ms, false, true));
-        isn.start_ms = pr.required_number("start_ms", range(isn.duration_ms, sim.duration_ms - isn.duration_ms));
+        isn.start_ms =
+            pr.required_number("start_ms", range(isn.duration_ms, sim.duration_ms - isn.duration_ms));
         pr.finish();
         rec.isn_probe = isn;
     }
@@ -456,9 +458,8 @@ Experiment lower(toml::table& root_table, const std::string& file, const std::ve
     TomlReader root(root_table, "", file);
     // Unknown top-level keys first: a misspelt [simulaton] should be reported as such, with a
     // suggestion, rather than as a missing [simulation].
-    for (const char* key :
-         {"simulation", "network", "drugs", "glutamate", "output", "populations", "projections", "recording",
-          "protocol"})
+    for (const char* key : {"simulation", "network", "drugs", "glutamate", "output", "populations",
+                            "projections", "recording", "protocol"})
         root.allow(key);
     root.finish();
     exp.simulation = read_simulation(root);

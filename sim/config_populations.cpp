@@ -229,13 +229,13 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                                 "must be shorter than tau_ms (" + number_text(spec.tau_ms) + " ms)");
                     spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
                     // Subunit presets of K0 (SCIENCE.md §2.3): GluN2A/2B Jahr-Stevens 3.57 mM; GluN2C/2D less
-                    // Mg-sensitive: 4 x, which gives the 6.4-fold Mg2+ shift of blocker IC50 at -70 mV, 1 mM that
-                    // the memantine oocyte IC50s show for 2C (6.7x) and 2D (6.3x) [V2]; SCIENCE.md's 8 x is
-                    // back-calculated from recalled values [M] (docs/pharmacology.md).
+                    // Mg-sensitive: 4 x, which gives the 6.4-fold Mg2+ shift of blocker IC50 at -70 mV, 1 mM
+                    // that the memantine oocyte IC50s show for 2C (6.7x) and 2D (6.3x) [V2]; SCIENCE.md's 8 x
+                    // is back-calculated from recalled values [M] (docs/pharmacology.md).
                     const std::string subunit = rr.choice("subunit", {"GluN2A/2B", "GluN2C/2D"}, "GluN2A/2B");
                     spec.subunit_2CD = subunit == "GluN2C/2D";
-                    spec.K_Mg0_mM =
-                        rr.number("K_Mg0_mM", range(0.0, 1e4, false, true, spec.subunit_2CD ? 4.0 * 3.57 : 3.57));
+                    spec.K_Mg0_mM = rr.number(
+                        "K_Mg0_mM", range(0.0, 1e4, false, true, spec.subunit_2CD ? 4.0 * 3.57 : 3.57));
                     spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
                     if (shape == "nmda_saturating") {
                         // Brunel & Wang 2001 (SCIENCE.md §2.1): alpha 0.5 / ms; tau_rise_ms is the tau of x.

@@ -69,16 +69,17 @@ void Engine::setup_glutamate() {
         for (const auto& shard : worker) {
             const PopulationSpec& target = *net_.populations[shard.population].spec;
             for (std::uint32_t source = 0; source < net_.total_neurons; ++source) {
-                const std::uint32_t first = shard.source_segments[source], last = shard.source_segments[source + 1];
+                const std::uint32_t first = shard.source_segments[source],
+                                    last = shard.source_segments[source + 1];
                 if (first == last) continue;
                 const std::uint32_t pop = net_.population_of(source);
                 for (std::uint32_t s = first; s < last; ++s) {
                     const SynapseSegment& seg = shard.segments[s];
                     const ReceptorSpec& r = target.receptors[seg.receptor];
-                    const bool excitatory = net_.populations[shard.population].model->receptor_kind ==
-                                                    ReceptorKind::conductance
-                                                ? r.E_rev_mV > -30.0
-                                                : exp_.projections[seg.projection].weight.mean > 0;
+                    const bool excitatory =
+                        net_.populations[shard.population].model->receptor_kind == ReceptorKind::conductance
+                            ? r.E_rev_mV > -30.0
+                            : exp_.projections[seg.projection].weight.mean > 0;
                     if (excitatory) glutamatergic[pop] += seg.count;
                 }
             }
@@ -139,8 +140,9 @@ void Engine::advance_glutamate(std::uint32_t worker, const std::vector<SpikeReco
         for (std::size_t r = 0; r < pop.spec->receptors.size(); ++r) {
             const ReceptorSpec& receptor = pop.spec->receptors[r];
             if (receptor.glutamate_pool.empty()) continue;
-            const double bound = GlutamatePool::bound_fraction(pools[receptor.glutamate_pool_index].level_uM(),
-                                                               receptor.ambient_EC50_uM, receptor.ambient_hill);
+            const double bound =
+                GlutamatePool::bound_fraction(pools[receptor.glutamate_pool_index].level_uM(),
+                                              receptor.ambient_EC50_uM, receptor.ambient_hill);
             pop.group->set_tonic_activation(r, lo - pop.first_gid, hi - pop.first_gid, bound);
         }
     }
@@ -188,7 +190,8 @@ bool Engine::drug_due(std::int64_t start) const {
     // would.
     if (drug_clock_steps_ == 0) return false;
     const std::int64_t D = net_.min_delay_steps;
-    return start == 0 || start == forced_drug_tick_ || start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
+    return start == 0 || start == forced_drug_tick_ ||
+           start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
 }
 
 void Engine::update_drugs(std::int64_t step) {
@@ -199,8 +202,8 @@ void Engine::update_drugs(std::int64_t step) {
     // Experiment time (network time, plus the protocol's offset over skipped gaps); drug (PK) time runs
     // drug_time_scale times faster than network time.
     const double t_ms = double(step) * exp_.simulation.dt_ms + drug_offset_ms_;
-    const double t_min = (double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale + drug_offset_ms_) /
-                         60000.0;
+    const double t_min =
+        (double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale + drug_offset_ms_) / 60000.0;
     DrugSample sample;
     sample.t_ms = t_ms;
     for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
@@ -232,7 +235,8 @@ void Engine::update_drugs(std::int64_t step) {
     pk_time_min_ = std::max(pk_time_min_, t_min);
     // Ambient glutamate (worker 0's replica; all replicas are equal at a tick) and receptor means.
     if (!glutamate_.empty())
-        for (auto& pool : glutamate_[0]) // mean release since the last tick (worker 0's replica keeps the sums)
+        for (auto& pool :
+             glutamate_[0]) // mean release since the last tick (worker 0's replica keeps the sums)
             sample.glutamate.push_back({pool.level_uM(), pool.take_mean_release(), pool.dialysate_release()});
     if (net_.ranks > 1) {
         distributed_receptor_readout(sample);
@@ -268,7 +272,8 @@ std::vector<double> Engine::sum_population_terms(const Population& pop, std::siz
     std::size_t offset = 0;
     for (int r = 0; r < net_.ranks; ++r) {
         const Block b = net_.rank_blocks[std::size_t(r)];
-        const std::uint32_t rlo = std::max(b.begin, pop.first_gid), rhi = std::min(b.end, pop.first_gid + pop.size);
+        const std::uint32_t rlo = std::max(b.begin, pop.first_gid),
+                            rhi = std::min(b.end, pop.first_gid + pop.size);
         const std::size_t n = rlo < rhi ? rhi - rlo : 0;
         for (std::size_t q = 0; q < groups; ++q)
             for (std::size_t i = 0; i < n; ++i)
@@ -282,7 +287,8 @@ std::vector<double> Engine::sum_population_terms(const Population& pop, std::siz
 void Engine::distributed_receptor_readout(DrugSample& sample) {
     for (const auto& pop : net_.populations) {
         const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
-        const std::uint32_t lo = std::max(mine.begin, pop.first_gid), hi = std::min(mine.end, pop.first_gid + pop.size);
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
+                            hi = std::min(mine.end, pop.first_gid + pop.size);
         std::vector<std::string> receptors;
         std::vector<double> terms; // receptor-major, kReceptorReadoutFields per neuron
         constexpr std::size_t F = NeuronGroup::kReceptorReadoutFields;
@@ -305,7 +311,8 @@ void Engine::distributed_nmda_readout(DrugSample& sample) {
     constexpr std::size_t F = NeuronGroup::kNmdaReadoutFields;
     for (const auto& pop : net_.populations) {
         const Block mine = net_.rank_blocks[std::size_t(net_.rank)];
-        const std::uint32_t lo = std::max(mine.begin, pop.first_gid), hi = std::min(mine.end, pop.first_gid + pop.size);
+        const std::uint32_t lo = std::max(mine.begin, pop.first_gid),
+                            hi = std::min(mine.end, pop.first_gid + pop.size);
         std::vector<std::string> receptors;
         std::vector<double> terms; // per pool: F per neuron
         pop.group->nmda_readout_terms(lo < hi ? lo - pop.first_gid : 0, lo < hi ? hi - pop.first_gid : 0,
@@ -319,7 +326,8 @@ void Engine::distributed_nmda_readout(DrugSample& sample) {
             }
             const double* m = sums.data() + q * F;
             const double n = double(pop.size);
-            sample.pools.push_back({pop.spec->name, receptors[q], m[0] / n, m[1] / n, m[2] / n, m[3] / n, m[4] / n});
+            sample.pools.push_back(
+                {pop.spec->name, receptors[q], m[0] / n, m[1] / n, m[2] / n, m[3] / n, m[4] / n});
         }
     }
 }

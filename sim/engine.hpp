@@ -137,10 +137,10 @@ class Engine {
     // extrasynaptic activation of its own neurons. Worker 0's replica is the one recorded.
     void setup_glutamate();
     void advance_glutamate(std::uint32_t worker, const std::vector<SpikeRecord>& spikes, double interval_ms);
-    std::vector<std::vector<GlutamatePool>> glutamate_;     // [worker][pool]
-    std::vector<std::vector<double>> vesicles_per_spike_;    // [pool][source population]
-    std::vector<double> region_neurons_;                     // [pool]
-    std::vector<std::uint32_t> source_pool_mask_;            // [population]: bit p = source of pool p
+    std::vector<std::vector<GlutamatePool>> glutamate_;   // [worker][pool]
+    std::vector<std::vector<double>> vesicles_per_spike_; // [pool][source population]
+    std::vector<double> region_neurons_;                  // [pool]
+    std::vector<std::uint32_t> source_pool_mask_;         // [population]: bit p = source of pool p
     std::vector<std::uint32_t> spike_counts_scratch_;
     std::int64_t drug_clock_steps_ = 0; // 0: no drug needs a clock
     double pk_time_min_ = 0.0;

@@ -8,8 +8,8 @@
 #include "models/parameters.hpp"
 #include "models/pharmacokinetics.hpp"
 #include "models/short_term_plasticity.hpp"
-#include "models/stdp.hpp"
 #include "models/slow_layer.hpp"
+#include "models/stdp.hpp"
 
 #include <cstdint>
 #include <map>

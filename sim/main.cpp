@@ -134,8 +134,9 @@ int command_info(const std::string& dir) {
         const auto& p = s["isn_probe"];
         fmt::print("\nISN probe  +{} pA into {}: {:.2f} -> {:.2f} Hz: {}\n", p.value("current_pA", 0.0),
                    p.value("population", "?"), p.value("rate_before_Hz", 0.0), p.value("rate_during_Hz", 0.0),
-                   p.value("inhibition_stabilized", false) ? "paradoxical fall: inhibition-stabilised"
-                                                           : "no paradoxical fall: not inhibition-stabilised");
+                   p.value("inhibition_stabilized", false)
+                       ? "paradoxical fall: inhibition-stabilised"
+                       : "no paradoxical fall: not inhibition-stabilised");
     }
     if (s.contains("gamma")) {
         fmt::print("\ngamma power (30-80 Hz of the population rate), first and last window:\n");
@@ -146,10 +147,12 @@ int command_info(const std::string& dir) {
     }
     if (s.contains("glutamate")) {
         for (auto& [name, g] : s["glutamate"].items())
-            fmt::print("\nglutamate  {}: level {:.4f} uM first, peak {:.4f}, last {:.4f}; dialysate {:.4f} -> "
-                       "{:.4f} vesicles/ms/neuron\n",
-                       name, g.value("first_level_uM", 0.0), g.value("peak_level_uM", 0.0),
-                       g.value("last_level_uM", 0.0), g.value("first_dialysate", 0.0), g.value("last_dialysate", 0.0));
+            fmt::print(
+                "\nglutamate  {}: level {:.4f} uM first, peak {:.4f}, last {:.4f}; dialysate {:.4f} -> "
+                "{:.4f} vesicles/ms/neuron\n",
+                name, g.value("first_level_uM", 0.0), g.value("peak_level_uM", 0.0),
+                g.value("last_level_uM", 0.0), g.value("first_dialysate", 0.0),
+                g.value("last_dialysate", 0.0));
     }
     if (s.contains("ampa_nmda_charge_ratio")) {
         fmt::print("AMPA/NMDA charge ratio:");

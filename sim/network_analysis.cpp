@@ -37,7 +37,8 @@ std::vector<GammaWindow> gamma_power(const std::vector<double>& rate, double bin
 IsnResult isn_probe(const std::vector<double>& rate, double bin_ms, double start_ms, double duration_ms,
                     double current_pA) {
     auto mean = [&](double from_ms, double to_ms) {
-        const auto a = std::size_t(std::llround(from_ms / bin_ms)), b = std::size_t(std::llround(to_ms / bin_ms));
+        const auto a = std::size_t(std::llround(from_ms / bin_ms)),
+                   b = std::size_t(std::llround(to_ms / bin_ms));
         double s = 0;
         std::size_t n = 0;
         for (std::size_t k = a; k < b && k < rate.size(); ++k, ++n)
@@ -47,7 +48,8 @@ IsnResult isn_probe(const std::vector<double>& rate, double bin_ms, double start
     IsnResult r;
     r.rate_before_Hz = mean(start_ms - duration_ms, start_ms);
     r.rate_during_Hz = mean(start_ms, start_ms + duration_ms);
-    r.paradoxical = current_pA > 0 ? r.rate_during_Hz < r.rate_before_Hz : r.rate_during_Hz > r.rate_before_Hz;
+    r.paradoxical =
+        current_pA > 0 ? r.rate_during_Hz < r.rate_before_Hz : r.rate_during_Hz > r.rate_before_Hz;
     return r;
 }
 

@@ -424,7 +424,8 @@ void StateReporter::finish(std::int64_t end_step) {
 
 RateRecorder::RateRecorder(const Network& net, double bin_ms, double dt_ms, double drug_time_scale)
     : net_(net), bin_ms_(bin_ms), dt_ms_(dt_ms),
-      steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))), drug_time_scale_(drug_time_scale) {
+      steps_per_bin_(std::max<std::int64_t>(1, std::llround(bin_ms / dt_ms))),
+      drug_time_scale_(drug_time_scale) {
     // No preallocation: a week-long protocol would reserve all its bins up front.
     counts_.assign(net.populations.size(), {});
 }
@@ -444,8 +445,7 @@ void RateRecorder::checkpoint(StateArchive& a) {
 }
 
 void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
-                         const std::vector<DrugSpecies>& species,
-                         const std::vector<DrugSample>& drug_samples,
+                         const std::vector<DrugSpecies>& species, const std::vector<DrugSample>& drug_samples,
                          const std::vector<std::string>& glutamate_names) const {
     const std::size_t bins = std::size_t((steps_done + steps_per_bin_ - 1) / steps_per_bin_);
     h5::File file = h5::File::create(dir + "/timeseries.h5.tmp");
@@ -524,7 +524,8 @@ void RateRecorder::write(const std::string& dir, std::int64_t steps_done,
     if (gamma_window_ms_ > 0) {
         h5::Object gamma = file.group("gamma");
         for (std::size_t p = 0; p < counts_.size(); ++p) {
-            const auto windows = gamma_power(rate_Hz(p, steps_done), double(steps_per_bin_) * dt_ms_, gamma_window_ms_);
+            const auto windows =
+                gamma_power(rate_Hz(p, steps_done), double(steps_per_bin_) * dt_ms_, gamma_window_ms_);
             std::vector<double> t, power, relative;
             for (const auto& w : windows) {
                 t.push_back(w.start_ms);

@@ -35,12 +35,12 @@ namespace {
 // summary.json: the ISN probe, gamma power per population (first and last windows, and the largest), the
 // AMPA/NMDA charge ratio per population (mean receptor currents over the slow-clock samples), and each
 // glutamate pool's level and release (first sample, peak, last).
-void network_readouts(const Experiment& exp, const Network& net, const RateRecorder& rates, const Engine& engine,
-                      std::int64_t steps_done, nlohmann::json& summary) {
+void network_readouts(const Experiment& exp, const Network& net, const RateRecorder& rates,
+                      const Engine& engine, std::int64_t steps_done, nlohmann::json& summary) {
     const double bin_ms = double(rates.steps_per_bin()) * exp.simulation.dt_ms;
     if (const auto& probe = exp.recording.isn_probe) {
-        const IsnResult r = isn_probe(rates.rate_Hz(probe->population_index, steps_done), bin_ms, probe->start_ms,
-                                      probe->duration_ms, probe->current_pA);
+        const IsnResult r = isn_probe(rates.rate_Hz(probe->population_index, steps_done), bin_ms,
+                                      probe->start_ms, probe->duration_ms, probe->current_pA);
         summary["isn_probe"] = {{"population", probe->population},
                                 {"current_pA", probe->current_pA},
                                 {"rate_before_Hz", r.rate_before_Hz},
@@ -49,7 +49,8 @@ void network_readouts(const Experiment& exp, const Network& net, const RateRecor
     }
     if (exp.recording.gamma_window_ms > 0)
         for (const auto& pop : net.populations) {
-            const auto w = gamma_power(rates.rate_Hz(pop.index, steps_done), bin_ms, exp.recording.gamma_window_ms);
+            const auto w =
+                gamma_power(rates.rate_Hz(pop.index, steps_done), bin_ms, exp.recording.gamma_window_ms);
             if (w.empty()) continue;
             nlohmann::json g;
             g["window_ms"] = exp.recording.gamma_window_ms;
@@ -146,9 +147,9 @@ void remove_previous_outputs(const std::string& dir) {
 
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp",
-                             "edges.h5.tmp", "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp",
-                             "slow.h5.tmp"})
+    for (const char* name :
+         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "edges.h5.tmp",
+          "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp", "slow.h5.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
 }
 
@@ -515,8 +516,9 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             // Only on voltage-clamped cells: in a spiking network the activity, and with it the current,
             // changes with the drug, so the current ratio is not a block measurement.
             for (const auto& pool : concentration_response(drug, k, engine.drug_samples())) {
-                const auto it = std::find_if(exp.populations.begin(), exp.populations.end(),
-                                             [&](const PopulationSpec& p) { return p.name == pool.population; });
+                const auto it =
+                    std::find_if(exp.populations.begin(), exp.populations.end(),
+                                 [&](const PopulationSpec& p) { return p.name == pool.population; });
                 if (it == exp.populations.end() || it->model != "voltage_clamp") continue;
                 nlohmann::json r = {{"agent", sp.agent},
                                     {"population", pool.population},
@@ -621,7 +623,8 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     // Refuse networks that cannot fit, before allocating anything. MPI: each rank holds about 1/ranks of
     // the synapses; ranks sharing a node share its memory, so this is a lower bound there.
     if (exp.protocol && (options.checkpoint_every_ms > 0 || options.stop_at_ms > 0))
-        throw InputError("a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
+        throw InputError(
+            "a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
     on_every_rank(comm, [&] {
         const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
         const double available_MB = meminfo_available_MB(),

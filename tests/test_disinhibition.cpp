@@ -59,9 +59,12 @@ TEST_CASE("ketamine in the disinhibition circuit: PV down, pyramidal up, glutama
     h5::Object rates = f.open_group("population_rate_Hz");
     const auto E = rates.read_doubles("pyramidal"), I = rates.read_doubles("PV");
     auto mean = [](const std::vector<double>& v, std::size_t a, std::size_t b) {
-        return std::accumulate(v.begin() + std::ptrdiff_t(a), v.begin() + std::ptrdiff_t(b), 0.0) / double(b - a);
+        return std::accumulate(v.begin() + std::ptrdiff_t(a), v.begin() + std::ptrdiff_t(b), 0.0) /
+               double(b - a);
     };
-    auto step = [&](const std::vector<double>& v, int k) { return mean(v, k * 20000 + 10000, (k + 1) * 20000); };
+    auto step = [&](const std::vector<double>& v, int k) {
+        return mean(v, k * 20000 + 10000, (k + 1) * 20000);
+    };
     const double E0 = step(E, 0), E1 = step(E, 1), I0 = step(I, 0), I1 = step(I, 1);
     INFO("pyramidal " << E0 << " -> " << E1 << " Hz, PV " << I0 << " -> " << I1 << " Hz");
     // T29 (Homayoun & Moghaddam 2007): interneurons down >= 30 %, pyramidal cells up >= 50 %, magnitudes

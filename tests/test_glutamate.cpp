@@ -14,9 +14,10 @@ double euler_level(const GlutamatePoolSpec& s, double G, double release, double 
     const double h = 1e-4;
     for (long k = 0; k < std::lround(t_ms / h); ++k) {
         const double excess = G - s.basal_uM;
-        const double clear = s.clearance == GlutamatePoolSpec::Clearance::linear
-                                 ? excess / s.tau_clear_ms
-                                 : s.V_max_uM_per_ms * std::max(0.0, excess) / (s.K_m_uM + std::max(0.0, excess));
+        const double clear =
+            s.clearance == GlutamatePoolSpec::Clearance::linear
+                ? excess / s.tau_clear_ms
+                : s.V_max_uM_per_ms * std::max(0.0, excess) / (s.K_m_uM + std::max(0.0, excess));
         G += h * (s.uM_per_vesicle * release - clear);
     }
     return G;
@@ -67,7 +68,7 @@ TEST_CASE("linear clearance is integrated exactly; saturable clearance agrees wi
 TEST_CASE("the dialysate proxy low-passes release with its time constant", "[glutamate]") {
     GlutamatePoolSpec spec; // tau_dialysate 2 min (SCIENCE.md §5.3)
     GlutamatePool pool(spec);
-    pool.advance(1.0, 0.0);      // the probe starts at the first interval's release (here none)
+    pool.advance(1.0, 0.0); // the probe starts at the first interval's release (here none)
     CHECK(pool.dialysate_release() == 0.0);
     pool.advance(120000.0, 1.0); // one time constant of constant release
     CHECK(pool.dialysate_release() == Approx(1.0 - std::exp(-1.0)).epsilon(1e-12));

@@ -30,7 +30,8 @@ struct ClampedPool {
     std::vector<const float*> inputs;
     std::int64_t step = 0;
 
-    ClampedPool(const ChannelBlocker& drug, double V_hold_mV, double Mg_mM, double tonic, bool subunit_2CD = false) {
+    ClampedPool(const ChannelBlocker& drug, double V_hold_mV, double Mg_mM, double tonic,
+                bool subunit_2CD = false) {
         ReceptorSpec r;
         r.name = "NMDA";
         r.shape = ReceptorShape::nmda;
@@ -91,7 +92,8 @@ double simulated_IC50(const ChannelBlocker& drug, double V, double Mg = 0.0, boo
 
 } // namespace
 
-TEST_CASE("kinetic block follows the exact solution of the scheme at constant agonist and voltage", "[nmda][block]") {
+TEST_CASE("kinetic block follows the exact solution of the scheme at constant agonist and voltage",
+          "[nmda][block]") {
     // With x = 1 and V fixed, the scheme of SCIENCE.md §3.2 for free (F), blocked (B) and Mg-free fraction
     // B_Mg is linear: d(F, B)/dt = M (F, B). Integrate it independently with Eigen's matrix exponential and
     // compare with the per-step update at dt = 0.1 ms. Tolerance 1e-6 absolute: the update is exact per step
@@ -116,8 +118,9 @@ TEST_CASE("kinetic block follows the exact solution of the scheme at constant ag
     }
 }
 
-TEST_CASE("configs/block_slice.toml recovers ketamine's IC50 (T4), the Mg2+ shift (T3) and 2C/2D preference (T10)",
-          "[nmda][block][integration]") {
+TEST_CASE(
+    "configs/block_slice.toml recovers ketamine's IC50 (T4), the Mg2+ shift (T3) and 2C/2D preference (T10)",
+    "[nmda][block][integration]") {
     test::TempDir dir("block_slice");
     const Experiment exp = load_experiment(test::source_path("configs/block_slice.toml"));
     run_experiment(exp, {dir.path(), 1, false});
@@ -158,11 +161,13 @@ TEST_CASE("ketamine block kinetics at -70 mV (T5) and voltage dependence (T6)", 
         CHECK(t_ms / 1000.0 == Approx(expected_s).epsilon(0.35));
     }
     // T6: delta 0.79 +- 0.06 from the simulated IC50 at -70 and -40 mV: IC50 e-folds per V_T / delta.
-    const double delta = 25.4 * std::log(simulated_IC50(ketamine, -40.0) / simulated_IC50(ketamine, -70.0)) / 30.0;
+    const double delta =
+        25.4 * std::log(simulated_IC50(ketamine, -40.0) / simulated_IC50(ketamine, -70.0)) / 30.0;
     CHECK(delta == Approx(0.79).margin(0.06));
 }
 
-TEST_CASE("trapping: block kept after 120 s without agonist (T7) and steady block by 10 uM (T8)", "[nmda][block]") {
+TEST_CASE("trapping: block kept after 120 s without agonist (T7) and steady block by 10 uM (T8)",
+          "[nmda][block]") {
     // Mealing et al. 1999 protocol: agonist + 10 uM drug until blocked, then 120 s without agonist or drug,
     // then agonist again: the block left at that moment, relative to the block before washout. The agonist is
     // a bath application (saturating, x = 1), removed at once together with the drug.
@@ -192,7 +197,8 @@ TEST_CASE("trapping: block kept after 120 s without agonist (T7) and steady bloc
           Approx(10.0 / (10.0 + ketamine.k_off_per_s / ketamine.k_on_per_uM_per_s)).margin(1e-4));
 }
 
-TEST_CASE("MK-801 unblocks in 90 min at -75 mV and 2 min at +30 mV with agonist present (T12)", "[nmda][block]") {
+TEST_CASE("MK-801 unblocks in 90 min at -75 mV and 2 min at +30 mV with agonist present (T12)",
+          "[nmda][block]") {
     // Huettner & Bean 1988: recovery tau ~90 min at -75 mV, ~2 min at +30 mV (factor 2 accepted). Block the
     // pool, remove the drug with agonist still present, and fit tau from the decay over 60 s.
     const ChannelBlocker mk801 = find_drug("mk801").block;
@@ -220,7 +226,8 @@ TEST_CASE("potencies: (2R,6R)-HNK (T13), enantiomers and norketamine (T14), mema
     CHECK(hnk0 > 23.0);
     CHECK(hnk0 < 92.0);
     CHECK(hnk0 / ketamine > 50.0);
-    CHECK(simulated_IC50(hnk, -70.0, 1.0) / hnk0 == Approx(1.0 + 1.0 / (3.57 * std::exp(-0.062 * 70.0))).epsilon(0.02));
+    CHECK(simulated_IC50(hnk, -70.0, 1.0) / hnk0 ==
+          Approx(1.0 + 1.0 / (3.57 * std::exp(-0.062 * 70.0))).epsilon(0.02));
     // T14: R/S ~4-5 (Ebert 1997 Ki 4.7x; Sinner 2005 ~4x), norketamine/ketamine 5-8.
     const double S = simulated_IC50(find_drug("esketamine").block, -70.0);
     const double R = simulated_IC50(find_drug("arketamine").block, -70.0);
@@ -240,7 +247,8 @@ TEST_CASE("potencies: (2R,6R)-HNK (T13), enantiomers and norketamine (T14), mema
     CHECK(mg / no_mg > 1.5);
 }
 
-TEST_CASE("at rest in Mg2+, ketamine blocks spontaneous NMDA events more than memantine (T34)", "[nmda][block]") {
+TEST_CASE("at rest in Mg2+, ketamine blocks spontaneous NMDA events more than memantine (T34)",
+          "[nmda][block]") {
     // Gideons et al. 2014: at -70 mV in physiological Mg (1 mM here) ketamine, not memantine, blocks NMDA
     // miniature events. Spontaneous events: one 10-nS quantum (a full activation of the pool) every 500 ms;
     // 1 uM of each drug for 600 s. Memantine's partial trapping (1/6 escape per deactivation) undoes much of
@@ -264,8 +272,8 @@ TEST_CASE("block is use-dependent: it rises faster where NMDA channels open more
           "[nmda][block][integration]") {
     // Two groups of cells with the same NMDA receptors, driven by Poisson input at 2 Hz and 20 Hz per input,
     // in 1 uM ketamine (0 Mg so that the drug's access is not masked by the Mg2+ block). Trapping makes the
-    // block integrate channel openings (SCIENCE.md §3.2; Emnett et al. 2013): after 5 s the busy group must be
-    // more blocked, and its block must rise faster.
+    // block integrate channel openings (SCIENCE.md §3.2; Emnett et al. 2013): after 5 s the busy group must
+    // be more blocked, and its block must rise faster.
     const std::string config = R"(
 [simulation]
 dt_ms = 0.1

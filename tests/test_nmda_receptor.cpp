@@ -207,13 +207,15 @@ receptors.AMPA = { tau_ms = 2.0, E_rev_mV = 0.0 }
              "k_on_per_uM_per_s = 0.1\nk_off_per_s = 0.5\n");
     CHECK(c.drugs[0].block.K_d_uM_at_minus70 == 5.0);
     CHECK(c.drugs[0].block.k_off_per_s == 0.5);
-    CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n"),
-                      Catch::Contains("drugs[0].k_on_per_uM_per_s") && Catch::Contains("custom"));
+    CHECK_THROWS_WITH(
+        load("[[drugs]]\nagent = \"custom\"\nbath_uM = 2.0\nK_d_uM = 5.0\nhill = 1.0\ndelta = 0.5\n"),
+        Catch::Contains("drugs[0].k_on_per_uM_per_s") && Catch::Contains("custom"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = 1.0\np_escape = 1.0\n"),
                       Catch::Contains("drugs[0].p_escape"));
     CHECK_THROWS_WITH(load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = [0.1, 1.0]\nbath_step_ms = 1500\n"),
                       Catch::Contains("drugs[0].bath_step_ms") && Catch::Contains("multiple"));
-    const Experiment steps = load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = [0, 0.1, 1]\nbath_step_ms = 2000\n");
+    const Experiment steps =
+        load("[[drugs]]\nagent = \"ketamine\"\nbath_uM = [0, 0.1, 1]\nbath_step_ms = 2000\n");
     CHECK(steps.drugs[0].bath_at(0.0) == 0.0);
     CHECK(steps.drugs[0].bath_at(2000.0) == 0.1);
     CHECK(steps.drugs[0].bath_at(1e9) == 1.0);
