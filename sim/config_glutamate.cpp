@@ -51,7 +51,7 @@ std::vector<GlutamatePoolSpec> read_glutamate(TomlReader& root, const std::strin
             if (g.region.empty()) g.region = g.sources, g.region_indices = g.source_indices;
             g.vesicles_per_spike = r.number("vesicles_per_spike", range(0.0, 1e9, true, true, 0.0));
             g.release_probability = r.number("release_probability", range(0.0, 1.0, false, true, 0.3));
-            g.uM_per_vesicle = r.number("uM_per_vesicle", range(0.0, 1e6, true, true, 2e-5));
+            g.uM_per_vesicle = r.number("uM_per_vesicle", range(0.0, 1e6, true, true, 2.5e-4));
             g.basal_uM = r.number("basal_uM", range(0.0, 1e4, true, true, 0.05));
             const std::string clearance = r.choice("clearance", {"linear", "saturable"}, "linear");
             if (clearance == "linear") {
