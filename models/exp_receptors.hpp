@@ -190,6 +190,32 @@ class ExpReceptors {
         return kinetic_[r].drugs[d].blocked[i];
     }
 
+    // Bridging the gaps of a [protocol] (sim/protocol.cpp; docs/slow_layer.md): the kinetic block relaxes
+    // over seconds to minutes, far slower than the gating fluctuates (NMDA decay ~100 ms), so across a gap
+    // without a network it follows the rates averaged over the last window (separation of time scales):
+    //   db_d/dt = <a_d> D_d(t) (1 - sum_j b_j) - <c_d> b_d
+    // with <a_d> the mean binding rate per uM (x_e k_on(V) B(V)), <c_d> the mean unbinding rate (x_e
+    // k_off(V) + k_closed (1 - x)) plus the escape on deactivation (-ln(1 - p_escape) times the mean fall of
+    // x per step). While averaging is on, advance_block sums these per neuron; bridge_block integrates the
+    // equation exactly over `gap_steps` steps at concentrations conc_uM (per drug, held), using the sums of
+    // the last `summed_steps` steps.
+    void set_block_rate_averaging(bool on) {
+        averaging_ = on;
+        reset_block_rate_sums();
+    }
+    void reset_block_rate_sums() {
+        for (auto& pool : kinetic_) {
+            if (!pool.enabled) continue;
+            pool.sum_fall.assign(averaging_ ? pool.unblocked.size() : 0, 0.0);
+            for (auto& drug : pool.drugs) {
+                drug.sum_on_per_uM.assign(averaging_ ? drug.blocked.size() : 0, 0.0);
+                drug.sum_off.assign(averaging_ ? drug.blocked.size() : 0, 0.0);
+            }
+        }
+    }
+    void bridge_block(std::uint32_t begin, std::uint32_t end, const std::vector<double>& conc_uM,
+                      double summed_steps, double gap_steps);
+
     // Advance the kinetic drug block of every NMDA pool over one step for neurons [begin, end) (at most
     // kUpdateChunk), with the membrane potentials V of those neurons at the start of the step and the
     // receptors' gating as it is before this step's decay. Call before sum_conductances.
@@ -197,7 +223,7 @@ class ExpReceptors {
         const std::uint32_t n = end - begin;
         for (std::size_t r = 0; r < kinetic_.size(); ++r) {
             KineticPool& pool = kinetic_[r];
-            if (!pool.enabled || !pool.any_drug) continue;
+            if (!pool.enabled || (!pool.any_drug && !averaging_)) continue;
             alignas(64) float x[kUpdateChunk], mg_free[kUpdateChunk], V_plus_70[kUpdateChunk];
             alignas(64) double free_fraction[kUpdateChunk];
             const float* __restrict g = g_[r].data() + begin;
@@ -216,6 +242,7 @@ class ExpReceptors {
             for (auto& drug : pool.drugs)
                 for (std::uint32_t i = 0; i < n; ++i)
                     free_fraction[i] -= drug.blocked[begin + i];
+            if (averaging_) sum_block_rates(pool, begin, n, x, mg_free, V_plus_70);
             for (auto& drug : pool.drugs) {
                 if (!drug.active) continue;
                 double* __restrict b = drug.blocked.data() + begin;
@@ -423,13 +450,41 @@ class ExpReceptors {
         double k_on_per_uM_per_step = 0, k_off_per_step = 0, k_closed_per_step = 0;
         float beta_on_per_mV = 0, beta_off_per_mV = 0, log_keep = 0, access = 0;
         AlignedArray<double> blocked;
+        std::vector<double> sum_on_per_uM, sum_off; // per neuron, while averaging (bridge_block)
     };
     struct KineticPool {
         bool enabled = false, any_drug = false;
         AlignedArray<float> tonic; // per neuron (a bath agonist, or ambient glutamate)
         AlignedArray<float> unblocked, x_previous, g_max, inv_g_max;
         std::vector<KineticDrug> drugs;
+        std::vector<double> sum_fall; // per neuron: summed fall of x, while averaging
     };
+
+    // advance_block's summing for bridge_block: the rates of the step about to be taken (x, V as it sees
+    // them; drugs present or not), and the fall of x since the last step.
+    void sum_block_rates(KineticPool& pool, std::uint32_t begin, std::uint32_t n, const float* x,
+                         const float* mg_free, const float* V_plus_70) {
+        for (auto& drug : pool.drugs) {
+            double* __restrict on_sum = drug.sum_on_per_uM.data() + begin;
+            double* __restrict off_sum = drug.sum_off.data() + begin;
+            const float on = float(drug.k_on_per_uM_per_step), off = float(drug.k_off_per_step),
+                        closed = float(drug.k_closed_per_step), access = drug.access,
+                        minus_beta_on = -drug.beta_on_per_mV, beta_off = drug.beta_off_per_mV;
+#pragma omp simd
+            for (std::uint32_t i = 0; i < n; ++i) {
+                const float x_e = x[i] + access * (1.0f - x[i]);
+                on_sum[i] += double(x_e * on * exp_approx(minus_beta_on * V_plus_70[i]) * mg_free[i]);
+                off_sum[i] +=
+                    double(x_e * off * exp_approx(beta_off * V_plus_70[i]) + closed * (1.0f - x[i]));
+            }
+        }
+        double* __restrict fall_sum = pool.sum_fall.data() + begin;
+        const float* __restrict x_previous = pool.x_previous.data() + begin;
+#pragma omp simd
+        for (std::uint32_t i = 0; i < n; ++i)
+            fall_sum[i] += double(std::max(0.0f, x_previous[i] - x[i]));
+    }
+    bool averaging_ = false;
 
     void set_kinetic_concentration(std::size_t r, std::size_t d, double conc_uM) {
         KineticDrug& drug = kinetic_[r].drugs[d];

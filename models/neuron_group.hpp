@@ -138,6 +138,16 @@ class NeuronGroup {
         (void)conc_uM;
     }
 
+    // Protocol gaps (ExpReceptors::bridge_block): sum the kinetic block's rates per neuron while on; carry
+    // the block across a gap of gap_steps steps at the drugs' concentrations conc_uM (indexed like
+    // set_blocker_concentration), under the rates averaged over the last summed_steps steps.
+    virtual void set_block_rate_averaging(bool on) { (void)on; }
+    virtual void reset_block_rate_sums() {}
+    virtual void bridge_drug_block(const std::vector<double>& conc_uM, double summed_steps,
+                                   double gap_steps) {
+        (void)conc_uM, (void)summed_steps, (void)gap_steps;
+    }
+
     // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the
     // mean NMDA current (pA), at the neurons' present membrane potentials. Empty without NMDA receptors.
     // Kinetic block: drug_blocked is the fraction of channels holding a drug, trapped the part of it in

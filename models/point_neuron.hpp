@@ -140,6 +140,12 @@ class PointNeuron : public NeuronGroup {
     void set_blocker_concentration(std::size_t drug, double conc_uM) override {
         receptors_.set_blocker_concentration(drug, conc_uM);
     }
+    void set_block_rate_averaging(bool on) override { receptors_.set_block_rate_averaging(on); }
+    void reset_block_rate_sums() override { receptors_.reset_block_rate_sums(); }
+    void bridge_drug_block(const std::vector<double>& conc_uM, double summed_steps,
+                           double gap_steps) override {
+        receptors_.bridge_block(0, size_, conc_uM, summed_steps, gap_steps);
+    }
 
     // A neuron whose V or extra state is not finite, or whose V ran beyond 10^4 mV.
     std::int64_t find_invalid(std::uint32_t begin, std::uint32_t end) const override {

@@ -128,6 +128,7 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
         p.projections.push_back(*name);
         p.projection_indices.push_back(std::size_t(it - exp.projections.begin()));
     }
+    p.bridge_block = r.boolean("bridge_block", true);
     p.structural = r.boolean("structural", true);
     if (p.structural && exp.network.weights_uint16)
         r.fail("structural",

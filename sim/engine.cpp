@@ -194,6 +194,68 @@ bool Engine::drug_due(std::int64_t start) const {
            start / drug_clock_steps_ != (start - D) / drug_clock_steps_;
 }
 
+void Engine::advance_pk(double t_min) {
+    for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
+        const DrugApplication& drug = exp_.drugs[d];
+        if (drug.pk && pk_[d] && t_min > pk_time_min_)
+            pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
+                                     drug.pk->body_weight_kg);
+    }
+    pk_time_min_ = std::max(pk_time_min_, t_min);
+}
+
+double Engine::species_free_uM(std::size_t k, double t_ms, double* plasma_ng_per_mL,
+                               double* effect_ng_per_mL) const {
+    const DrugSpecies& species = exp_.species[k];
+    const DrugApplication& drug = exp_.drugs[species.drug];
+    double free_uM = drug.bath_at(t_ms), plasma = 0.0, effect = 0.0;
+    if (drug.pk && pk_[species.drug]) {
+        const PkModel& pk = *pk_[species.drug];
+        plasma = pk.plasma_ng_per_mL(species.species);
+        effect = pk.effect_site_ng_per_mL(species.species);
+        free_uM = species.fraction_unbound * effect / species.molar_mass_g_per_mol;
+    } else {
+        effect = free_uM * species.molar_mass_g_per_mol; // a bath concentration is free and local
+    }                                                    // (it may step: bath protocols)
+    if (plasma_ng_per_mL) *plasma_ng_per_mL = plasma;
+    if (effect_ng_per_mL) *effect_ng_per_mL = effect;
+    return free_uM;
+}
+
+void Engine::set_block_rate_averaging(bool on) {
+    for (auto& pop : net_.populations)
+        pop.group->set_block_rate_averaging(on);
+    block_sum_start_step_ = step_;
+}
+
+void Engine::reset_block_rate_sums() {
+    for (auto& pop : net_.populations)
+        pop.group->reset_block_rate_sums();
+    block_sum_start_step_ = step_;
+}
+
+void Engine::bridge_drug_block(double to_ms) {
+    // Drug time now (protocols run with drug_time_scale 1). Concentrations at each substep's midpoint,
+    // held over it: substeps of at most 30 s, short against the PK's minutes (Domino's fastest
+    // distribution half-life ~2 min, SCIENCE.md §4).
+    constexpr double kSubstep_ms = 30000.0;
+    const double dt = exp_.simulation.dt_ms;
+    const double from_ms = double(step_) * dt + drug_offset_ms_;
+    const double summed_steps = double(step_ - block_sum_start_step_);
+    if (to_ms <= from_ms || summed_steps <= 0 || exp_.species.empty()) return;
+    const int substeps = std::max(1, int(std::ceil((to_ms - from_ms) / kSubstep_ms)));
+    const double h_ms = (to_ms - from_ms) / substeps;
+    std::vector<double> conc(exp_.species.size());
+    for (int s = 0; s < substeps; ++s) {
+        const double t_ms = from_ms + (s + 0.5) * h_ms;
+        advance_pk(t_ms / 60000.0);
+        for (std::size_t k = 0; k < conc.size(); ++k)
+            conc[k] = species_free_uM(k, t_ms, nullptr, nullptr);
+        for (auto& pop : net_.populations)
+            pop.group->bridge_drug_block(conc, summed_steps, h_ms / dt);
+    }
+}
+
 void Engine::update_drugs(std::int64_t step) {
     // Advance each drug's PK to this step's time with its dose schedule, then hand the free effect-site
     // concentration of every species (the drug and its metabolite; exp_.species, the one drug -> blocker
@@ -206,33 +268,16 @@ void Engine::update_drugs(std::int64_t step) {
         (double(step) * exp_.simulation.dt_ms * exp_.simulation.drug_time_scale + drug_offset_ms_) / 60000.0;
     DrugSample sample;
     sample.t_ms = t_ms;
-    for (std::size_t d = 0; d < exp_.drugs.size(); ++d) {
-        const DrugApplication& drug = exp_.drugs[d];
-        if (drug.pk && pk_[d] && t_min > pk_time_min_)
-            pk_[d]->advance_schedule(pk_time_min_, t_min - pk_time_min_, drug.pk->doses,
-                                     drug.pk->body_weight_kg);
-    }
+    advance_pk(t_min);
     for (std::size_t k = 0; k < exp_.species.size(); ++k) {
-        const DrugSpecies& species = exp_.species[k];
-        const DrugApplication& drug = exp_.drugs[species.drug];
-        double free_uM = drug.bath_at(sample.t_ms), plasma = 0.0, effect = 0.0;
-        if (drug.pk && pk_[species.drug]) {
-            const PkModel& pk = *pk_[species.drug];
-            plasma = pk.plasma_ng_per_mL(species.species);
-            effect = pk.effect_site_ng_per_mL(species.species);
-            free_uM = species.fraction_unbound * effect / species.molar_mass_g_per_mol;
-            for (auto& pop : net_.populations)
-                pop.group->set_blocker_concentration(k, free_uM);
-        } else {
-            effect = free_uM * species.molar_mass_g_per_mol; // a bath concentration is free and local
-            for (auto& pop : net_.populations)               // (it may step: bath protocols)
-                pop.group->set_blocker_concentration(k, free_uM);
-        }
+        double plasma = 0.0, effect = 0.0;
+        const double free_uM = species_free_uM(k, sample.t_ms, &plasma, &effect);
+        for (auto& pop : net_.populations)
+            pop.group->set_blocker_concentration(k, free_uM);
         sample.plasma_ng_per_mL.push_back(plasma);
         sample.effect_site_ng_per_mL.push_back(effect);
         sample.free_uM.push_back(free_uM);
     }
-    pk_time_min_ = std::max(pk_time_min_, t_min);
     // Ambient glutamate (worker 0's replica; all replicas are equal at a tick) and receptor means.
     if (!glutamate_.empty())
         for (auto& pool :

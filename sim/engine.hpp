@@ -91,6 +91,14 @@ class Engine {
         if (drug_clock_steps_) update_drugs(step_);
     }
 
+    // Protocol gaps (sim/protocol.cpp): while averaging is on, every kinetic NMDA pool sums its block rates
+    // per neuron (reset_block_rate_sums starts a new sum, e.g. at a window's start); bridge_drug_block
+    // carries the drug block from the drug clock's present time to drug time to_ms without a network, under
+    // the rates averaged since the last reset and the PK's concentrations (ExpReceptors::bridge_block).
+    void set_block_rate_averaging(bool on);
+    void reset_block_rate_sums();
+    void bridge_drug_block(double to_ms);
+
     // Polled by one thread once per exchange interval (a signal handler may set it).
     void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 
@@ -131,6 +139,10 @@ class Engine {
     // The drug slow clock: PK models of the drugs with a dose schedule, advanced to the tick times.
     bool drug_due(std::int64_t interval_start) const;
     void update_drugs(std::int64_t step);
+    void advance_pk(double t_min);
+    double species_free_uM(std::size_t species, double t_ms, double* plasma_ng_per_mL,
+                           double* effect_ng_per_mL) const;
+    std::int64_t block_sum_start_step_ = 0;
     std::vector<std::optional<PkModel>> pk_;
     // Ambient glutamate (models/glutamate.hpp): one replica of every pool per worker, each advanced from
     // the same merged spikes after every interval, so no barrier is needed and every worker sets the

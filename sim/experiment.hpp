@@ -206,6 +206,7 @@ struct ProtocolSpec {
     std::vector<std::size_t> projection_indices;
     std::string nmda_receptor, ampa_receptor; // the rest signal's NMDA pool; the AMPA drive's receptor
     bool structural = true;                   // spine density -> active synapses of the projections
+    bool bridge_block = true;                 // carry the kinetic drug block across the gaps (averaged rates)
     double potential_spine_density = 1.0;     // the density the built synapses stand for (all active)
     std::vector<double> report_h;             // summary.json time points
     SlowLayerParams slow;

@@ -137,10 +137,16 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
     ProgressReporter bar(60000.0, 0, std::int64_t(std::ceil(P.duration_h * 60.0)));
     const auto t_sim = std::chrono::steady_clock::now();
     std::string status = "completed";
+    engine.set_block_rate_averaging(P.bridge_block);
     try {
         for (std::size_t k = 0; k < times.size(); ++k) {
             const double t_min = times[k];
+            // The kinetic drug block relaxes over seconds to minutes: carry it through the gap under the last
+            // window's mean rates, or the block measured in a short window lags the concentration and depends
+            // on the window's length (docs/slow_layer.md).
+            if (k > 0 && P.bridge_block) engine.bridge_drug_block(t_min * 60000.0);
             engine.set_drug_clock_offset(t_min * 60000.0 - double(engine.step()) * dt);
+            engine.reset_block_rate_sums();
             std::vector<std::uint64_t> c0(net.populations.size()), c1(net.populations.size());
             engine.run(engine.step() + burn_steps, {&spikes, nullptr, &rates});
             for (std::size_t p = 0; p < c0.size(); ++p)
@@ -299,6 +305,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                            {"probes", rows.size()},
                            {"window_ms", window_ms},
                            {"burn_in_ms", burn_ms},
+                           {"bridge_block", P.bridge_block},
                            {"acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt)},
                            {"population", P.population},
                            {"projections", P.projections},

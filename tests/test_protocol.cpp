@@ -197,10 +197,16 @@ TEST_CASE("scale_projection_weights is multiplicative and touches one projection
 
 namespace {
 
-nlohmann::json run_week(const std::string& dir, double window_ms, double burn_in_ms) {
+struct WeekRun {
+    nlohmann::json summary;
+    std::vector<double> rest_input; // the slow layer's rest-signal input at every probe
+};
+
+WeekRun run_week(const std::string& dir, double window_ms, double burn_in_ms, int seed) {
     Experiment exp = load_experiment(test::source_path("configs/ketamine_week.toml"),
                                      {{"populations.E.size", "200"},
                                       {"populations.I.size", "50"},
+                                      {"simulation.seed", std::to_string(seed)},
                                       {"protocol.duration_h", "6.0"},
                                       {"protocol.window_ms", std::to_string(window_ms)},
                                       {"protocol.burn_in_ms", std::to_string(burn_in_ms)},
@@ -211,42 +217,62 @@ nlohmann::json run_week(const std::string& dir, double window_ms, double burn_in
                                       {"protocol.report_h", "[0.0, 2.0, 6.0]"}});
     run_experiment(exp, {dir, 1, false});
     std::ifstream in(dir + "/summary.json");
-    return nlohmann::json::parse(in);
+    h5::File f = h5::File::open_read(dir + "/slow.h5");
+    return {nlohmann::json::parse(in), f.open_group("slow").read_doubles("input_rest_signal")};
 }
 
 } // namespace
 
 // Window-length invariance (SCIENCE.md §9 item 5, issue 5 "results don't change materially when the window
-// is halved"). It failed while the disinhibition loop (AMPA drive -> TrkB -> mTOR -> protein -> strength ->
-// rate) had positive DC gain and a steep mTOR sigmoid (slope 0.05) amplified window noise (at 2 h: strength
-// 1.060 vs 1.053); the route now adapts (tau_A_adapt_h = 2 h) and the sigmoid is softer (0.1): 1.048 vs
-// 1.044 at 2 h, 1.146 vs 1.148 at 6 h (docs/slow_layer.md).
+// is halved"). History (docs/slow_layer.md): first a positive-gain loop through the AMPA route amplified the
+// windows' rate noise (fixed by the adapting route and a softer mTOR sigmoid); then the kinetic block, which
+// relaxes over seconds to minutes, lagged the concentration in short windows (rest-signal drop 3.3 % with
+// 3-s windows, 2.7 % with 2-s ones) until the gaps were bridged (Engine::bridge_drug_block). What is left is
+// the network's own fluctuation, which differs between any two runs (a seed, or a compiler's rounding): so
+// the comparison is paired over four seeds and made on the mean.
 TEST_CASE("Halving the spiking window does not change a protocol's results materially", "[protocol]") {
-    test::TempDir a("protocol_window"), b("protocol_half_window");
-    // The measured part of the window is halved (2000 -> 1000 ms); the burn-in stays: it must cover the
-    // kinetic drug block's equilibration after each jump in concentration between windows (tau_on of ketamine
-    // ~3 s at 1 uM, SCIENCE.md T5), which a shorter window would not reach (docs/slow_layer.md).
-    const auto full = run_week(a.path(), 3000.0, 1000.0);
-    const auto half = run_week(b.path(), 2000.0, 1000.0);
-    CHECK(full["protocol"]["window_ms"] == 3000.0);
-    CHECK(half["protocol"]["window_ms"] == 2000.0);
-    CHECK(half["protocol"]["acceleration"].get<double>() ==
-          Approx(1.5 * full["protocol"]["acceleration"].get<double>()));
-    const auto& f = full["timepoints"];
-    const auto& h = half["timepoints"];
-    REQUIRE(f.size() == 3);
-    REQUIRE(h.size() == 3);
+    // The measured part of the window is halved (2000 -> 1000 ms); the burn-in stays.
+    const std::vector<int> seeds{1, 2, 3, 4};
+    std::vector<WeekRun> full, half;
+    for (int seed : seeds) {
+        test::TempDir a("protocol_window"), b("protocol_half_window");
+        full.push_back(run_week(a.path(), 3000.0, 1000.0, seed));
+        half.push_back(run_week(b.path(), 2000.0, 1000.0, seed));
+    }
+    CHECK(full[0].summary["protocol"]["window_ms"] == 3000.0);
+    CHECK(half[0].summary["protocol"]["window_ms"] == 2000.0);
+    CHECK(half[0].summary["protocol"]["acceleration"].get<double>() ==
+          Approx(1.5 * full[0].summary["protocol"]["acceleration"].get<double>()));
+    for (std::size_t s = 0; s < seeds.size(); ++s) {
+        // The drug block is carried through the gaps, so the rest signal is the same at every probe: the
+        // difference left is the network's (the pool's gating, 0.0002 at most in these runs); 0.001 is 3 %
+        // of the drop, and the lagging block of before the bridging differed by up to 0.0065.
+        const auto& rf = full[s].rest_input;
+        const auto& rh = half[s].rest_input;
+        REQUIRE(rf.size() == rh.size());
+        for (std::size_t k = 0; k < rf.size(); ++k) {
+            INFO("seed " << seeds[s] << ", probe " << k);
+            CHECK(rh[k] == Approx(rf[k]).margin(0.001));
+        }
+    }
     for (std::size_t i = 0; i < 3; ++i) {
-        INFO("t = " << f[i]["t_h"] << " h: full " << f[i].dump() << "\nhalf " << h[i].dump());
-        // Rates: estimated from 1.5 s vs 0.75 s of 200 neurons at ~20 Hz (>= 3000 spikes): Poisson error
-        // < 2 %, plus the network's own fluctuations; 10 % is "not material".
-        CHECK(h[i]["rate_Hz"].get<double>() == Approx(f[i]["rate_Hz"].get<double>()).epsilon(0.10));
-        // The slow outputs integrate many windows: their changes from 1 agree within 10 % of the change (or
-        // 0.005 absolute where the change is tiny).
+        auto mean = [&](const std::vector<WeekRun>& runs, const char* key) {
+            double sum = 0;
+            for (const auto& r : runs)
+                sum += r.summary["timepoints"][i][key].get<double>();
+            return sum / double(runs.size());
+        };
+        INFO("t = " << full[0].summary["timepoints"][i]["t_h"] << " h");
+        // Rates: 1.5 s vs 0.75 s of 200 neurons at ~20 Hz per seed (>= 3000 spikes): Poisson error < 2 %,
+        // the network's window-to-window fluctuation ~5-10 %; mean of four: 10 % is "not material".
+        CHECK(mean(half, "rate_Hz") == Approx(mean(full, "rate_Hz")).epsilon(0.10));
+        // The slow outputs: the mean change from 1 agrees within 15 % of the change (0.005 absolute where it
+        // is tiny). Paired seed-to-seed differences of protein at 6 h are up to 0.02 (SD ~0.01): the mean of
+        // four has a standard error ~0.005, so 15 % of a ~0.13 change is ~3.5 standard errors.
         for (const char* key : {"BDNF", "protein", "spine_factor", "strength_factor", "total_weight_ratio"}) {
-            const double df = f[i][key].get<double>() - 1.0, dh = h[i][key].get<double>() - 1.0;
-            INFO(key);
-            CHECK(std::fabs(df - dh) <= std::max(0.005, 0.1 * std::fabs(df)));
+            const double df = mean(full, key) - 1.0, dh = mean(half, key) - 1.0;
+            INFO(key << ": full " << df << ", half " << dh);
+            CHECK(std::fabs(df - dh) <= std::max(0.005, 0.15 * std::fabs(df)));
         }
     }
 }
