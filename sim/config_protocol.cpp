@@ -125,6 +125,13 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
                       "projection '" + *name + "' targets the NMDA receptor '" + rs.name +
                           "': the slow layer scales AMPA strength (SCIENCE.md §6.6), and an NMDA "
                           "projection's capacity is fixed when the network is built");
+        if (it->plasticity)
+            r.fail_at(
+                &item, "projections",
+                "projection '" + *name +
+                    "' is plastic (plasticity.rule): the slow layer's multiplicative "
+                    "write-back would push weights past the rule's [w_min, w_max] (and the calcium rule "
+                    "rewrites them from its own state); give a static projection");
         p.projections.push_back(*name);
         p.projection_indices.push_back(std::size_t(it - exp.projections.begin()));
     }

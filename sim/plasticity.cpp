@@ -227,8 +227,8 @@ void PlasticityState::advance(const Slot& s, CalciumState& cs, std::size_t pos, 
     cs.c[pos] = float(c0 * std::exp(-h_ms / cr.tau_Ca_ms));
     cs.last_step[pos] = to_step;
     // w = w0 + rho (w1 - w0) (Graupner & Brunel 2012), kept within [w0, w1] (rho leaves [0, 1] slightly
-    // under noise). A weight scaling by slower processes (scale_projection_weights) is therefore replaced
-    // at the synapse's next calcium event: scale the bounds instead (docs/plasticity.md).
+    // under noise). A multiplicative scaling of the weights from outside would be replaced at the synapse's
+    // next calcium event: the protocol's write-back refuses plastic projections (sim/config_protocol.cpp).
     (void)rho0;
     weight = float(std::clamp(s.rule.w_min + double(cs.rho[pos]) * (s.rule.w_max - s.rule.w_min),
                               s.rule.w_min, s.rule.w_max));
@@ -481,37 +481,6 @@ std::uint64_t PlasticityState::synapse_count() const {
     for (const Slot& s : slots_)
         n += s.synapses;
     return n;
-}
-
-void scale_projection_weights(std::vector<std::vector<SynapseShard>>& shards,
-                              std::vector<WeightScale>& scales, const PlasticityState& plasticity,
-                              std::uint32_t projection, double factor) {
-    if (!(factor > 0.0)) throw std::invalid_argument("scale_projection_weights: factor must be > 0");
-    const bool plastic = !plasticity.empty() && plasticity.active()[projection];
-    const StdpRule* rule = plastic ? &plasticity.rule(projection) : nullptr;
-    bool quantized = false;
-    for (auto& worker : shards)
-        for (auto& shard : worker) {
-            if (shard.quantized) {
-                quantized = true;
-                continue;
-            }
-            std::uint32_t k = 0;
-            for (const SynapseSegment& seg : shard.segments) {
-                if (seg.projection == projection)
-                    for (std::uint32_t j = 0; j < seg.count; ++j) {
-                        double w = double(shard.weight[k + j]) * factor;
-                        if (rule) w = std::clamp(w, rule->w_min, rule->w_max);
-                        shard.weight[k + j] = float(w);
-                    }
-                k += seg.count;
-            }
-        }
-    // 16-bit codes: w = base + step * code, so scaling base and step scales every weight exactly.
-    if (quantized && projection < scales.size()) {
-        scales[projection].base = float(double(scales[projection].base) * factor);
-        scales[projection].step = float(double(scales[projection].step) * factor);
-    }
 }
 
 } // namespace ketaplast

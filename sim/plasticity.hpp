@@ -177,12 +177,4 @@ class PlasticityState {
     std::uint64_t seed_ = 1;
 };
 
-// Multiplies every weight of projection `projection` by `factor` (> 0): the hook for slower processes
-// (homeostatic scaling, the BDNF layer). Plastic weights stay within their bounds (clipped); 16-bit weight
-// codes are scaled exactly by scaling the projection's code scale. Call between Engine::run calls (not
-// while the engine runs). Thread-count independent: the same operation on every synapse.
-void scale_projection_weights(std::vector<std::vector<SynapseShard>>& shards,
-                              std::vector<WeightScale>& scales, const PlasticityState& plasticity,
-                              std::uint32_t projection, double factor);
-
 } // namespace ketaplast

@@ -141,6 +141,9 @@ TEST_CASE("[protocol] config errors name file, key and reason", "[protocol][conf
          {"protocol.potential_spine_density", "initial_spine_density"}},
         {"network.weight_storage", "\"uint16\"", {"protocol.structural", "16-bit"}},
         {"output.checkpoint_every_ms", "1000.0", {"protocol", "checkpoint"}},
+        {"projections.0.plasticity",
+         "{ rule = \"stdp_pair\", w_max_nS = 2.0, A_plus = 0.01, A_minus = 0.01 }",
+         {"protocol.projections", "'EE' is plastic"}},
     };
     for (const auto& row : rows) {
         const std::string message = error_of(row.key, row.value);
