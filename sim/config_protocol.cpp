@@ -186,6 +186,36 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
         TomlReader sr(*slow, "protocol.slow", file);
         read_slow(sr, p.slow);
     }
+    // Structural rule: the population spine density (default) or per-neuron synaptic elements.
+    const std::string rule = r.choice("structural_rule", {"spine_density", "elements"}, "spine_density");
+    if (rule == "elements") {
+        p.structural_rule = ProtocolSpec::StructuralRule::elements;
+        if (!p.structural)
+            r.fail("structural_rule",
+                   "\"elements\" switches synapses on and off: it needs structural = true");
+        if (p.slow.growth == GrowthCurve::none)
+            r.fail("structural_rule",
+                   "\"elements\" grows synaptic elements with the slow layer's growth curve: "
+                   "set protocol.slow.growth_curve (linear, gaussian or sigmoid)");
+        SynapticElementsParams& e = p.elements;
+        e.growth = p.slow.growth;
+        e.Ca_eta = p.slow.Ca_eta;
+        e.Ca_psi = p.slow.Ca_psi;
+        e.tau_Ca_ms = p.slow.tau_Ca_ms;
+        e.beta_Ca = p.slow.beta_Ca;
+        e.protein_nu = p.slow.spine_nu;
+        e.spine_lifetime_days = p.slow.spine_lifetime_days;
+        if (const toml::table* elements = r.table("elements")) {
+            TomlReader er(*elements, "protocol.elements", file);
+            constexpr double inf = std::numeric_limits<double>::infinity();
+            e.nu_dend_per_day = er.number("nu_dend_per_day", range(0.0, 1e4, true, true, e.nu_dend_per_day));
+            e.nu_axon_per_day = er.number("nu_axon_per_day", range(0.0, 1e4, true, true, e.nu_axon_per_day));
+            e.sigma_um = er.number("sigma_um", range(0.0, inf, true, true, e.sigma_um));
+            er.finish();
+        }
+    } else if (r.table("elements")) {
+        r.fail("elements", "[protocol.elements] is read only with structural_rule = \"elements\"");
+    }
     p.potential_spine_density =
         r.number("potential_spine_density",
                  range(0.0, 10.0, false, true, std::max(1.0, p.slow.initial_spine_density)));

@@ -10,6 +10,7 @@
 #include "models/short_term_plasticity.hpp"
 #include "models/slow_layer.hpp"
 #include "models/stdp.hpp"
+#include "models/synaptic_elements.hpp"
 
 #include <cstdint>
 #include <map>
@@ -206,9 +207,14 @@ struct ProtocolSpec {
     std::vector<std::size_t> projection_indices;
     std::string nmda_receptor, ampa_receptor; // the rest signal's NMDA pool; the AMPA drive's receptor
     bool structural = true;                   // spine density -> active synapses of the projections
-    bool bridge_block = true;                 // carry the kinetic drug block across the gaps (averaged rates)
-    double potential_spine_density = 1.0;     // the density the built synapses stand for (all active)
-    std::vector<double> report_h;             // summary.json time points
+    // How the structure follows: the slow layer's population spine density (synapses switched on/off by a
+    // fixed per-synapse rank), or per-neuron synaptic elements (Butz & van Ooyen 2013,
+    // models/synaptic_elements.hpp) with the slow layer's growth curve.
+    enum class StructuralRule { spine_density, elements } structural_rule = StructuralRule::spine_density;
+    SynapticElementsParams elements;
+    bool bridge_block = true;             // carry the kinetic drug block across the gaps (averaged rates)
+    double potential_spine_density = 1.0; // the density the built synapses stand for (all active)
+    std::vector<double> report_h;         // summary.json time points
     SlowLayerParams slow;
 };
 

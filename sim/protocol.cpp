@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace ketaplast {
 
@@ -30,6 +32,7 @@ struct PotentialSynapse {
     float base_weight;
     double rank;
     bool active_at_start;
+    std::uint32_t source, target; // gids
 };
 
 double synapse_rank(std::uint64_t seed, std::uint32_t source, std::uint32_t target, std::size_t projection) {
@@ -89,7 +92,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         for_each_projection_synapse(
             net, proj, [&](SynapseShard& shard, std::size_t k, std::uint32_t s, std::uint32_t t) {
                 synapses.push_back({&shard, k, proj, shard.quantized ? 0.0f : shard.weight[k],
-                                    synapse_rank(exp.simulation.seed, s, t, proj), true});
+                                    synapse_rank(exp.simulation.seed, s, t, proj), true, s, t});
             });
     double threshold =
         P.structural ? std::min(1.0, P.slow.initial_spine_density / P.potential_spine_density) : 1.0;
@@ -106,6 +109,30 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                    ? double(net.weight_scales[syn.projection].decode(syn.shard->weight_code[syn.k]))
                    : double(syn.shard->weight[syn.k]);
     };
+    // Per-neuron synaptic elements (structural_rule = "elements"): the same potential synapses, with their
+    // distances for the pairing kernel.
+    const bool elements_rule = P.structural && P.structural_rule == ProtocolSpec::StructuralRule::elements;
+    std::optional<SynapticElements> elements;
+    if (elements_rule) {
+        auto position = [&](std::uint32_t gid) {
+            const Population& pp = net.populations[net.population_of(gid)];
+            const std::uint32_t i = gid - pp.first_gid;
+            return std::array<double, 3>{pp.x_um[i], pp.y_um[i], pp.z_um[i]};
+        };
+        std::vector<SynapticElements::Synapse> list;
+        list.reserve(synapses.size());
+        for (const auto& syn : synapses) {
+            const auto a = position(syn.source), b = position(syn.target);
+            const double d = std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                                       (a[2] - b[2]) * (a[2] - b[2]));
+            list.push_back({syn.source, syn.target, float(d), syn.active_at_start});
+        }
+        elements.emplace(std::move(list), net.total_neurons, P.elements, exp.simulation.seed);
+    }
+    const std::uint64_t active_start = active;
+    std::vector<std::uint32_t> neuron_c0, neuron_c1;
+    std::vector<double> neuron_rate_Hz(net.total_neurons, 0.0);
+
     std::vector<double> start_weight(synapses.size());
     double start_total = 0;
     for (std::size_t i = 0; i < synapses.size(); ++i) {
@@ -151,10 +178,16 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             engine.run(engine.step() + burn_steps, {&spikes, nullptr, &rates});
             for (std::size_t p = 0; p < c0.size(); ++p)
                 c0[p] = spikes.count(p);
+            if (elements_rule) neuron_c0 = spikes.neuron_counts();
             const std::size_t sample0 = engine.drug_samples().size();
             engine.run(engine.step() + window_steps - burn_steps, {&spikes, nullptr, &rates});
             for (std::size_t p = 0; p < c1.size(); ++p)
                 c1[p] = spikes.count(p);
+            if (elements_rule) {
+                neuron_c1 = spikes.neuron_counts();
+                for (std::size_t g = 0; g < neuron_rate_Hz.size(); ++g)
+                    neuron_rate_Hz[g] = double(neuron_c1[g] - neuron_c0[g]) / measured_s;
+            }
             engine.tick_drugs(); // the NMDA pool at the window's end (windows shorter than the drug clock)
             auto rate_of = [&](std::size_t p) {
                 return double(c1[p] - c0[p]) / (double(net.populations[p].size) * measured_s);
@@ -186,7 +219,8 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             row.strength = layer.strength_factor();
             row.gain = layer.bdnf_gain();
             row.scaling = layer.scaling();
-            row.spines = layer.spine_factor();
+            row.spines = elements_rule ? (active_start ? double(active) / double(active_start) : 1.0)
+                                       : layer.spine_factor();
             double total = 0;
             for (const auto& syn : synapses)
                 total += weight_of(syn);
@@ -205,7 +239,21 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             for (std::size_t proj : P.projection_indices)
                 scale_projection_weights(net, proj, factor / applied);
             applied = factor;
-            if (P.structural) {
+            if (elements_rule) {
+                const auto change = elements->update(neuron_rate_Hz, layer.Ca_target(), times[k + 1] - t_min,
+                                                     layer.state().y[6]);
+                for (std::size_t s : change.on) {
+                    synapses[s].shard->weight[synapses[s].k] =
+                        float(double(synapses[s].base_weight) * applied);
+                    ++gained_total;
+                    ++active;
+                }
+                for (std::size_t s : change.off) {
+                    synapses[s].shard->weight[synapses[s].k] = 0.0f;
+                    ++lost_total;
+                    --active;
+                }
+            } else if (P.structural) {
                 const double next = std::min(1.0, layer.state().y[7] / P.potential_spine_density);
                 for (auto& syn : synapses) {
                     const bool was = syn.rank < threshold, now = syn.rank < next;
@@ -306,6 +354,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                            {"window_ms", window_ms},
                            {"burn_in_ms", burn_ms},
                            {"bridge_block", P.bridge_block},
+                           {"structural_rule", elements_rule ? "elements" : "spine_density"},
                            {"acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt)},
                            {"population", P.population},
                            {"projections", P.projections},
@@ -318,7 +367,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
     double end_total = 0;
     for (std::size_t i = 0; i < synapses.size(); ++i) {
         const double w = weight_of(synapses[i]);
-        const bool now = synapses[i].rank < threshold;
+        const bool now = elements ? elements->synapses()[i].active : synapses[i].rank < threshold;
         end_total += w;
         if (synapses[i].active_at_start && now) {
             dw.push_back(w - start_weight[i]);

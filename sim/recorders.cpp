@@ -145,7 +145,8 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
 
 SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double dt_ms, bool enabled,
                              bool resume)
-    : net_(net), dir_(dir), dt_ms_(dt_ms), enabled_(enabled), counts_(net.populations.size(), 0) {
+    : net_(net), dir_(dir), dt_ms_(dt_ms), enabled_(enabled), counts_(net.populations.size(), 0),
+      neuron_counts_(net.total_neurons, 0) {
     if (!enabled_ || resume) return;
     file_ = h5::File::create(dir + "/spikes.h5.tmp");
     h5::Object spikes = file_.group("spikes");
@@ -163,6 +164,7 @@ void SpikeRecorder::add(const std::vector<SpikeRecord>& spikes) {
     for (const auto& s : spikes) {
         const std::uint32_t p = net_.population_of(s.gid);
         ++counts_[p];
+        ++neuron_counts_[s.gid];
         if (!enabled_) continue;
         pops_[p].t_buffer.push_back(double(s.step + 1) * dt_ms_);
         pops_[p].id_buffer.push_back(s.gid - net_.populations[p].first_gid);

@@ -35,6 +35,9 @@ class SpikeRecorder {
     void add(const std::vector<SpikeRecord>& spikes); // in time order
     void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }
+    // Spikes of each neuron so far (by gid; protocols' per-neuron rates; not checkpointed: protocols are
+    // not).
+    const std::vector<std::uint32_t>& neuron_counts() const { return neuron_counts_; }
 
     // Checkpoint: saving writes the buffered spikes and flushes the file, then records how many rows
     // each population's datasets hold; loading reads those numbers. reopen() then opens the .tmp file
@@ -59,6 +62,7 @@ class SpikeRecorder {
     };
     std::vector<PerPopulation> pops_;
     std::vector<std::uint64_t> counts_;
+    std::vector<std::uint32_t> neuron_counts_;
     std::size_t buffered_ = 0;
 };
 

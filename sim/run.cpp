@@ -625,6 +625,11 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     if (exp.protocol && (options.checkpoint_every_ms > 0 || options.stop_at_ms > 0))
         throw InputError(
             "a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
+    // The protocol's write-back (weights, structure, per-neuron elements) reads every synapse in one
+    // process; distributing it needs reductions over ranks that are not written.
+    if (exp.protocol && comm.distributed())
+        throw InputError(
+            "a [protocol] run is single-process for now: run it without mpirun (threads are fine)");
     on_every_rank(comm, [&] {
         const NetworkEstimate estimate = estimate_network(exp, std::uint32_t(threads));
         const double available_MB = meminfo_available_MB(),
