@@ -23,7 +23,32 @@ namespace {
 
 constexpr double kDt = 0.1; // ms, the production step
 
-// One voltage-clamped cell with a kinetic NMDA pool (g_max 10 nS) and one drug.
+// One voltage-clamped cell (the registry's voltage_clamp model) with a kinetic NMDA pool (g_max 10 nS)
+// blocked by `drugs` (concentrations 0 until set).
+std::unique_ptr<NeuronGroup> clamped_cell(const std::vector<ChannelBlocker>& drugs, double V_hold_mV,
+                                          double Mg_mM, double tonic, bool subunit_2CD = false) {
+    ReceptorSpec r;
+    r.name = "NMDA";
+    r.shape = ReceptorShape::nmda;
+    r.tau_rise_ms = 2.0;
+    r.tau_ms = 100.0;
+    r.Mg_mM = Mg_mM;
+    r.subunit_2CD = subunit_2CD;
+    r.K_Mg0_mM = subunit_2CD ? 4.0 * 3.57 : 3.57;
+    r.g_max_nS = 10.0;
+    r.tonic_activation = tonic;
+    r.blockers = drugs;
+    r.blocker_conc_uM.assign(drugs.size(), 0.0);
+    GroupSetup setup;
+    setup.size = 1;
+    setup.dt_ms = kDt;
+    setup.params = ParamValues::defaults(builtin_models().find("voltage_clamp")->params);
+    setup.params.set("V_hold_mV", V_hold_mV);
+    setup.receptors = {r};
+    return builtin_models().find("voltage_clamp")->create(setup);
+}
+
+// One voltage-clamped cell with a kinetic NMDA pool and one drug.
 struct ClampedPool {
     std::unique_ptr<NeuronGroup> cell;
     std::vector<float> input{0.0f};
@@ -31,26 +56,8 @@ struct ClampedPool {
     std::int64_t step = 0;
 
     ClampedPool(const ChannelBlocker& drug, double V_hold_mV, double Mg_mM, double tonic,
-                bool subunit_2CD = false) {
-        ReceptorSpec r;
-        r.name = "NMDA";
-        r.shape = ReceptorShape::nmda;
-        r.tau_rise_ms = 2.0;
-        r.tau_ms = 100.0;
-        r.Mg_mM = Mg_mM;
-        r.subunit_2CD = subunit_2CD;
-        r.K_Mg0_mM = subunit_2CD ? 4.0 * 3.57 : 3.57;
-        r.g_max_nS = 10.0;
-        r.tonic_activation = tonic;
-        r.blockers = {drug};
-        r.blocker_conc_uM = {0.0};
-        GroupSetup setup;
-        setup.size = 1;
-        setup.dt_ms = kDt;
-        setup.params = ParamValues::defaults(builtin_models().find("voltage_clamp")->params);
-        setup.params.set("V_hold_mV", V_hold_mV);
-        setup.receptors = {r};
-        cell = builtin_models().find("voltage_clamp")->create(setup);
+                bool subunit_2CD = false)
+        : cell(clamped_cell({drug}, V_hold_mV, Mg_mM, tonic, subunit_2CD)) {
         inputs.push_back(input.data());
     }
     void set_conc(double uM) { cell->set_blocker_concentration(0, uM); }
@@ -321,25 +328,9 @@ struct TwoDrugCell {
     std::int64_t step = 0;
 
     TwoDrugCell(double V_hold_mV, double tonic, std::size_t drugs, bool averaging) {
-        ReceptorSpec r;
-        r.name = "NMDA";
-        r.shape = ReceptorShape::nmda;
-        r.tau_rise_ms = 2.0;
-        r.tau_ms = 100.0;
-        r.Mg_mM = 1.0;
-        r.K_Mg0_mM = 3.57;
-        r.g_max_nS = 10.0;
-        r.tonic_activation = tonic;
-        r.blockers = {find_drug("ketamine").block, find_drug("norketamine").block};
-        r.blockers.resize(drugs);
-        r.blocker_conc_uM.assign(drugs, 0.0);
-        GroupSetup setup;
-        setup.size = 1;
-        setup.dt_ms = kDt;
-        setup.params = ParamValues::defaults(builtin_models().find("voltage_clamp")->params);
-        setup.params.set("V_hold_mV", V_hold_mV);
-        setup.receptors = {r};
-        cell = builtin_models().find("voltage_clamp")->create(setup);
+        std::vector<ChannelBlocker> blockers{find_drug("ketamine").block, find_drug("norketamine").block};
+        blockers.resize(drugs);
+        cell = clamped_cell(blockers, V_hold_mV, 1.0, tonic);
         cell->set_block_rate_averaging(averaging);
         inputs.push_back(input.data());
     }
