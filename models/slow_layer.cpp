@@ -47,13 +47,22 @@ std::string SlowLayerParams::check() const {
                                                        {"tau_Ca_ms", tau_Ca_ms},
                                                        {"beta_Ca", beta_Ca},
                                                        {"step_min", step_min},
-                                                       {"Ca_psi", Ca_psi}};
+                                                       {"Ca_psi", Ca_psi},
+                                                       {"tau_exo_min", tau_exo_min},
+                                                       {"tau_dwell_min", tau_dwell_min},
+                                                       {"tau_slot_h", tau_slot_h},
+                                                       {"tau_AMPAR_h", tau_AMPAR_h}};
     for (const auto& [name, v] : positive)
         if (!(v > 0.0) || !std::isfinite(v)) return std::string(name) + " must be > 0";
     if (step_min > std::min({tau_rest_min, tau_eEF2K_min, tau_A_min}))
         return "step_min must not exceed the shortest slow time constant (tau_rest_min, tau_eEF2K_min, "
                "tau_A_min): RK4 would be inaccurate";
     if (!(protein_max > 1.0)) return "protein_max must be > 1";
+    if (!(slots_per_receptor > 1.0)) return "slots_per_receptor must be > 1 (free slots at baseline)";
+    if (expression == StrengthExpression::trafficking && step_min > tau_dwell_min)
+        return "step_min must not exceed tau_dwell_min with strength_expression = \"trafficking\": RK4 would "
+               "be "
+               "inaccurate";
     if (growth == GrowthCurve::gaussian && Ca_target > 0.0 && !(Ca_eta < Ca_target))
         return "Ca_eta must be below Ca_target (gaussian growth curve)";
     if (!(strength_min > 0.0 && strength_min < 1.0 && strength_max > 1.0))
@@ -66,9 +75,11 @@ double SlowLayerParams::mTOR_activation(double TrkB) const {
 }
 
 const std::array<const char*, SlowState::size>& SlowState::names() {
-    static const std::array<const char*, size> n = {
-        "rest_signal", "eEF2K",         "BDNF",          "A_glu",       "TrkB",       "mTOR",
-        "protein",     "spine_density", "log_bdnf_gain", "log_scaling", "A_reference"};
+    static const std::array<const char*, size> n = {"rest_signal",   "eEF2K",          "BDNF",
+                                                    "A_glu",         "TrkB",           "mTOR",
+                                                    "protein",       "spine_density",  "log_bdnf_gain",
+                                                    "log_scaling",   "A_reference",    "AMPAR_intracellular",
+                                                    "AMPAR_surface", "AMPAR_synaptic", "PSD_slots"};
     return n;
 }
 
@@ -80,7 +91,21 @@ void SlowLayer::reset(double baseline_rate_Hz) {
     mTOR0_ = p_.mTOR_activation(1.0);
     rate_target_ = p_.rate_target_Hz > 0.0 ? p_.rate_target_Hz : baseline_rate_Hz;
     Ca_target_ = p_.Ca_target > 0.0 ? p_.Ca_target : Ca(baseline_rate_Hz);
-    s_.y = {1.0, 1.0, 1.0, 1.0, 1.0, mTOR0_, 1.0, p_.initial_spine_density, 0.0, 0.0, 1.0};
+    s_.y = {1.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            mTOR0_,
+            1.0,
+            p_.initial_spine_density,
+            0.0,
+            0.0,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
+            p_.slots_per_receptor};
 }
 
 std::array<double, SlowState::size> SlowLayer::rhs(const std::array<double, SlowState::size>& y,
@@ -107,6 +132,17 @@ std::array<double, SlowState::size> SlowLayer::rhs(const std::array<double, Slow
     d[8] = (B - 1.0) / (p_.tau_H_h * 60.0) -
            (p_.tau_gain_decay_h > 0 ? log_g / (p_.tau_gain_decay_h * 60.0) : 0);
     d[9] = rate_target_ > 0.0 ? (1.0 - in.rate_Hz / rate_target_) / (p_.tau_scaling_h * 60.0) : 0.0;
+    if (p_.expression == SlowLayerParams::StrengthExpression::trafficking) {
+        const double I = y[11], E = y[12], Syn = y[13], Q = std::max(y[14], 1e-12);
+        const double target = std::pow(P, p_.protein_strength_exponent), Q0 = p_.slots_per_receptor;
+        const double k_exo = 1.0 / p_.tau_exo_min, k_out = 1.0 / p_.tau_dwell_min,
+                     k_in = k_out * Q0 / (Q0 - 1.0);
+        const double capture = k_in * E * std::max(0.0, Q - Syn) / Q - k_out * Syn;
+        d[11] = (target - I) / (p_.tau_AMPAR_h * 60.0) + k_exo * (E - I);
+        d[12] = k_exo * (I - E) - capture;
+        d[13] = capture;
+        d[14] = (Q0 * target - Q) / (p_.tau_slot_h * 60.0);
+    }
     return d;
 }
 
@@ -145,7 +181,10 @@ double SlowLayer::scaling() const {
     return std::exp(s_.y[9]);
 }
 double SlowLayer::strength_factor() const {
-    const double f = bdnf_gain() * scaling() * std::pow(std::max(0.0, s_.y[6]), p_.protein_strength_exponent);
+    const double expressed = p_.expression == SlowLayerParams::StrengthExpression::trafficking
+                                 ? s_.y[13]
+                                 : std::pow(std::max(0.0, s_.y[6]), p_.protein_strength_exponent);
+    const double f = bdnf_gain() * scaling() * expressed;
     return std::clamp(f, p_.strength_min, p_.strength_max);
 }
 double SlowLayer::spine_factor() const {

@@ -87,6 +87,26 @@ struct SlowLayerParams {
     double spine_lifetime_days = 7.0; // 1/r_e: spine turnover [A]; persistence ~1-2 weeks (T32, T35)
     double initial_spine_density = 1.0;     // n0, relative to a healthy network (stressed < 1) [A]
     double protein_strength_exponent = 0.5; // strength ~ P^kappa_P (GluA1/PSD-95 set slots, §6.6) [A]
+    // How protein becomes strength. protein_power: the factor P^kappa_P at once. trafficking: AMPA receptors
+    // per synapse (SCIENCE.md §6.6), a three-pool model per population in baseline units -- intracellular I,
+    // extrasynaptic surface E, synaptic S bound to PSD slots Q:
+    //   dI/dt = (P^kappa_P - I) / tau_AMPAR + k_exo (E - I)            synthesis follows protein, exo = endo
+    //   dE/dt = k_exo (I - E) - k_in E (Q - S) / Q + k_out S            capture into free slots, release
+    //   dS/dt = k_in E (Q - S) / Q - k_out S
+    //   dQ/dt = (Q0 P^kappa_P - Q) / tau_slot                           slots set by synaptic protein
+    // with k_out = 1/tau_dwell, k_in = k_out Q0 / (Q0 - 1) (S = 1 is the baseline, occupancy 1/Q0), and
+    // strength ~ S. The steady state is S = P^kappa_P (every pool and the slots scale together), so the
+    // calibrations hold; the time course adds capture (minutes), slot turnover (hours) and receptor turnover
+    // (a day) between protein and strength.
+    enum class StrengthExpression {
+        protein_power,
+        trafficking
+    } expression = StrengthExpression::protein_power;
+    double tau_exo_min = 20.0;       // recycling / exocytosis, §6.6 "10-30 min" [M]
+    double tau_dwell_min = 5.0;      // synaptic dwell, §6.6 "1-10 min" [M]
+    double tau_slot_h = 3.0;         // PSD slot turnover, §6.6 "hours" [M]
+    double tau_AMPAR_h = 24.0;       // receptor synthesis/degradation turnover [A] (as tau_gain_decay_h)
+    double slots_per_receptor = 2.0; // Q0: slots per synaptic receptor at baseline (occupancy 0.5) [A]
     // Homeostatic synaptic scaling (SCIENCE.md §6.5; van Rossum, Bi & Turrigiano 2000 form).
     double tau_scaling_h = 60.0; // 48 h at rate 0 -> exp(48/60) = 2.2x (T33, Wierenga et al. 2005) [A]
     double rate_target_Hz = 0.0; // 0: the baseline window's rate
@@ -115,9 +135,9 @@ struct SlowInputs {
 };
 
 struct SlowState {
-    static constexpr std::size_t size = 11;
+    static constexpr std::size_t size = 15;
     // S_rest, eEF2K, BDNF, A_glu, TrkB, mTOR, protein, spine density, ln(BDNF gain), ln(scaling), A_glu
-    // reference (adaptation)
+    // reference (adaptation), AMPAR pools I, E, S and slots Q (trafficking; held at baseline otherwise)
     std::array<double, size> y{};
     double& rest() { return y[0]; }
     double& eEF2K() { return y[1]; }
@@ -130,6 +150,7 @@ struct SlowState {
     double& log_gain() { return y[8]; }
     double& log_scaling() { return y[9]; }
     double& A_reference() { return y[10]; }
+    double& synaptic_AMPAR() { return y[13]; }
     static const std::array<const char*, size>& names();
 };
 

@@ -53,6 +53,15 @@ void read_slow(TomlReader& r, SlowLayerParams& p) {
     pos("beta_Ca", p.beta_Ca);
     p.strength_min = r.number("strength_min", range(0.0, 1.0, false, false, p.strength_min));
     p.strength_max = r.number("strength_max", range(1.0, inf, false, true, p.strength_max));
+    const std::string expression =
+        r.choice("strength_expression", {"protein_power", "trafficking"}, "protein_power");
+    p.expression = expression == "trafficking" ? SlowLayerParams::StrengthExpression::trafficking
+                                               : SlowLayerParams::StrengthExpression::protein_power;
+    pos("tau_exo_min", p.tau_exo_min);
+    pos("tau_dwell_min", p.tau_dwell_min);
+    pos("tau_slot_h", p.tau_slot_h);
+    pos("tau_AMPAR_h", p.tau_AMPAR_h);
+    p.slots_per_receptor = r.number("slots_per_receptor", range(1.0, 1e3, false, true, p.slots_per_receptor));
     pos("step_min", p.step_min);
     if (p.growth == GrowthCurve::gaussian && !(p.Ca_target > 0))
         r.fail("Ca_target",

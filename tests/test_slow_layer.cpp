@@ -230,3 +230,53 @@ TEST_CASE("Slow-layer parameter checks name the bad value", "[slow_layer]") {
     p.strength_min = 2;
     CHECK(p.check().find("strength") != std::string::npos);
 }
+
+TEST_CASE("AMPAR trafficking (§6.6): strength follows protein through capture, slots and turnover",
+          "[slow_layer]") {
+    SlowLayerParams p;
+    p.expression = SlowLayerParams::StrengthExpression::trafficking;
+    // Protein held: no synthesis (k_P 0) and no decay over the test (tau_P 1e6 days).
+    p.k_P_per_h = 0.0;
+    p.tau_P_days = 1e6;
+    {
+        SlowLayer layer(p);
+        layer.reset(5.0);
+        run(layer, 24 * 3, [](double) { return SlowInputs{1.0, 1.0, 5.0}; });
+        // The baseline is a steady state of the pools too (every pool 1, slots Q0).
+        CHECK(layer.state().y[13] == Approx(1.0).epsilon(1e-9));
+        CHECK(layer.state().y[14] == Approx(p.slots_per_receptor).epsilon(1e-9));
+        CHECK(layer.strength_factor() == Approx(1.0).epsilon(1e-9));
+    }
+    SlowLayer layer(p);
+    layer.reset(5.0);
+    layer.state().protein() = 1.44; // a step of synaptic protein: the steady state is S = 1.44^0.5 = 1.2
+    const Trace tr = run(layer, 24 * 21, [](double) { return SlowInputs{1.0, 1.0, 5.0}; });
+    // Steady state: every pool and the slots scale with P^kappa (analytic). The slowest mode is the total
+    // receptor amount, renewed only through the intracellular third of it: ~3 x tau_AMPAR = 3 days; 21 days
+    // leave < 1e-3 of the rise (0.2 e^-7 = 2e-4).
+    CHECK(tr.strength.back() == Approx(1.2).epsilon(5e-4));
+    CHECK(layer.state().y[14] == Approx(1.2 * p.slots_per_receptor).epsilon(1e-4));
+    // Time course: capture into the new slots is fast but limited by the surface pool, so strength rises
+    // over hours (slot turnover 3 h, receptor turnover 24 h), not at once as with protein_power.
+    const double rise = 0.2;
+    CHECK(at_hour(tr.strength, 0.5) - 1.0 < 0.25 * rise);
+    CHECK(at_hour(tr.strength, 6.0) - 1.0 > 0.25 * rise);
+    CHECK(at_hour(tr.strength, 6.0) - 1.0 < 0.9 * rise);
+    for (std::size_t i = 1; i < tr.strength.size(); ++i) // monotone approach, no overshoot
+        REQUIRE(tr.strength[i] >= tr.strength[i - 1] - 1e-12);
+    CHECK(*std::max_element(tr.strength.begin(), tr.strength.end()) <= 1.2 + 1e-6);
+    // protein_power gives the same end point at once.
+    SlowLayerParams q = p;
+    q.expression = SlowLayerParams::StrengthExpression::protein_power;
+    SlowLayer instant(q);
+    instant.reset(5.0);
+    instant.state().protein() = 1.44;
+    CHECK(instant.strength_factor() == Approx(1.2).epsilon(1e-12));
+    // Checks: a too long step for the dwell time, no free slots.
+    p.step_min = 6.0;
+    p.tau_rest_min = p.tau_eEF2K_min = p.tau_A_min = 10.0;
+    CHECK(p.check().find("tau_dwell_min") != std::string::npos);
+    p = SlowLayerParams{};
+    p.slots_per_receptor = 1.0;
+    CHECK(p.check().find("slots_per_receptor") != std::string::npos);
+}
