@@ -34,6 +34,7 @@ void ExpReceptors::bridge_block(std::uint32_t begin, std::uint32_t end, const st
         }
         if (!any) continue; // nothing bound and nothing to bind
         Matrix A(n + 1, n + 1);
+        std::vector<double> b(n);
         for (std::uint32_t i = begin; i < end; ++i) {
             const double fall = pool.sum_fall[i] * per_step;
             if (n == 1) { // closed form: b -> b_inf + (b - b_inf) e^{-(a + c) G}
@@ -56,7 +57,6 @@ void ExpReceptors::bridge_block(std::uint32_t begin, std::uint32_t end, const st
                 A(d, n) = a;
             }
             const Matrix E = (A * gap_steps).exp();
-            std::vector<double> b(n);
             for (std::size_t d = 0; d < n; ++d) {
                 double v = E(d, n);
                 for (std::size_t j = 0; j < n; ++j)

@@ -59,10 +59,18 @@ std::string SlowLayerParams::check() const {
                "tau_A_min): RK4 would be inaccurate";
     if (!(protein_max > 1.0)) return "protein_max must be > 1";
     if (!(slots_per_receptor > 1.0)) return "slots_per_receptor must be > 1 (free slots at baseline)";
-    if (expression == StrengthExpression::trafficking && step_min > tau_dwell_min)
-        return "step_min must not exceed tau_dwell_min with strength_expression = \"trafficking\": RK4 would "
-               "be "
-               "inaccurate";
+    if (expression == StrengthExpression::trafficking) {
+        // The fastest rate of the receptor pools near baseline: exchange plus capture/release,
+        // 1/tau_exo + (2 Q0 - 1) / ((Q0 - 1) tau_dwell); RK4 diverges beyond ~2.8 per step, accuracy wants
+        // <= 1.
+        const double fastest = 1.0 / tau_exo_min + (2.0 * slots_per_receptor - 1.0) /
+                                                       ((slots_per_receptor - 1.0) * tau_dwell_min);
+        if (step_min * fastest > 1.0)
+            return "step_min must be <= " + std::to_string(1.0 / fastest) +
+                   " min with strength_expression = \"trafficking\" (tau_exo_min, tau_dwell_min and "
+                   "slots_per_receptor set the fastest receptor exchange): RK4 would be inaccurate or "
+                   "unstable";
+    }
     if (growth == GrowthCurve::gaussian && Ca_target > 0.0 && !(Ca_eta < Ca_target))
         return "Ca_eta must be below Ca_target (gaussian growth curve)";
     if (!(strength_min > 0.0 && strength_min < 1.0 && strength_max > 1.0))

@@ -79,10 +79,15 @@ SynapticElements::Change SynapticElements::update(const std::vector<double>& rat
     remove_excess(incoming_, z_dend_, bound_dend_, true, change);
     remove_excess(outgoing_, z_axon_, bound_axon_, false, change);
     // Pairing: inactive candidates in random order, each accepted with the distance kernel's probability.
+    // A synapse removed in this update is not a candidate (a deletion at one end frees an element at the
+    // other, which must not re-pair the same synapse: it would be both switched off and on).
+    std::vector<char> removed(synapses_.size(), 0);
+    for (std::size_t s : change.off)
+        removed[s] = 1;
     std::vector<std::pair<double, std::size_t>> candidates;
     for (std::size_t s = 0; s < synapses_.size(); ++s) {
         const Synapse& syn = synapses_[s];
-        if (syn.active) continue;
+        if (syn.active || removed[s]) continue;
         if (std::floor(z_dend_[syn.target]) <= bound_dend_[syn.target]) continue;
         if (std::floor(z_axon_[syn.source]) <= bound_axon_[syn.source]) continue;
         if (p_.sigma_um > 0) {

@@ -242,16 +242,16 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             if (elements_rule) {
                 const auto change = elements->update(neuron_rate_Hz, layer.Ca_target(), times[k + 1] - t_min,
                                                      layer.state().y[6]);
+                for (std::size_t s : change.off) {
+                    synapses[s].shard->weight[synapses[s].k] = 0.0f;
+                    ++lost_total;
+                    --active;
+                }
                 for (std::size_t s : change.on) {
                     synapses[s].shard->weight[synapses[s].k] =
                         float(double(synapses[s].base_weight) * applied);
                     ++gained_total;
                     ++active;
-                }
-                for (std::size_t s : change.off) {
-                    synapses[s].shard->weight[synapses[s].k] = 0.0f;
-                    ++lost_total;
-                    --active;
                 }
             } else if (P.structural) {
                 const double next = std::min(1.0, layer.state().y[7] / P.potential_spine_density);

@@ -272,10 +272,17 @@ TEST_CASE("AMPAR trafficking (§6.6): strength follows protein through capture, 
     instant.reset(5.0);
     instant.state().protein() = 1.44;
     CHECK(instant.strength_factor() == Approx(1.2).epsilon(1e-12));
-    // Checks: a too long step for the dwell time, no free slots.
-    p.step_min = 6.0;
+    // Checks: a step too long for the fastest exchange (defaults: 1/20 + 3/5 = 0.65 per min, so at most
+    // 1.54 min; 4 min diverged in RK4), nearly full slots (Q0 1.01 -> 20 per min), no free slots.
+    p.step_min = 4.0;
     p.tau_rest_min = p.tau_eEF2K_min = p.tau_A_min = 10.0;
-    CHECK(p.check().find("tau_dwell_min") != std::string::npos);
+    CHECK(p.check().find("step_min must be <= 1.53") != std::string::npos);
+    p = SlowLayerParams{};
+    p.expression = SlowLayerParams::StrengthExpression::trafficking;
+    p.slots_per_receptor = 1.01;
+    CHECK(p.check().find("step_min") != std::string::npos);
+    p.step_min = 0.04;
+    CHECK(p.check().empty());
     p = SlowLayerParams{};
     p.slots_per_receptor = 1.0;
     CHECK(p.check().find("slots_per_receptor") != std::string::npos);
