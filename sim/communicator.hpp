@@ -8,7 +8,7 @@
 // virtual call costs nothing measurable.
 #pragma once
 
-#include "sim/recorders.hpp"
+#include "sim/spike_record.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -17,7 +17,7 @@
 
 #include "sim/experiment.hpp"
 #include "sim/network.hpp"
-#include "sim/run.hpp"
+#include "sim/run_types.hpp"
 
 #include <chrono>
 

@@ -12,6 +12,7 @@
 #include "sim/experiment.hpp"
 #include "sim/hdf5_file.hpp"
 #include "sim/network.hpp"
+#include "sim/spike_record.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -21,11 +22,6 @@
 namespace ketaplast {
 
 class StateArchive;
-
-struct SpikeRecord {
-    std::int64_t step; // the spike happened at the end of this step: t = (step + 1) dt
-    std::uint32_t gid;
-};
 
 class SpikeRecorder {
   public:
