@@ -206,25 +206,30 @@ namespace {
 struct WeekRun {
     nlohmann::json summary;
     std::vector<double> rest_input; // the slow layer's rest-signal input at every probe
+    double min_rest() const { return *std::min_element(rest_input.begin(), rest_input.end()); }
 };
 
-WeekRun run_week(const std::string& dir, double window_ms, double burn_in_ms, int seed) {
-    Experiment exp = load_experiment(test::source_path("configs/ketamine_week.toml"),
-                                     {{"populations.E.size", "200"},
-                                      {"populations.I.size", "50"},
-                                      {"simulation.seed", std::to_string(seed)},
-                                      {"protocol.duration_h", "6.0"},
-                                      {"protocol.window_ms", std::to_string(window_ms)},
-                                      {"protocol.burn_in_ms", std::to_string(burn_in_ms)},
-                                      {"protocol.sampling.0.every_min", "10.0"},
-                                      {"protocol.sampling.1.until_h", "6.0"},
-                                      {"protocol.sampling.1.every_min", "60.0"},
-                                      {"protocol.sampling.2.until_h", "7.0"},
-                                      {"protocol.report_h", "[0.0, 2.0, 6.0]"}});
+// configs/<config> shortened to 6 h on a small network (200 E / 50 I; probes every 10 min to 1 h, then
+// hourly), with `extra` overrides.
+WeekRun run_short(const std::string& dir, const std::string& config, std::vector<Override> extra = {}) {
+    std::vector<Override> overrides = {
+        {"populations.E.size", "200"},          {"populations.I.size", "50"},
+        {"protocol.duration_h", "6.0"},         {"protocol.sampling.0.every_min", "10.0"},
+        {"protocol.sampling.1.until_h", "6.0"}, {"protocol.sampling.1.every_min", "60.0"},
+        {"protocol.sampling.2.until_h", "7.0"}, {"protocol.report_h", "[0.0, 2.0, 6.0]"}};
+    overrides.insert(overrides.end(), extra.begin(), extra.end());
+    Experiment exp = load_experiment(test::source_path("configs/" + config), overrides);
     run_experiment(exp, {dir, 1, false});
     std::ifstream in(dir + "/summary.json");
     h5::File f = h5::File::open_read(dir + "/slow.h5");
     return {nlohmann::json::parse(in), f.open_group("slow").read_doubles("input_rest_signal")};
+}
+
+WeekRun run_week(const std::string& dir, double window_ms, double burn_in_ms, int seed) {
+    return run_short(dir, "ketamine_week.toml",
+                     {{"simulation.seed", std::to_string(seed)},
+                      {"protocol.window_ms", std::to_string(window_ms)},
+                      {"protocol.burn_in_ms", std::to_string(burn_in_ms)}});
 }
 
 } // namespace
@@ -283,34 +288,13 @@ TEST_CASE("Halving the spiking window does not change a protocol's results mater
     }
 }
 
-namespace {
-
-// configs/<name>.toml shortened to 6 h on a small network (as run_week), returning summary.json and the
-// minimum of the slow layer's rest-signal input.
-std::pair<nlohmann::json, double> run_short(const std::string& dir, const std::string& config) {
-    Experiment exp =
-        load_experiment(test::source_path("configs/" + config), {{"populations.E.size", "200"},
-                                                                 {"populations.I.size", "50"},
-                                                                 {"protocol.duration_h", "6.0"},
-                                                                 {"protocol.sampling.0.every_min", "10.0"},
-                                                                 {"protocol.sampling.1.until_h", "6.0"},
-                                                                 {"protocol.sampling.1.every_min", "60.0"},
-                                                                 {"protocol.sampling.2.until_h", "7.0"},
-                                                                 {"protocol.report_h", "[0.0, 2.0, 6.0]"}});
-    run_experiment(exp, {dir, 1, false});
-    std::ifstream in(dir + "/summary.json");
-    h5::File f = h5::File::open_read(dir + "/slow.h5");
-    const auto rest = f.open_group("slow").read_doubles("input_rest_signal");
-    return {nlohmann::json::parse(in), *std::min_element(rest.begin(), rest.end())};
-}
-
-} // namespace
-
 TEST_CASE("T34: at ketamine's free concentration memantine lowers the rest signal less and strengthens less",
           "[protocol]") {
     test::TempDir a("protocol_ketamine"), b("protocol_memantine");
-    const auto [ketamine, rest_k] = run_short(a.path(), "ketamine_week.toml");
-    const auto [memantine, rest_m] = run_short(b.path(), "memantine_week.toml");
+    const WeekRun k = run_short(a.path(), "ketamine_week.toml"),
+                  m = run_short(b.path(), "memantine_week.toml");
+    const nlohmann::json &ketamine = k.summary, &memantine = m.summary;
+    const double rest_k = k.min_rest(), rest_m = m.min_rest();
     const double w_k = ketamine["timepoints"][2]["total_weight_ratio"].get<double>();
     const double w_m = memantine["timepoints"][2]["total_weight_ratio"].get<double>();
     INFO("min rest signal: ketamine " << rest_k << ", memantine " << rest_m
