@@ -61,7 +61,8 @@ class SynapticElements {
     double axonal_elements(std::uint32_t neuron) const { return z_axon_[neuron]; }
     std::uint32_t bound_dendritic(std::uint32_t neuron) const { return bound_dend_[neuron]; }
     std::uint32_t bound_axonal(std::uint32_t neuron) const { return bound_axon_[neuron]; }
-    double Ca(double rate_Hz) const { return p_.beta_Ca * rate_Hz * p_.tau_Ca_ms * 1e-3; }
+    // The calcium trace's steady state for the neuron's rate (NEST form, models/slow_layer.hpp).
+    double Ca(double rate_Hz) const { return CalciumTrace{p_.tau_Ca_ms, p_.beta_Ca}.steady_state(rate_Hz); }
 
   private:
     double uniform(std::size_t synapse, std::uint64_t purpose) const;
