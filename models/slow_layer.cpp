@@ -188,6 +188,9 @@ double SlowLayer::bdnf_gain() const {
 double SlowLayer::scaling() const {
     return std::exp(s_.y[9]);
 }
+double SlowLayer::inhibitory_factor() const {
+    return std::clamp(std::exp(-p_.inhibitory_scaling_exponent * s_.y[9]), p_.strength_min, p_.strength_max);
+}
 double SlowLayer::strength_factor() const {
     const double expressed = p_.expression == SlowLayerParams::StrengthExpression::trafficking
                                  ? s_.y[13]

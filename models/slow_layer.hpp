@@ -110,6 +110,12 @@ struct SlowLayerParams {
     // Homeostatic synaptic scaling (SCIENCE.md §6.5; van Rossum, Bi & Turrigiano 2000 form).
     double tau_scaling_h = 60.0; // 48 h at rate 0 -> exp(48/60) = 2.2x (T33, Wierenga et al. 2005) [A]
     double rate_target_Hz = 0.0; // 0: the baseline window's rate
+    // Inhibitory synapses onto the population scale the other way (Kilman, van Rossum & Turrigiano 2002:
+    // the 2-day activity block that scales mEPSCs up scales mIPSCs down; T33 "mIPSC down"): factor
+    // scaling^(-gamma). gamma [A]: 0.5 gives -33 % at 48 h of block against +120 % excitatory (Kilman report
+    // a smaller mIPSC and ~50 % fewer GABA_A-receptor-positive sites; the exact ratio is not in the
+    // abstract).
+    double inhibitory_scaling_exponent = 0.5;
     // Structural growth (SCIENCE.md §6.8; off by default).
     GrowthCurve growth = GrowthCurve::none;
     double growth_per_day = 0.0; // nu, spine density units per day [A]
@@ -173,6 +179,8 @@ class SlowLayer {
     double strength_factor() const;
     double bdnf_gain() const;
     double scaling() const;
+    // The factor on inhibitory synapses onto the population: scaling()^(-inhibitory_scaling_exponent).
+    double inhibitory_factor() const;
     // Spine (synapse) density relative to the start.
     double spine_factor() const;
 

@@ -40,6 +40,8 @@ void read_slow(TomlReader& r, SlowLayerParams& p) {
     nonneg("protein_strength_exponent", p.protein_strength_exponent);
     pos("tau_scaling_h", p.tau_scaling_h);
     nonneg("rate_target_Hz", p.rate_target_Hz);
+    p.inhibitory_scaling_exponent =
+        r.number("inhibitory_scaling_exponent", range(0.0, 4.0, true, true, p.inhibitory_scaling_exponent));
     const std::string growth = r.choice("growth_curve", {"none", "linear", "gaussian", "sigmoid"}, "none");
     p.growth = growth == "linear"     ? GrowthCurve::linear
                : growth == "gaussian" ? GrowthCurve::gaussian
@@ -143,6 +145,37 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
                     "rewrites them from its own state); give a static projection");
         p.projections.push_back(*name);
         p.projection_indices.push_back(std::size_t(it - exp.projections.begin()));
+    }
+    if (const toml::array* inhibitory = r.array("inhibitory_projections")) {
+        for (const auto& item : *inhibitory) {
+            const auto name = item.value<std::string>();
+            if (!name) r.fail_at(&item, "inhibitory_projections", "expected projection names (strings)");
+            const auto it = std::find_if(exp.projections.begin(), exp.projections.end(),
+                                         [&](const ProjectionSpec& s) { return s.name == *name; });
+            if (it == exp.projections.end())
+                r.fail_at(&item, "inhibitory_projections", "unknown projection '" + *name + "'");
+            if (it->target_index != p.population_index)
+                r.fail_at(&item, "inhibitory_projections",
+                          "projection '" + *name + "' ends on '" + it->target + "', not on '" + p.population +
+                              "' (homeostatic scaling acts on the inputs of the population it measures)");
+            const ReceptorSpec& rs = pop->receptors[it->receptor_index];
+            // Excitatory receptors reverse near 0 mV, GABA_A near -70 to -80 mV: -40 mV separates them.
+            if (!(rs.E_rev_mV < -40.0))
+                r.fail_at(&item, "inhibitory_projections",
+                          "projection '" + *name + "' ends on receptor '" + rs.name + "' (E_rev " +
+                              number_text(rs.E_rev_mV) +
+                              " mV), not an inhibitory one (E_rev below -40 mV): excitatory projections "
+                              "belong in protocol.projections");
+            if (it->plasticity)
+                r.fail_at(&item, "inhibitory_projections",
+                          "projection '" + *name +
+                              "' is plastic (plasticity.rule): give a static projection");
+            if (std::find(p.inhibitory_projections.begin(), p.inhibitory_projections.end(), *name) !=
+                p.inhibitory_projections.end())
+                r.fail_at(&item, "inhibitory_projections", "projection '" + *name + "' is listed twice");
+            p.inhibitory_projections.push_back(*name);
+            p.inhibitory_projection_indices.push_back(std::size_t(it - exp.projections.begin()));
+        }
     }
     p.bridge_block = r.boolean("bridge_block", true);
     p.structural = r.boolean("structural", true);

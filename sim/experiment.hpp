@@ -205,6 +205,10 @@ struct ProtocolSpec {
     std::size_t population_index = 0;
     std::vector<std::string> projections; // written back (target = population)
     std::vector<std::size_t> projection_indices;
+    // Inhibitory projections onto the population scaled the other way by homeostasis (Kilman et al. 2002):
+    // weights x SlowLayer::inhibitory_factor(). Optional.
+    std::vector<std::string> inhibitory_projections;
+    std::vector<std::size_t> inhibitory_projection_indices;
     std::string nmda_receptor, ampa_receptor; // the rest signal's NMDA pool; the AMPA drive's receptor
     bool structural = true;                   // spine density -> active synapses of the projections
     // How the structure follows: the slow layer's population spine density (synapses switched on/off by a

@@ -52,7 +52,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 struct Row {
     double t_h = 0, rate_Hz = 0, rest_signal = 1, ampa_drive = 1, rest_raw = 0, ampa_raw = 0;
     std::array<double, SlowState::size> state{};
-    double strength = 1, gain = 1, scaling = 1, spines = 1, mean_weight = 0, total_weight_rel = 1;
+    double strength = 1, gain = 1, scaling = 1, inhibitory = 1, spines = 1, mean_weight = 0,
+           total_weight_rel = 1;
     std::uint64_t active = 0, gained = 0, lost = 0;
 };
 
@@ -159,7 +160,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
     std::vector<double> times = P.probe_times_min;
     times.push_back(P.duration_h * 60.0); // the final window
     std::vector<Row> rows;
-    double applied = 1.0, rest0 = 1.0, ampa0 = 1.0;
+    double applied = 1.0, applied_inhibitory = 1.0, rest0 = 1.0, ampa0 = 1.0;
     std::uint64_t gained_total = 0, lost_total = 0;
     ProgressReporter bar(60000.0, 0, std::int64_t(std::ceil(P.duration_h * 60.0)));
     const auto t_sim = std::chrono::steady_clock::now();
@@ -219,6 +220,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             row.strength = layer.strength_factor();
             row.gain = layer.bdnf_gain();
             row.scaling = layer.scaling();
+            row.inhibitory = P.inhibitory_projection_indices.empty() ? 1.0 : layer.inhibitory_factor();
             row.spines = elements_rule ? (active_start ? double(active) / double(active_start) : 1.0)
                                        : layer.spine_factor();
             double total = 0;
@@ -239,6 +241,11 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             for (std::size_t proj : P.projection_indices)
                 scale_projection_weights(net, proj, factor / applied);
             applied = factor;
+            // Inhibitory inputs scale the other way (Kilman et al. 2002); no structural change on them.
+            const double inhibitory = layer.inhibitory_factor();
+            for (std::size_t proj : P.inhibitory_projection_indices)
+                scale_projection_weights(net, proj, inhibitory / applied_inhibitory);
+            applied_inhibitory = inhibitory;
             if (elements_rule) {
                 const auto change = elements->update(neuron_rate_Hz, layer.Ca_target(), times[k + 1] - t_min,
                                                      layer.state().y[6]);
@@ -302,6 +309,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         g.write("strength_factor", column([](const Row& r) { return r.strength; }));
         g.write("bdnf_gain", column([](const Row& r) { return r.gain; }));
         g.write("scaling", column([](const Row& r) { return r.scaling; }));
+        g.write("inhibitory_factor", column([](const Row& r) { return r.inhibitory; }));
         g.write("spine_factor", column([](const Row& r) { return r.spines; }));
         g.write("input_rest_signal", column([](const Row& r) { return r.rest_signal; }));
         g.write("input_ampa_drive", column([](const Row& r) { return r.ampa_drive; }));
@@ -358,6 +366,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                            {"acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt)},
                            {"population", P.population},
                            {"projections", P.projections},
+                           {"inhibitory_projections", P.inhibitory_projections},
                            {"structural", P.structural},
                            {"baseline_rate_Hz", rows.empty() ? 0.0 : rows.front().rate_Hz},
                            {"rate_target_Hz", layer.rate_target_Hz()}};
@@ -416,6 +425,26 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                 strengthening["onset_h"] = r.t_h;
                 break;
             }
+        // Persistence (T35): hours from the peak until the rise above baseline has halved, for the summed
+        // weight and for the synapse count; absent if it has not halved by the end of the run.
+        auto half_gone_h = [&](auto value) {
+            const auto top = std::max_element(
+                rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return value(a) < value(b); });
+            const double rise = value(*top) - 1.0;
+            nlohmann::json out = {{"peak", value(*top)}, {"peak_t_h", top->t_h}};
+            if (rise > 0)
+                for (auto it = top; it != rows.end(); ++it)
+                    if (value(*it) - 1.0 < 0.5 * rise) {
+                        out["half_gone_after_peak_h"] = it->t_h - top->t_h;
+                        break;
+                    }
+            return out;
+        };
+        strengthening["persistence"] = {
+            {"total_weight", half_gone_h([](const Row& r) { return r.total_weight_rel; })},
+            {"synapse_count", half_gone_h([&](const Row& r) {
+                 return active_start ? double(r.active) / double(active_start) : 1.0;
+             })}};
         for (double h : P.report_h) {
             const auto it = std::min_element(rows.begin(), rows.end(), [h](const Row& a, const Row& b) {
                 return std::fabs(a.t_h - h) < std::fabs(b.t_h - h);
@@ -428,6 +457,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                                              {"protein", it->state[6]},
                                              {"spine_factor", it->spines},
                                              {"strength_factor", it->strength},
+                                             {"inhibitory_factor", it->inhibitory},
                                              {"total_weight_ratio", it->total_weight_rel},
                                              {"active_synapses", it->active}});
         }

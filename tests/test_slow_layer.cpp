@@ -111,6 +111,16 @@ TEST_CASE("T33: 48 h activity block scales E->E strength up >= 2x, progressively
     // Multiplicative: one factor for every synapse of the projection (sim/weight_scaling.hpp applies it),
     // and it equals exp(48 h / tau_scaling) exactly for a constant rate of 0.
     CHECK(layer.scaling() == Approx(std::exp(48.0 / p.tau_scaling_h)).epsilon(1e-9));
+    // mIPSC down (Kilman et al. 2002; T33): the inhibitory factor is the same integrator with exponent
+    // -gamma, exp(-gamma 48 h / tau_scaling) = 0.67 for gamma 0.5, and it fell progressively.
+    CHECK(layer.inhibitory_factor() ==
+          Approx(std::exp(-p.inhibitory_scaling_exponent * 48.0 / p.tau_scaling_h)).epsilon(1e-9));
+    CHECK(layer.inhibitory_factor() < 0.8);
+    SlowLayer half(p);
+    half.reset(5.0);
+    half.advance(24 * 60.0, {1.0, 1.0, 0.0});
+    CHECK(half.inhibitory_factor() > layer.inhibitory_factor());
+    CHECK(half.inhibitory_factor() < 1.0);
 }
 
 TEST_CASE("Blockade at rest: a 30 % drop of S_rest for 40 min raises AMPA gain 20-40 % at 1-2 h",
