@@ -178,6 +178,7 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
         }
     }
     p.bridge_block = r.boolean("bridge_block", true);
+    p.snapshots = r.boolean("snapshots", true);
     p.structural = r.boolean("structural", true);
     if (p.structural && exp.network.weights_uint16)
         r.fail("structural",
@@ -268,6 +269,10 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
     if (exp.checkpoint_every_ms > 0)
         r.fail("duration_h", "a [protocol] run cannot be checkpointed yet ([output] checkpoint_every_ms = " +
                                  number_text(exp.checkpoint_every_ms) + "): remove one of them");
+    if (!exp.recording.snapshot_times_ms.empty())
+        r.fail("snapshots",
+               "[recording] snapshot_times_ms counts spiking time, which a [protocol] run skips: "
+               "its snapshots are taken at protocol.report_h (protocol.snapshots = true)");
     r.finish();
     return p;
 }

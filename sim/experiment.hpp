@@ -219,6 +219,7 @@ struct ProtocolSpec {
     bool bridge_block = true;             // carry the kinetic drug block across the gaps (averaged rates)
     double potential_spine_density = 1.0; // the density the built synapses stand for (all active)
     std::vector<double> report_h;         // summary.json time points
+    bool snapshots = true;                // weight snapshots (snapshots.h5) at the report times
     SlowLayerParams slow;
 };
 

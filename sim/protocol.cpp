@@ -159,6 +159,27 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         ampa_weight[j] = projection_weight_sum(net, j).sum;
     std::vector<double> times = P.probe_times_min;
     times.push_back(P.duration_h * 60.0); // the final window
+    // Weight snapshots (protocol.snapshots): every projection's weights at the probes nearest to the report
+    // times, taken at the end of those windows (engine time (k + 1) x window), to snapshots.h5 in edges.h5's
+    // column order; switched-off synapses show weight 0.
+    std::vector<std::size_t> snapshot_probes;
+    if (P.snapshots)
+        for (double h : P.report_h) {
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < times.size(); ++k)
+                if (std::fabs(times[k] / 60.0 - h) < std::fabs(times[best] / 60.0 - h)) best = k;
+            snapshot_probes.push_back(best);
+        }
+    std::sort(snapshot_probes.begin(), snapshot_probes.end());
+    snapshot_probes.erase(std::unique(snapshot_probes.begin(), snapshot_probes.end()), snapshot_probes.end());
+    Experiment snapshot_exp = exp;
+    snapshot_exp.recording.snapshot_times_ms.clear();
+    std::vector<double> snapshot_t_h;
+    for (std::size_t k : snapshot_probes) {
+        snapshot_exp.recording.snapshot_times_ms.push_back(double(std::int64_t(k + 1) * window_steps) * dt);
+        snapshot_t_h.push_back(times[k] / 60.0);
+    }
+    WeightSnapshots snapshots(snapshot_exp, net, dir, std::int64_t(times.size()) * window_steps);
     std::vector<Row> rows;
     double applied = 1.0, applied_inhibitory = 1.0, rest0 = 1.0, ampa0 = 1.0;
     std::uint64_t gained_total = 0, lost_total = 0;
@@ -232,6 +253,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
             row.gained = gained_total;
             row.lost = lost_total;
             rows.push_back(row);
+            snapshots.take_due(engine.step());
             if (k + 1 == times.size()) break;
 
             // The slow clock to the next probe, with this window's statistics held.
@@ -288,6 +310,11 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
     spikes.finish();
     rates.write(dir, engine.step(), exp.species, engine.drug_samples());
     write_nodes(net, dir);
+    if (!snapshots.empty()) {
+        snapshots.add_column("protocol_time_h", snapshot_t_h, "h");
+        snapshots.finish();
+    }
+    if (!snapshots.empty() || exp.recording.edges) write_edges(exp, net, dir);
     {
         h5::File file = h5::File::create(dir + "/slow.h5.tmp");
         h5::Object g = file.group("slow");

@@ -707,6 +707,12 @@ void WeightSnapshots::close_unfinished() {
     file_.close();
 }
 
+void WeightSnapshots::add_column(const std::string& name, const std::vector<double>& values,
+                                 const std::string& unit) {
+    if (steps_.empty() || !file_.valid_file()) return;
+    file_.write(name, values, unit);
+}
+
 void WeightSnapshots::finish() {
     if (steps_.empty() || !file_.valid_file()) return;
     weights_.clear();

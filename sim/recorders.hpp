@@ -209,6 +209,8 @@ class WeightSnapshots {
     void checkpoint(StateArchive& a);
     void reopen();
     void close_unfinished();
+    // An extra one-value-per-snapshot dataset (e.g. the protocol time of each), written by the root.
+    void add_column(const std::string& name, const std::vector<double>& values, const std::string& unit);
     void finish();
 
   private:
