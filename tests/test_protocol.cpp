@@ -330,7 +330,7 @@ TEST_CASE("T34: at ketamine's free concentration memantine lowers the rest signa
     // 4.7 % vs 1.9 % (ketamine's includes its metabolite norketamine); required: at least 1.5x larger.
     CHECK(1.0 - rest_k > 1.5 * (1.0 - rest_m));
     // ... so only ketamine's BDNF route (and the surge) strengthens E->E materially: the 6-h rise is at least
-    // twice memantine's (this run: +13.6 % vs +4.4 %).
+    // twice memantine's (this run: +13.7 % vs +4.1 %).
     CHECK(w_k - 1.0 > 2.0 * (w_m - 1.0));
 }
 
