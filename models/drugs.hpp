@@ -66,10 +66,10 @@ inline const std::vector<DrugInfo>& builtin_drugs() {
     using namespace drug_table;
     static const std::vector<DrugInfo> drugs = [] {
         std::vector<DrugInfo> d;
-        d.push_back(
-            {"ketamine", ketamine(), 237.7,
-             "racemic; IC50 0.71 uM (nH 0.84 fitted, 1 here), delta 0.79, k_on/k_off within the errors of Gilling et al. "
-             "2009 [V]; closed-channel egress from Mealing et al. 1999 [D]"});
+        d.push_back({"ketamine", ketamine(), 237.7,
+                     "racemic; IC50 0.71 uM (nH 0.84 fitted, 1 here), delta 0.79, k_on/k_off within the "
+                     "errors of Gilling et al. "
+                     "2009 [V]; closed-channel egress from Mealing et al. 1999 [D]"});
         // S-ketamine: [3H]MK-801 Ki 0.30 vs 1.4 uM for R (Ebert 1997, via SCIENCE.md): k_on x 1.65, IC50 x
         // 0.6.
         d.push_back({"esketamine", scaled_on(ketamine(), 1.65, 0.71 * 0.6), 237.7,

@@ -21,8 +21,8 @@ struct MgBlock {
 };
 
 // An open-channel blocker at equilibrium: K_d(V) = K_d(-70 mV) exp(delta (V + 70) / V_T), with a Hill
-// coefficient n (SCIENCE.md §3.3; ketamine: K_d(-70) = 0.71 uM, n = 1 (fitted 0.84; models/drugs.hpp says why), delta = 0.79,
-// Gilling 2009).
+// coefficient n (SCIENCE.md §3.3; ketamine: K_d(-70) = 0.71 uM, n = 1 (fitted 0.84; models/drugs.hpp says
+// why), delta = 0.79, Gilling 2009).
 struct ChannelBlocker {
     double K_d_uM_at_minus70 = 0.71;
     double hill = 1.0;

@@ -116,65 +116,57 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
     p.nmda_receptor = receptor_of("nmda_receptor", "NMDA", true);
     p.ampa_receptor = receptor_of("ampa_receptor", "AMPA", false);
 
+    // A listed projection: it must exist and end on the driving population (whose inputs the slow layer
+    // rescales), and be static (a rule's bounds and state would fight the multiplicative write-back).
+    auto listed_projection = [&](const toml::node& item, const char* key,
+                                 const std::vector<std::string>& seen) -> const ProjectionSpec& {
+        const auto name = item.value<std::string>();
+        if (!name) r.fail_at(&item, key, "expected projection names (strings)");
+        const auto it = std::find_if(exp.projections.begin(), exp.projections.end(),
+                                     [&](const ProjectionSpec& s) { return s.name == *name; });
+        if (it == exp.projections.end()) r.fail_at(&item, key, "unknown projection '" + *name + "'");
+        if (it->target_index != p.population_index)
+            r.fail_at(&item, key,
+                      "projection '" + *name + "' ends on '" + it->target + "', not on '" + p.population +
+                          "' (the population whose activity drives the slow layer)");
+        if (it->plasticity)
+            r.fail_at(&item, key,
+                      "projection '" + *name +
+                          "' is plastic (plasticity.rule): the slow layer's multiplicative write-back would "
+                          "push weights past the rule's [w_min, w_max] (and the calcium rule rewrites them "
+                          "from its own state); give a static projection");
+        if (std::find(seen.begin(), seen.end(), *name) != seen.end())
+            r.fail_at(&item, key, "projection '" + *name + "' is listed twice");
+        return *it;
+    };
     const toml::array* projections = r.array("projections");
     if (!projections || projections->empty())
         r.fail("projections", "missing: the projections the slow layer writes back, e.g. [\"E->E\"]");
     for (const auto& item : *projections) {
-        const auto name = item.value<std::string>();
-        if (!name) r.fail_at(&item, "projections", "expected projection names (strings)");
-        const auto it = std::find_if(exp.projections.begin(), exp.projections.end(),
-                                     [&](const ProjectionSpec& s) { return s.name == *name; });
-        if (it == exp.projections.end())
-            r.fail_at(&item, "projections", "unknown projection '" + *name + "'");
-        if (it->target_index != p.population_index)
-            r.fail_at(&item, "projections",
-                      "projection '" + *name + "' ends on '" + it->target + "', not on '" + p.population +
-                          "' (the population whose activity drives the slow layer)");
-        const ReceptorSpec& rs = pop->receptors[it->receptor_index];
+        const ProjectionSpec& proj = listed_projection(item, "projections", p.projections);
+        const ReceptorSpec& rs = pop->receptors[proj.receptor_index];
         if (rs.shape == ReceptorShape::nmda)
             r.fail_at(&item, "projections",
-                      "projection '" + *name + "' targets the NMDA receptor '" + rs.name +
+                      "projection '" + proj.name + "' targets the NMDA receptor '" + rs.name +
                           "': the slow layer scales AMPA strength (SCIENCE.md §6.6), and an NMDA "
                           "projection's capacity is fixed when the network is built");
-        if (it->plasticity)
-            r.fail_at(
-                &item, "projections",
-                "projection '" + *name +
-                    "' is plastic (plasticity.rule): the slow layer's multiplicative "
-                    "write-back would push weights past the rule's [w_min, w_max] (and the calcium rule "
-                    "rewrites them from its own state); give a static projection");
-        p.projections.push_back(*name);
-        p.projection_indices.push_back(std::size_t(it - exp.projections.begin()));
+        p.projections.push_back(proj.name);
+        p.projection_indices.push_back(std::size_t(&proj - exp.projections.data()));
     }
     if (const toml::array* inhibitory = r.array("inhibitory_projections")) {
         for (const auto& item : *inhibitory) {
-            const auto name = item.value<std::string>();
-            if (!name) r.fail_at(&item, "inhibitory_projections", "expected projection names (strings)");
-            const auto it = std::find_if(exp.projections.begin(), exp.projections.end(),
-                                         [&](const ProjectionSpec& s) { return s.name == *name; });
-            if (it == exp.projections.end())
-                r.fail_at(&item, "inhibitory_projections", "unknown projection '" + *name + "'");
-            if (it->target_index != p.population_index)
-                r.fail_at(&item, "inhibitory_projections",
-                          "projection '" + *name + "' ends on '" + it->target + "', not on '" + p.population +
-                              "' (homeostatic scaling acts on the inputs of the population it measures)");
-            const ReceptorSpec& rs = pop->receptors[it->receptor_index];
+            const ProjectionSpec& proj =
+                listed_projection(item, "inhibitory_projections", p.inhibitory_projections);
+            const ReceptorSpec& rs = pop->receptors[proj.receptor_index];
             // Excitatory receptors reverse near 0 mV, GABA_A near -70 to -80 mV: -40 mV separates them.
             if (!(rs.E_rev_mV < -40.0))
                 r.fail_at(&item, "inhibitory_projections",
-                          "projection '" + *name + "' ends on receptor '" + rs.name + "' (E_rev " +
+                          "projection '" + proj.name + "' ends on receptor '" + rs.name + "' (E_rev " +
                               number_text(rs.E_rev_mV) +
                               " mV), not an inhibitory one (E_rev below -40 mV): excitatory projections "
                               "belong in protocol.projections");
-            if (it->plasticity)
-                r.fail_at(&item, "inhibitory_projections",
-                          "projection '" + *name +
-                              "' is plastic (plasticity.rule): give a static projection");
-            if (std::find(p.inhibitory_projections.begin(), p.inhibitory_projections.end(), *name) !=
-                p.inhibitory_projections.end())
-                r.fail_at(&item, "inhibitory_projections", "projection '" + *name + "' is listed twice");
-            p.inhibitory_projections.push_back(*name);
-            p.inhibitory_projection_indices.push_back(std::size_t(it - exp.projections.begin()));
+            p.inhibitory_projections.push_back(proj.name);
+            p.inhibitory_projection_indices.push_back(std::size_t(&proj - exp.projections.data()));
         }
     }
     p.bridge_block = r.boolean("bridge_block", true);
