@@ -374,3 +374,45 @@ TEST_CASE("viz: a directory that is not a run is refused with exit code 2", "[vi
     CHECK(empty.output.find("nodes.h5: missing") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.file("viz/neurons.vtp")));
 }
+
+// A [protocol] run (fixture viz_protocol_fixture_run: ketamine_week on 200 E / 50 I for 6 h): the reader
+// takes the slow layer's series and the snapshots' protocol times, and the report opens with the week
+// picture instead of the story, raster and rates, whose engine time no protocol-time axis can show.
+TEST_CASE("viz: a protocol run is read in protocol time and drawn as the week picture", "[viz]") {
+    const std::string dir = kRun + "_protocol";
+    const viz::RunData run = viz::load_run(dir);
+    const nlohmann::json s = nlohmann::json::parse(read_file(dir + "/summary.json"));
+    REQUIRE(run.is_protocol());
+    CHECK(run.protocol_ms == Approx(6.0 * 3.6e6));
+    CHECK(run.time_axis_end_ms() == run.protocol_ms);
+    const viz::Series* weight = run.slow_series("total_weight_relative");
+    REQUIRE(weight != nullptr);
+    // Probes every 10 min to 1 h, then hourly to 6 h: 0, 10, ..., 60 min, 2, ..., 5 h, and the final 6 h.
+    CHECK(weight->values.size() == s["protocol"]["probes"].get<std::size_t>());
+    CHECK(weight->time_ms.back() == Approx(6.0 * 3.6e6));
+    CHECK(weight->values.back() ==
+          Approx(s["strengthening"]["total_weight_ratio"].get<double>()).epsilon(1e-9));
+    REQUIRE(run.frames.size() == 3); // report_h = [0, 2, 6]
+    CHECK(run.frames[1].time_ms == Approx(2.0 * 3.6e6));
+    CHECK(run.frames[2].time_ms == Approx(6.0 * 3.6e6));
+
+    const std::string xvfb = KETAPLAST_XVFB_RUN;
+    REQUIRE_FALSE(xvfb.empty());
+    TempDir out("viz_protocol");
+    const auto result = run_viz("\"" + xvfb + "\" -a", "report \"" + dir + "\" --out \"" + out.path() + "\"",
+                                out.file("log.txt"));
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK_FALSE(fs::exists(out.file("story.png")));
+    CHECK_FALSE(fs::exists(out.file("raster.png")));
+    const Image week = read_png(out.file("week.png"));
+    CHECK(week.width == 1000);
+    // The summed E->E strength (colour 3) and the synapse count (colour 4) are lines across the third row
+    // (2 px over ~900 px: > 300 pixels even where they overlap), the drug curve (colour 2 + the first drug
+    // colour: populations E, I come first) in the top row.
+    CHECK(pixels_near(week, viz::category_colour(3)) > 300);
+    CHECK(pixels_near(week, viz::category_colour(4)) > 300);
+    CHECK(non_white_fraction(week) > 0.02);
+    const std::string html = read_file(out.file("report.html"));
+    CHECK(html.find("From the dose to the synapses") != std::string::npos);
+}

@@ -50,8 +50,10 @@ int execute(const std::string& command, const Options& o) {
     const std::string problem = display_problem();
     if (problem.empty()) {
         pictures = render_plots(run, out);
-        // The story (drug, block, rates) opens the report when there is one, then the network.
-        const bool story_first = !pictures.empty() && pictures.front().file == "story.png";
+        // The story (drug, block, rates) or a protocol's week opens the report when there is one, then the
+        // network.
+        const bool story_first = !pictures.empty() && (pictures.front().file == "story.png" ||
+                                                       pictures.front().file == "week.png");
         pictures.insert(pictures.begin() + (story_first ? 1 : 0), render_network(run, out));
         std::cout << "ketaplast-viz: wrote " << pictures.size() << " PNG pictures to " << out.string()
                   << "\n";

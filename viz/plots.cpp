@@ -224,7 +224,7 @@ Picture plot_lines(const std::vector<const Series*>& series, const std::string& 
         chart.add(vtkChart::LINE, scaled(s->time_ms, unit.ms_per_unit), s->values, label,
                   category_colour(colour++));
     }
-    chart.fix_range(vtkAxis::BOTTOM, 0.0, run.simulated_ms / unit.ms_per_unit);
+    chart.fix_range(vtkAxis::BOTTOM, 0.0, run.time_axis_end_ms() / unit.ms_per_unit);
     if (fraction) chart.fix_range(vtkAxis::LEFT, 0.0, 1.0);
     chart.legend(true);
     chart.save(out_dir / file, o.width_px, o.height_px);
@@ -296,6 +296,86 @@ Picture plot_story(const RunData& run, const fs::path& out_dir, const PlotOption
         "in each population's receptor pool. Bottom: mean firing rate per neuron of each population."};
 }
 
+// A [protocol] run in one picture: from the dose (hours) to the synapses (days), on a logarithmic time axis
+// so the onset within hours and the week after both show. Rows (top to bottom): drug and NMDA block at rest;
+// slow signalling relative to baseline; E->E strength and synapse count relative to baseline; the driving
+// population's rate. Data: timeseries.h5 /drugs (protocol time) and slow.h5 (docs/slow_layer.md).
+Picture plot_week(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
+    vtkNew<vtkContextView> view;
+    view->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
+    vtkNew<vtkChartMatrix> matrix;
+    view->GetScene()->AddItem(matrix);
+    matrix->SetSize(vtkVector2i(1, 4));
+    matrix->SetGutter(vtkVector2f(30.0f, 40.0f));
+    matrix->SetBorders(80, 60, 30, 40);
+    // Log axis from 3 min: the baseline window (t = 0) is drawn there.
+    const double t0_h = 0.05, end_h = std::max(run.protocol_ms / 3.6e6, 2.0 * t0_h);
+    auto hours = [&](const std::vector<double>& time_ms) {
+        std::vector<double> h(time_ms.size());
+        for (std::size_t k = 0; k < h.size(); ++k)
+            h[k] = std::max(t0_h, time_ms[k] / 3.6e6);
+        return h;
+    };
+    auto setup = [&](int row, const std::string& title, const std::string& y_title) {
+        auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
+        chart->SetTitle(title);
+        chart->GetTitleProperties()->SetFontSize(17);
+        chart->GetTitleProperties()->SetBold(true);
+        chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
+        vtkAxis* x = chart->GetAxis(vtkAxis::BOTTOM);
+        x->SetTitle(row == 0 ? "time after the start (hours, logarithmic; baseline at the left edge)" : "");
+        x->SetLogScale(true);
+        x->SetRange(t0_h, end_h);
+        x->SetBehavior(vtkAxis::FIXED);
+        for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
+            chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
+            chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
+        }
+        chart->SetShowLegend(true);
+        chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
+        return chart;
+    };
+    auto line = [&](vtkChartXY* chart, const Series* s, const std::string& label, std::size_t colour,
+                    double divisor = 1.0, bool complement = false) {
+        if (!s) return;
+        std::vector<double> y(s->values.size());
+        for (std::size_t k = 0; k < y.size(); ++k)
+            y[k] = (complement ? 1.0 - s->values[k] : s->values[k]) / divisor;
+        add_plot(chart, vtkChart::LINE, hours(s->time_ms), y, label, category_colour(colour));
+    };
+    vtkChartXY* drug =
+        setup(3, "1. The dose: drug at the receptors, NMDA channels blocked at rest", "uM / fraction");
+    std::size_t colour = first_drug_colour(run);
+    for (const Series* s : run.find_series("drugs/", "free_uM"))
+        line(drug, s, sub_path(*s) + " (uM free)", colour++);
+    line(drug, run.slow_series("nmda_unblocked_fraction"), "NMDA pool blocked (fraction)", colour++, 1.0,
+         true);
+    vtkChartXY* signal = setup(2, "2. Signalling, relative to baseline", "x baseline");
+    const Series* mTOR = run.slow_series("mTOR");
+    line(signal, run.slow_series("BDNF"), "BDNF", 0);
+    line(signal, mTOR, "mTOR", 1,
+         mTOR && !mTOR->values.empty() && mTOR->values[0] > 0 ? mTOR->values[0] : 1.0);
+    line(signal, run.slow_series("protein"), "synaptic protein", 2);
+    vtkChartXY* synapses = setup(1, "3. Synapses onto the population, relative to baseline", "x baseline");
+    line(synapses, run.slow_series("total_weight_relative"), "summed E->E strength", 3);
+    line(synapses, run.slow_series("spine_factor"), "E->E synapse count", 4);
+    line(synapses, run.slow_series("strength_factor"), "strength per synapse", 5);
+    if (const Series* inh = run.slow_series("inhibitory_factor");
+        inh && std::any_of(inh->values.begin(), inh->values.end(), [](double v) { return v != 1.0; }))
+        line(synapses, inh, "inhibitory synapses (homeostatic)", 6);
+    vtkChartXY* rate = setup(0, "4. Firing rate of the population in the spiking windows", "rate (Hz)");
+    line(rate, run.slow_series("rate_Hz"), "rate", 7);
+    view->GetRenderWindow()->SetSize(o.width_px, 4 * o.height_px * 2 / 3);
+    view->GetRenderWindow()->SetOffScreenRendering(1);
+    save_png(view->GetRenderWindow(), out_dir / "week.png");
+    return {"week.png", "From the dose to the synapses: the protocol at a glance",
+            "A multi-time-scale protocol (docs/slow_layer.md), time on a logarithmic axis. 1: free drug "
+            "concentration and the fraction of the population's NMDA pool blocked by it (the rest signal). "
+            "2: BDNF, mTOR and synaptic protein of the slow layer, relative to baseline. 3: the written-back "
+            "E->E synapses: summed strength, synapse count, strength per synapse (and the inhibitory "
+            "synapses' homeostatic factor). 4: the population's rate in each spiking window (slow.h5)."};
+}
+
 std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
     std::vector<Picture> pictures;
     std::vector<std::size_t> order(run.edges.size());
@@ -333,9 +413,12 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
         Chart chart("Weights of " + e.name + " (" + e.source_population + " -> " + e.target_population + ")",
                     "weight" + units, "synapses");
         char label0[96], label1[96];
-        std::snprintf(label0, sizeof label0, "t = %.0f ms (%s)", first.time_ms,
+        // Protocol snapshots are labelled in protocol hours, the others in ms of simulated time.
+        const double scale = run.is_protocol() ? 3.6e6 : 1.0;
+        const char* unit_name = run.is_protocol() ? "h" : "ms";
+        std::snprintf(label0, sizeof label0, "t = %.0f %s (%s)", first.time_ms / scale, unit_name,
                       two ? "baseline" : "end of run");
-        std::snprintf(label1, sizeof label1, "t = %.0f ms", last.time_ms);
+        std::snprintf(label1, sizeof label1, "t = %.0f %s", last.time_ms / scale, unit_name);
         vtkPlot* bar0 = chart.add(vtkChart::BAR, centre, to_double(histogram(w0, lo, hi, bins)), label0,
                                   {0.55, 0.55, 0.55});
         bar0->GetBrush()->SetOpacityF(two ? 0.6 : 1.0);
@@ -345,11 +428,14 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
         chart.legend(true);
         const std::string file = "weights_" + e.name + ".png";
         chart.save(out_dir / file, o.width_px, o.height_px);
-        pictures.push_back({file, "Weight distribution: " + e.name,
-                            two ? "Histogram of the synaptic weights of projection " + e.name +
-                                      " at the first weight frame (grey) and the last (red)."
-                                : "Histogram of the synaptic weights of projection " + e.name +
-                                      " at the end of the run (one weight frame: no snapshots recorded)."});
+        std::string caption = two ? "Histogram of the synaptic weights of projection " + e.name +
+                                        " at the first weight frame (grey) and the last (red)."
+                                  : "Histogram of the synaptic weights of projection " + e.name +
+                                        " at the end of the run (one weight frame: no snapshots recorded).";
+        if (run.is_protocol())
+            caption +=
+                " Protocol time; weight 0 marks potential synapses switched off by the structural rule.";
+        pictures.push_back({file, "Weight distribution: " + e.name, caption});
     }
     return pictures;
 }
@@ -358,12 +444,18 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
 
 std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, const PlotOptions& o) {
     std::vector<Picture> pictures;
-    const TimeUnit unit = time_unit_for(run.simulated_ms);
-    if (!run.find_series("drugs/", "free_uM").empty() && !run.population_rate_Hz.empty())
-        pictures.push_back(plot_story(run, out_dir, o, unit));
-    if (run.has_spikes) pictures.push_back(plot_raster(run, out_dir, o, unit));
-    if (!run.population_rate_Hz.empty() && !run.rate_time_ms.empty())
-        pictures.push_back(plot_rates(run, out_dir, o, unit));
+    const TimeUnit unit = time_unit_for(run.time_axis_end_ms());
+    // A protocol's spikes and rates are in engine time (its windows concatenated), which no protocol-time
+    // axis can show: its picture is the week instead of the story, raster and rates.
+    if (run.is_protocol()) {
+        pictures.push_back(plot_week(run, out_dir, o));
+    } else {
+        if (!run.find_series("drugs/", "free_uM").empty() && !run.population_rate_Hz.empty())
+            pictures.push_back(plot_story(run, out_dir, o, unit));
+        if (run.has_spikes) pictures.push_back(plot_raster(run, out_dir, o, unit));
+        if (!run.population_rate_Hz.empty() && !run.rate_time_ms.empty())
+            pictures.push_back(plot_rates(run, out_dir, o, unit));
+    }
     if (auto drugs = run.find_series("drugs/", "free_uM"); !drugs.empty())
         pictures.push_back(plot_lines(drugs, "drugs.png", "Drug concentration at the receptors",
                                       "free concentration (uM)",
@@ -388,7 +480,8 @@ std::vector<Picture> render_plots(const RunData& run, const fs::path& out_dir, c
     std::map<std::string, std::vector<const Series*>> others;
     for (const Series& s : run.series) {
         const std::string top = s.group.substr(0, s.group.find('/'));
-        if (top != "drugs" && top != "nmda") others[top].push_back(&s);
+        // (In a protocol only the drug and NMDA series are in protocol time.)
+        if (top != "drugs" && top != "nmda" && !run.is_protocol()) others[top].push_back(&s);
     }
     for (const auto& [top, series] : others) {
         std::vector<const Series*> shown(

@@ -193,11 +193,20 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
         // snapshots.h5 (docs/output.md): /time_ms [S], /edges/<projection>/0/syn_weight [S, E] in edges.h5's
         // edge order. A projection without synapses has no dataset.
         h5::File file = h5::File::open_read(snapshots.string());
-        const std::vector<double> times = file.read_doubles("time_ms");
+        std::vector<double> times = file.read_doubles("time_ms");
+        // A protocol's snapshots: their protocol time (the engine time only counts the windows).
+        const bool protocol_time = file.exists("protocol_time_h");
+        if (protocol_time) {
+            const std::vector<double> hours = file.read_doubles("protocol_time_h");
+            if (hours.size() != times.size())
+                throw InputError(snapshots.string() + ": /protocol_time_h and /time_ms differ in length");
+            for (std::size_t s = 0; s < times.size(); ++s)
+                times[s] = hours[s] * 3.6e6;
+        }
         run.frames.resize(times.size());
         for (std::size_t s = 0; s < times.size(); ++s) {
             run.frames[s].time_ms = times[s];
-            run.frames[s].label = "snapshot " + std::to_string(s);
+            run.frames[s].label = protocol_time ? "protocol time" : "snapshot " + std::to_string(s);
             run.frames[s].weights.resize(run.edges.size());
         }
         for (std::size_t p = 0; p < run.edges.size(); ++p) {
@@ -269,7 +278,40 @@ void load_timeseries(RunData& run) {
             collect_series(file.open_group(name), name, run.series);
 }
 
+// slow.h5 of a [protocol] run: every 1-D dataset of /slow with one value per probe (t_h).
+void load_slow(RunData& run) {
+    const fs::path path = run.dir / "slow.h5";
+    if (!fs::exists(path)) return;
+    h5::File file = h5::File::open_read(path.string());
+    if (!file.exists("slow")) throw InputError(path.string() + ": no /slow group (docs/output.md)");
+    const h5::Object slow = file.open_group("slow");
+    const std::vector<double> t_h = slow.read_doubles("t_h");
+    std::vector<double> time_ms(t_h.size());
+    for (std::size_t k = 0; k < t_h.size(); ++k)
+        time_ms[k] = t_h[k] * 3.6e6;
+    for (const std::string& name : children(slow.id())) {
+        if (name == "t_h" || is_group(slow.id(), name)) continue;
+        const std::vector<hsize_t> dims = dims_of(slow.id(), name);
+        if (dims.size() != 1 || dims[0] != t_h.size()) continue;
+        Series s;
+        s.group = "slow";
+        s.name = name;
+        s.units = units_of(slow, name);
+        s.time_ms = time_ms;
+        s.values = slow.read_doubles(name);
+        run.slow.push_back(std::move(s));
+    }
+    const double hours = double_attribute(slow.id(), "duration_h", t_h.empty() ? 0.0 : t_h.back());
+    run.protocol_ms = hours * 3.6e6;
+}
+
 } // namespace
+
+const Series* RunData::slow_series(const std::string& name) const {
+    for (const Series& s : slow)
+        if (s.name == name) return &s;
+    return nullptr;
+}
 
 std::size_t RunData::node_index(const std::string& population) const {
     for (std::size_t k = 0; k < nodes.size(); ++k)
@@ -324,6 +366,7 @@ RunData load_run(const fs::path& dir, const std::vector<fs::path>& extra_edges) 
         run.summary = nlohmann::json::object();
     }
     load_timeseries(run);
+    load_slow(run);
     if (run.summary.contains("simulated_ms") && run.summary["simulated_ms"].is_number())
         run.simulated_ms = run.summary["simulated_ms"].get<double>();
     else if (!run.rate_time_ms.empty())

@@ -66,6 +66,16 @@ struct RunData {
     double rate_bin_ms = 0.0;
     std::vector<std::pair<std::string, std::vector<double>>> population_rate_Hz;
     std::vector<Series> series;
+    // A [protocol] run (slow.h5, docs/slow_layer.md): its length in protocol time and the slow layer's
+    // per-probe series (group "slow", time_ms = protocol time). The drug and NMDA series of timeseries.h5
+    // are in protocol time too; spikes and rates are in engine time (the windows concatenated).
+    double protocol_ms = 0.0;
+    std::vector<Series> slow;
+    bool is_protocol() const { return protocol_ms > 0.0; }
+    // The end of the time axis of the run's time series: protocol time for protocols, else simulated_ms.
+    double time_axis_end_ms() const { return is_protocol() ? protocol_ms : simulated_ms; }
+    // The slow series `name`, or nullptr.
+    const Series* slow_series(const std::string& name) const;
 
     // Index of a node population by name; throws InputError when absent.
     std::size_t node_index(const std::string& population) const;
