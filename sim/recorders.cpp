@@ -634,14 +634,22 @@ WeightSnapshots::WeightSnapshots(const Experiment& exp, const Network& net, cons
             builtin_models().find(exp.populations[proj.target_index].model)->receptor_kind ==
             ReceptorKind::conductance;
         h5::Object group = edges.group(proj.name).group("0");
-        if (per_projection[p].empty()) { // no synapses, no columns: no dataset (HDF5 cannot chunk width 0)
-            weights_.emplace_back();
-            continue;
-        }
-        weights_.push_back(group.appendable("syn_weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                                            per_projection[p].size(), 1, conductance ? "nS" : "pA",
-                                            /*two_d=*/true));
+        weights_.emplace_back();
+        rho_.emplace_back();
+        if (per_projection[p].empty())
+            continue; // no synapses, no columns: no dataset (HDF5 cannot chunk width 0)
+        weights_.back() = group.appendable("syn_weight", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                           per_projection[p].size(), 1, conductance ? "nS" : "pA",
+                                           /*two_d=*/true);
+        if (has_rho(p))
+            rho_.back() = group.appendable("rho", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, per_projection[p].size(),
+                                           1, "", /*two_d=*/true);
     }
+}
+
+bool WeightSnapshots::has_rho(std::size_t projection) const {
+    const auto& rule = exp_.projections[projection].plasticity;
+    return rule && rule->kind == StdpRule::Kind::calcium && rule->w_max > rule->w_min;
 }
 
 std::int64_t WeightSnapshots::next_step() const {
@@ -665,7 +673,14 @@ void WeightSnapshots::take_due(std::int64_t step) {
             for (const auto& e : per_projection[p])
                 w.push_back(e.weight);
             // A projection without synapses has rows of width 0: nothing to append.
-            if (!w.empty()) weights_[p].append(w);
+            if (w.empty()) continue;
+            weights_[p].append(w);
+            if (has_rho(p)) {
+                const StdpRule& rule = *exp_.projections[p].plasticity;
+                for (float& x : w)
+                    x = float((double(x) - rule.w_min) / (rule.w_max - rule.w_min));
+                rho_[p].append(w);
+            }
         }
     }
 }
@@ -690,18 +705,25 @@ void WeightSnapshots::reopen() {
     requested_.truncate(taken_);
     h5::Object edges = file_.open_group("edges");
     weights_.clear();
-    for (const auto& proj : exp_.projections) {
-        h5::Object group = edges.open_group(proj.name).open_group("0");
+    rho_.clear();
+    for (std::size_t p = 0; p < exp_.projections.size(); ++p) {
+        h5::Object group = edges.open_group(exp_.projections[p].name).open_group("0");
         weights_.emplace_back();
+        rho_.emplace_back();
         if (!group.exists("syn_weight")) continue; // a projection without synapses
         weights_.back() = group.open_appendable("syn_weight", H5T_NATIVE_FLOAT);
         weights_.back().truncate(taken_);
+        if (has_rho(p)) {
+            rho_.back() = group.open_appendable("rho", H5T_NATIVE_FLOAT);
+            rho_.back().truncate(taken_);
+        }
     }
 }
 
 void WeightSnapshots::close_unfinished() {
     if (steps_.empty() || !file_.valid_file()) return;
     weights_.clear();
+    rho_.clear();
     time_ = {};
     requested_ = {};
     file_.close();
@@ -716,6 +738,7 @@ void WeightSnapshots::add_column(const std::string& name, const std::vector<doub
 void WeightSnapshots::finish() {
     if (steps_.empty() || !file_.valid_file()) return;
     weights_.clear();
+    rho_.clear();
     time_ = {};
     requested_ = {};
     file_.close();

@@ -223,6 +223,10 @@ class WeightSnapshots {
     h5::File file_;
     h5::AppendableDataset time_, requested_;
     std::vector<h5::AppendableDataset> weights_; // per projection
+    // Calcium-rule projections: the efficacy rho of every synapse, (w - w_min) / (w_max - w_min) of the
+    // snapshot's weight (models/stdp.hpp: the rule stores w = w_min + rho (w_max - w_min)); empty otherwise.
+    std::vector<h5::AppendableDataset> rho_;
+    bool has_rho(std::size_t projection) const;
 };
 
 // "<dir>/<name>.tmp" -> "<dir>/<name>"

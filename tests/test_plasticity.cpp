@@ -538,6 +538,20 @@ TEST_CASE("calcium rule: weights are bit-identical for 1, 2 and 3 threads",
         run_experiment(exp, {dir.path(), threads, false});
         h5::File e = h5::File::open_read(dir.file("edges.h5"));
         weights.push_back(e.open_group("edges").open_group("EE").open_group("0").read_doubles("syn_weight"));
+        // The snapshots carry the calcium rule's efficacy beside the weight: rho = (w - w_min) / (w_max -
+        // w_min) (float32 of a double quotient: 1e-6), inside [0, 1].
+        h5::File s = h5::File::open_read(dir.file("snapshots.h5"));
+        const h5::Object ee = s.open_group("edges").open_group("EE").open_group("0");
+        const auto w = ee.read_doubles("syn_weight"), rho = ee.read_doubles("rho");
+        const StdpRule& rule = *exp.projections[0].plasticity;
+        REQUIRE(rho.size() == w.size());
+        REQUIRE(rho.size() == 2 * weights.back().size()); // two snapshots x edges
+        for (std::size_t k = 0; k < rho.size(); ++k) {
+            CHECK(rho[k] == Approx((w[k] - rule.w_min) / (rule.w_max - rule.w_min)).margin(1e-6));
+            CHECK(rho[k] >= 0.0);
+            CHECK(rho[k] <= 1.0);
+        }
+        CHECK_FALSE(s.open_group("edges").open_group("EI").open_group("0").exists("rho")); // static
     }
     std::size_t changed = 0;
     for (double w : weights[0])
