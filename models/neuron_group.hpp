@@ -140,12 +140,18 @@ class NeuronGroup {
 
     // Protocol gaps (ExpReceptors::bridge_block): sum the kinetic block's rates per neuron while on; carry
     // the block across a gap of gap_steps steps at the drugs' concentrations conc_uM (indexed like
-    // set_blocker_concentration), under the rates averaged over the last summed_steps steps.
+    // set_blocker_concentration), under the rates averaged over the last summed_steps steps, for neurons
+    // [begin, end) (each neuron on its own: any split gives the same result, so callers may run ranges in
+    // parallel; an empty range only checks the pools' limits and may throw).
     virtual void set_block_rate_averaging(bool on) { (void)on; }
     virtual void reset_block_rate_sums() {}
-    virtual void bridge_drug_block(const std::vector<double>& conc_uM, double summed_steps,
-                                   double gap_steps) {
-        (void)conc_uM, (void)summed_steps, (void)gap_steps;
+    virtual void bridge_drug_block(std::uint32_t begin, std::uint32_t end, const std::vector<double>& conc_uM,
+                                   double summed_steps, double gap_steps) {
+        (void)begin, (void)end, (void)conc_uM, (void)summed_steps, (void)gap_steps;
+    }
+    // The same over every neuron.
+    void bridge_drug_block(const std::vector<double>& conc_uM, double summed_steps, double gap_steps) {
+        bridge_drug_block(0, std::uint32_t(size()), conc_uM, summed_steps, gap_steps);
     }
 
     // Population means of each NMDA receptor: name, fraction conducting, fraction blocked by drugs, and the

@@ -142,9 +142,10 @@ class PointNeuron : public NeuronGroup {
     }
     void set_block_rate_averaging(bool on) override { receptors_.set_block_rate_averaging(on); }
     void reset_block_rate_sums() override { receptors_.reset_block_rate_sums(); }
-    void bridge_drug_block(const std::vector<double>& conc_uM, double summed_steps,
-                           double gap_steps) override {
-        receptors_.bridge_block(0, size_, conc_uM, summed_steps, gap_steps);
+    using NeuronGroup::bridge_drug_block;
+    void bridge_drug_block(std::uint32_t begin, std::uint32_t end, const std::vector<double>& conc_uM,
+                           double summed_steps, double gap_steps) override {
+        receptors_.bridge_block(begin, end, conc_uM, summed_steps, gap_steps);
     }
 
     // A neuron whose V or extra state is not finite, or whose V ran beyond 10^4 mV.

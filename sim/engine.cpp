@@ -251,8 +251,20 @@ void Engine::bridge_drug_block(double to_ms) {
         advance_pk(t_ms / 60000.0);
         for (std::size_t k = 0; k < conc.size(); ++k)
             conc[k] = species_free_uM(k, t_ms, nullptr, nullptr);
-        for (auto& pop : net_.populations)
-            pop.group->bridge_drug_block(conc, summed_steps, h_ms / dt);
+        // Per neuron, independent: chunks in parallel give the thread count's invariant result. The empty
+        // range first checks each pool's limits outside the parallel region (which must not throw).
+        constexpr std::uint32_t kChunk = 256;
+        for (auto& pop : net_.populations) {
+            NeuronGroup& group = *pop.group;
+            group.bridge_drug_block(0, 0, conc, summed_steps, h_ms / dt);
+            const std::int64_t chunks = (std::int64_t(pop.size) + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+            for (std::int64_t c = 0; c < chunks; ++c) {
+                const std::uint32_t begin = std::uint32_t(c) * kChunk;
+                group.bridge_drug_block(begin, std::min<std::uint32_t>(pop.size, begin + kChunk), conc,
+                                        summed_steps, h_ms / dt);
+            }
+        }
     }
 }
 
