@@ -231,6 +231,25 @@ Picture plot_lines(const std::vector<const Series*>& series, const std::string& 
     return {file, title, caption};
 }
 
+// One panel of a stacked picture (story, week): titled, legend on, fonts readable on a projector. Row 0 is
+// the bottom panel and the only one whose time axis carries a title.
+vtkChartXY* panel(vtkChartMatrix* matrix, int row, const std::string& title, const std::string& y_title,
+                  const std::string& x_title) {
+    auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
+    chart->SetTitle(title);
+    chart->GetTitleProperties()->SetFontSize(17);
+    chart->GetTitleProperties()->SetBold(true);
+    chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
+    chart->GetAxis(vtkAxis::BOTTOM)->SetTitle(x_title);
+    for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
+        chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
+        chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
+    }
+    chart->SetShowLegend(true);
+    chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
+    return chart;
+}
+
 // The ketamine story in one picture (README, reports): drug at the receptors (top), NMDA channels blocked
 // per pool (middle) and the population rates (bottom), on one time axis. Only for runs with drugs.
 Picture plot_story(const RunData& run, const fs::path& out_dir, const PlotOptions& o, const TimeUnit& unit) {
@@ -243,20 +262,9 @@ Picture plot_story(const RunData& run, const fs::path& out_dir, const PlotOption
     matrix->SetBorders(80, 60, 30, 40);
     const double end = run.simulated_ms / unit.ms_per_unit;
     auto setup = [&](int row, const std::string& title, const std::string& y_title) {
-        auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
-        chart->SetTitle(title);
-        chart->GetTitleProperties()->SetFontSize(17);
-        chart->GetTitleProperties()->SetBold(true);
-        chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
-        chart->GetAxis(vtkAxis::BOTTOM)->SetTitle(row == 0 ? time_axis(unit) : "");
+        vtkChartXY* chart = panel(matrix, row, title, y_title, row == 0 ? time_axis(unit) : "");
         chart->GetAxis(vtkAxis::BOTTOM)->SetRange(0.0, end);
         chart->GetAxis(vtkAxis::BOTTOM)->SetBehavior(vtkAxis::FIXED);
-        for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
-            chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
-            chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
-        }
-        chart->SetShowLegend(true);
-        chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
         return chart;
     };
     vtkChartXY* drug = setup(2, "1. The drug reaches the receptors", "free conc. (uM)");
@@ -317,22 +325,13 @@ Picture plot_week(const RunData& run, const fs::path& out_dir, const PlotOptions
         return h;
     };
     auto setup = [&](int row, const std::string& title, const std::string& y_title) {
-        auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
-        chart->SetTitle(title);
-        chart->GetTitleProperties()->SetFontSize(17);
-        chart->GetTitleProperties()->SetBold(true);
-        chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
+        vtkChartXY* chart =
+            panel(matrix, row, title, y_title,
+                  row == 0 ? "time after the start (hours, logarithmic; baseline at the left edge)" : "");
         vtkAxis* x = chart->GetAxis(vtkAxis::BOTTOM);
-        x->SetTitle(row == 0 ? "time after the start (hours, logarithmic; baseline at the left edge)" : "");
         x->SetLogScale(true);
         x->SetRange(t0_h, end_h);
         x->SetBehavior(vtkAxis::FIXED);
-        for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
-            chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
-            chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
-        }
-        chart->SetShowLegend(true);
-        chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
         return chart;
     };
     auto line = [&](vtkChartXY* chart, const Series* s, const std::string& label, std::size_t colour,
