@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace ketaplast {
 
@@ -29,6 +30,31 @@ SynapticElements::SynapticElements(std::vector<Synapse> synapses, std::uint32_t 
         z_dend_[i] = incoming_[i].empty() ? 0.0 : bound_dend_[i] + 0.5;
         z_axon_[i] = outgoing_[i].empty() ? 0.0 : bound_axon_[i] + 0.5;
     }
+}
+
+SynapticElements::State SynapticElements::state() const {
+    State s{updates_, z_dend_, z_axon_, bound_dend_, bound_axon_, {}};
+    s.active.reserve(synapses_.size());
+    for (const Synapse& syn : synapses_)
+        s.active.push_back(syn.active ? 1u : 0u);
+    return s;
+}
+
+void SynapticElements::set_state(const State& s) {
+    const std::size_t n = z_dend_.size();
+    if (s.z_dend.size() != n || s.z_axon.size() != n || s.bound_dend.size() != n ||
+        s.bound_axon.size() != n || s.active.size() != synapses_.size())
+        throw std::invalid_argument("synaptic elements: the saved state is for another network (" +
+                                    std::to_string(s.active.size()) + " synapses, " +
+                                    std::to_string(s.z_dend.size()) + " neurons; expected " +
+                                    std::to_string(synapses_.size()) + ", " + std::to_string(n) + ")");
+    updates_ = s.updates;
+    z_dend_ = s.z_dend;
+    z_axon_ = s.z_axon;
+    bound_dend_ = s.bound_dend;
+    bound_axon_ = s.bound_axon;
+    for (std::size_t i = 0; i < synapses_.size(); ++i)
+        synapses_[i].active = s.active[i] != 0;
 }
 
 double SynapticElements::uniform(std::size_t synapse, std::uint64_t purpose) const {

@@ -64,6 +64,17 @@ class SynapticElements {
     // The calcium trace's steady state for the neuron's rate (NEST form, models/slow_layer.hpp).
     double Ca(double rate_Hz) const { return CalciumTrace{p_.tau_Ca_ms, p_.beta_Ca}.steady_state(rate_Hz); }
 
+    // Everything update() changes (checkpoints of protocol runs): the element counts, the bound counts, the
+    // synapses' active flags and the update counter that keys the random draws.
+    struct State {
+        std::uint64_t updates = 0;
+        std::vector<double> z_dend, z_axon;
+        std::vector<std::uint32_t> bound_dend, bound_axon, active;
+    };
+    State state() const;
+    // Sizes must match this instance (the same synapses and neurons): std::invalid_argument otherwise.
+    void set_state(const State& s);
+
   private:
     double uniform(std::size_t synapse, std::uint64_t purpose) const;
     void remove_excess(std::vector<std::vector<std::size_t>>& lists, const std::vector<double>& z,

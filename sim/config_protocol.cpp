@@ -150,6 +150,14 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
                       "projection '" + proj.name + "' targets the NMDA receptor '" + rs.name +
                           "': the slow layer scales AMPA strength (SCIENCE.md §6.6), and an NMDA "
                           "projection's capacity is fixed when the network is built");
+        // Excitatory receptors reverse near 0 mV, GABA_A near -70 to -80 mV: -40 mV separates them, so
+        // no projection can be in both lists (scaled up as excitatory and down as inhibitory).
+        if (rs.E_rev_mV < -40.0)
+            r.fail_at(&item, "projections",
+                      "projection '" + proj.name + "' ends on receptor '" + rs.name + "' (E_rev " +
+                          number_text(rs.E_rev_mV) +
+                          " mV), an inhibitory one: inhibitory projections belong in "
+                          "protocol.inhibitory_projections (they scale the other way)");
         p.projections.push_back(proj.name);
         p.projection_indices.push_back(std::size_t(&proj - exp.projections.data()));
     }
@@ -258,13 +266,12 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
         r.fail("potential_spine_density",
                "below protocol.slow.initial_spine_density (" + number_text(p.slow.initial_spine_density) +
                    "): the built synapses stand for this density and cannot hold more");
-    if (exp.checkpoint_every_ms > 0)
-        r.fail("duration_h", "a [protocol] run cannot be checkpointed yet ([output] checkpoint_every_ms = " +
-                                 number_text(exp.checkpoint_every_ms) + "): remove one of them");
-    if (!exp.recording.snapshot_times_ms.empty())
-        r.fail("snapshots",
-               "[recording] snapshot_times_ms counts spiking time, which a [protocol] run skips: "
-               "its snapshots are taken at protocol.report_h (protocol.snapshots = true)");
+    if (!exp.recording.snapshot_times_ms.empty()) {
+        const toml::table* recording = root.table("recording");
+        root.fail_at(recording ? recording->get("snapshot_times_ms") : nullptr, "recording.snapshot_times_ms",
+                     "counts spiking time, which a [protocol] run skips: a protocol's snapshots are taken "
+                     "at protocol.report_h (protocol.snapshots = true)");
+    }
     r.finish();
     return p;
 }

@@ -266,10 +266,12 @@ int run_main(int argc, char** argv) {
     double checkpoint_every_ms = 0, until_ms = 0;
     run->add_option("--checkpoint-every", checkpoint_every_ms,
                     "write RUN_DIR/checkpoint.h5 every T ms of simulated time (overrides "
-                    "output.checkpoint_every_ms)")
+                    "output.checkpoint_every_ms; a [protocol]: protocol time, at probe starts)")
         ->check(CLI::PositiveNumber);
-    run->add_option("--until", until_ms,
-                    "stop at T ms with a checkpoint (e.g. a batch job's time slice); continue with resume")
+    run->add_option(
+           "--until", until_ms,
+           "stop at T ms with a checkpoint (e.g. a batch job's time slice; a [protocol]: at the first "
+           "probe at or after T ms of protocol time); continue with resume")
         ->check(CLI::PositiveNumber);
 
     bool use_mpi = false;

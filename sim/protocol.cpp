@@ -9,14 +9,17 @@
 #include "sim/version.hpp"
 #include "sim/weight_scaling.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <tuple>
 
 namespace ketaplast {
 
@@ -68,9 +71,13 @@ double quantile(std::vector<double> v, double q) {
 
 } // namespace
 
-RunResult run_protocol(const Experiment& exp, Network& net, const std::string& dir, int threads,
-                       bool progress, std::chrono::steady_clock::time_point t_start, double build_s) {
+RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSession& session) {
     const ProtocolSpec& P = *exp.protocol;
+    const std::string& dir = session.dir;
+    const int threads = session.threads;
+    const bool progress = session.progress, resuming = session.resume != nullptr;
+    const auto t_start = session.t_start;
+    const double build_s = session.build_s;
     const double dt = exp.simulation.dt_ms;
     const std::int64_t D = net.min_delay_steps;
     // Windows and burn-in in whole exchange intervals (the engine pauses only there).
@@ -81,7 +88,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
     const double measured_s = double(window_steps - burn_steps) * dt * 1e-3;
     const Population& pop = net.populations[P.population_index];
 
-    SpikeRecorder spikes(net, dir, dt, exp.recording.spikes);
+    SpikeRecorder spikes(net, dir, dt, exp.recording.spikes, resuming);
     RateRecorder rates(net, exp.recording.rate_bin_ms, dt);
     Engine engine(exp, net, threads);
     SlowLayer layer(P.slow);
@@ -95,6 +102,13 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
                 synapses.push_back({&shard, k, proj, shard.quantized ? 0.0f : shard.weight[k],
                                     synapse_rank(exp.simulation.seed, s, t, proj), true, s, t});
             });
+    // One order whatever the thread partition (shards hold their targets in partition order): by
+    // projection, target, source, then as built. The elements rule keys its random draws on the index, and
+    // the sums below add in this order, so both are thread-count invariant.
+    std::stable_sort(
+        synapses.begin(), synapses.end(), [](const PotentialSynapse& a, const PotentialSynapse& b) {
+            return std::tie(a.projection, a.target, a.source) < std::tie(b.projection, b.target, b.source);
+        });
     double threshold =
         P.structural ? std::min(1.0, P.slow.initial_spine_density / P.potential_spine_density) : 1.0;
     std::uint64_t active = 0;
@@ -179,23 +193,179 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         snapshot_exp.recording.snapshot_times_ms.push_back(double(std::int64_t(k + 1) * window_steps) * dt);
         snapshot_t_h.push_back(times[k] / 60.0);
     }
-    WeightSnapshots snapshots(snapshot_exp, net, dir, std::int64_t(times.size()) * window_steps);
+    WeightSnapshots snapshots(snapshot_exp, net, dir, std::int64_t(times.size()) * window_steps, resuming);
     std::vector<Row> rows;
     double applied = 1.0, applied_inhibitory = 1.0, rest0 = 1.0, ampa0 = 1.0;
     std::uint64_t gained_total = 0, lost_total = 0;
-    ProgressReporter bar(60000.0, 0, std::int64_t(std::ceil(P.duration_h * 60.0)));
+
+    // Checkpoints (at probe starts, ProtocolSession): the protocol's own state beside the engine's. One
+    // function walks it for saving and loading (StateArchive).
+    std::uint64_t next_probe = 0;
+    auto protocol_state = [&](StateArchive& a) {
+        a.value("protocol/next_probe", next_probe);
+        // The rows measured so far: doubles and counts per row, flattened.
+        constexpr std::size_t kReals = 13 + SlowState::size, kCounts = 3;
+        std::uint64_t n_rows = rows.size();
+        a.value("protocol/rows", n_rows);
+        std::vector<double> reals;
+        std::vector<std::uint64_t> counts;
+        if (!a.loading())
+            for (const Row& r : rows) {
+                reals.insert(reals.end(), {r.t_h, r.rate_Hz, r.rest_signal, r.ampa_drive, r.rest_raw,
+                                           r.ampa_raw, r.strength, r.gain, r.scaling, r.inhibitory, r.spines,
+                                           r.mean_weight, r.total_weight_rel});
+                reals.insert(reals.end(), r.state.begin(), r.state.end());
+                counts.insert(counts.end(), {r.active, r.gained, r.lost});
+            }
+        a.vector("protocol/row_values", reals);
+        a.vector("protocol/row_counts", counts);
+        if (a.loading()) {
+            if (n_rows == 0 || reals.size() != n_rows * kReals || counts.size() != n_rows * kCounts ||
+                next_probe != n_rows || next_probe >= times.size())
+                throw InputError(a.path() + ": protocol rows are inconsistent with this protocol");
+            rows.assign(n_rows, Row{});
+            for (std::size_t i = 0; i < n_rows; ++i) {
+                Row& r = rows[i];
+                const double* v = reals.data() + i * kReals;
+                double* fields[] = {&r.t_h,
+                                    &r.rate_Hz,
+                                    &r.rest_signal,
+                                    &r.ampa_drive,
+                                    &r.rest_raw,
+                                    &r.ampa_raw,
+                                    &r.strength,
+                                    &r.gain,
+                                    &r.scaling,
+                                    &r.inhibitory,
+                                    &r.spines,
+                                    &r.mean_weight,
+                                    &r.total_weight_rel};
+                for (std::size_t f = 0; f < 13; ++f)
+                    *fields[f] = v[f];
+                std::copy(v + 13, v + kReals, r.state.begin());
+                r.active = counts[i * kCounts];
+                r.gained = counts[i * kCounts + 1];
+                r.lost = counts[i * kCounts + 2];
+            }
+            // The baseline (rate target, calcium set point) from the first window, as the first run set it.
+            layer.reset(rows.front().rate_Hz);
+        }
+        a.array("protocol/slow_state", layer.state().y.data(), SlowState::size);
+        a.value("protocol/applied_strength", applied);
+        a.value("protocol/applied_inhibitory", applied_inhibitory);
+        a.value("protocol/rest0", rest0);
+        a.value("protocol/ampa0", ampa0);
+        a.value("protocol/gained_total", gained_total);
+        a.value("protocol/lost_total", lost_total);
+        a.value("protocol/active", active);
+        a.value("protocol/threshold", threshold);
+        if (elements) {
+            SynapticElements::State e;
+            if (!a.loading()) e = elements->state();
+            a.value("protocol/elements/updates", e.updates);
+            a.vector("protocol/elements/z_dend", e.z_dend);
+            a.vector("protocol/elements/z_axon", e.z_axon);
+            a.vector("protocol/elements/bound_dend", e.bound_dend);
+            a.vector("protocol/elements/bound_axon", e.bound_axon);
+            a.vector("protocol/elements/active", e.active);
+            if (a.loading()) try {
+                    elements->set_state(e);
+                } catch (const std::invalid_argument& err) {
+                    throw InputError(a.path() + ": " + err.what());
+                }
+        }
+        // The written-back and inhibitory projections' weights (scaled and switched in place), in an order
+        // that does not depend on the thread partition: by target, then as built (sources ascending).
+        std::vector<std::size_t> scaled = P.projection_indices;
+        scaled.insert(scaled.end(), P.inhibitory_projection_indices.begin(),
+                      P.inhibitory_projection_indices.end());
+        for (std::size_t proj : scaled) {
+            const std::string base = "protocol/weights/" + exp.projections[proj].name;
+            if (exp.network.weights_uint16) { // scaling moves the code's base and step (weight_scaling.cpp)
+                a.value(base + "/scale_base", net.weight_scales.at(proj).base);
+                a.value(base + "/scale_step", net.weight_scales.at(proj).step);
+                continue;
+            }
+            std::vector<std::pair<std::uint32_t, float*>> refs;
+            for_each_projection_synapse(
+                net, proj, [&](SynapseShard& shard, std::size_t k, std::uint32_t, std::uint32_t target) {
+                    refs.emplace_back(target, &shard.weight[k]);
+                });
+            std::stable_sort(refs.begin(), refs.end(),
+                             [](const auto& x, const auto& y) { return x.first < y.first; });
+            std::vector<float> w(refs.size());
+            if (!a.loading())
+                for (std::size_t i = 0; i < refs.size(); ++i)
+                    w[i] = *refs[i].second;
+            a.array(base + "/weight", w.data(), w.size());
+            if (a.loading())
+                for (std::size_t i = 0; i < refs.size(); ++i)
+                    *refs[i].second = w[i];
+        }
+    };
+    auto write_checkpoint = [&](std::size_t k) {
+        next_probe = k;
+        write_checkpoint_file(dir, [&](StateArchive& a) {
+            session.write_header(a, engine.step());
+            engine.checkpoint_state(a);
+            if (checkpoint_fault_due()) ::raise(SIGKILL); // test hook: killed half-way through
+            spikes.checkpoint(a);
+            rates.checkpoint(a);
+            snapshots.checkpoint(a);
+            protocol_state(a);
+        });
+    };
+    if (resuming) {
+        StateArchive& a = *session.resume;
+        engine.checkpoint_state(a);
+        spikes.checkpoint(a);
+        rates.checkpoint(a);
+        snapshots.checkpoint(a);
+        protocol_state(a);
+        a.close();
+        const double at_ms = times[next_probe] * 60000.0;
+        if (session.pause_at_ms >= 0 && session.pause_at_ms <= at_ms)
+            throw InputError(fmt::format("--until {} ms: the checkpoint is already at {} ms of protocol time",
+                                         session.pause_at_ms, at_ms));
+        // Only now, with everything read and checked, are the interrupted run's files touched.
+        spikes.reopen();
+        snapshots.reopen();
+    }
+    const std::size_t first_probe = resuming ? std::size_t(next_probe) : 0;
+
+    ProgressReporter bar(60000.0, std::int64_t(times[first_probe]),
+                         std::int64_t(std::ceil(P.duration_h * 60.0)));
     const auto t_sim = std::chrono::steady_clock::now();
     std::string status = "completed";
     engine.set_block_rate_averaging(P.bridge_block);
     try {
-        for (std::size_t k = 0; k < times.size(); ++k) {
+        for (std::size_t k = first_probe; k < times.size(); ++k) {
             const double t_min = times[k];
+            const bool resumed_here = resuming && k == first_probe; // bridged before the checkpoint
             // The kinetic drug block relaxes over seconds to minutes: carry it through the gap under the last
             // window's mean rates, or the block measured in a short window lags the concentration and depends
             // on the window's length (docs/slow_layer.md).
-            if (k > 0 && P.bridge_block) engine.bridge_drug_block(t_min * 60000.0);
+            if (k > 0 && P.bridge_block && !resumed_here) engine.bridge_drug_block(t_min * 60000.0);
             engine.set_drug_clock_offset(t_min * 60000.0 - double(engine.step()) * dt);
             engine.reset_block_rate_sums();
+            // Checkpoints: here, at a probe start, between the gap and the window (never at the baseline).
+            if (k > 0 && !resumed_here) {
+                const double at_ms = t_min * 60000.0, every = session.checkpoint_every_ms;
+                const bool stop = session.stop && session.stop->load();
+                if (stop || (session.pause_at_ms >= 0 && at_ms >= session.pause_at_ms)) {
+                    write_checkpoint(k);
+                    if (progress) bar.finish();
+                    spikes.close_unfinished();
+                    snapshots.close_unfinished();
+                    RunResult stopped{dir, stop ? "interrupted" : "paused"};
+                    stopped.paused = !stop;
+                    stopped.signal = stop && session.signal ? int(*session.signal) : 0;
+                    stopped.stopped_ms = at_ms;
+                    return stopped;
+                }
+                if (every > 0 && std::floor(at_ms / every) > std::floor(times[k - 1] * 60000.0 / every))
+                    write_checkpoint(k);
+            }
             std::vector<std::uint64_t> c0(net.populations.size()), c1(net.populations.size());
             engine.run(engine.step() + burn_steps, {&spikes, nullptr, &rates});
             for (std::size_t p = 0; p < c0.size(); ++p)
@@ -348,10 +518,14 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         g.write("synapses_gained", count_column([](const Row& r) { return r.gained; }));
         g.write("synapses_lost", count_column([](const Row& r) { return r.lost; }));
         g.attribute("population", P.population);
-        std::string names;
-        for (const auto& s : P.projections)
-            names += (names.empty() ? "" : ",") + s;
-        g.attribute("projections", names);
+        auto joined = [](const std::vector<std::string>& list) {
+            std::string names;
+            for (const auto& s : list)
+                names += (names.empty() ? "" : ",") + s;
+            return names;
+        };
+        g.attribute("projections", joined(P.projections));
+        g.attribute("inhibitory_projections", joined(P.inhibitory_projections));
         g.attribute("window_ms", window_ms);
         g.attribute("burn_in_ms", burn_ms);
         g.attribute("acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt));
@@ -498,6 +672,10 @@ RunResult run_protocol(const Experiment& exp, Network& net, const std::string& d
         if (!out) throw RunError("cannot write " + dir + "/summary.json.tmp");
     }
     commit_file(dir, "summary.json");
+    // The outputs are final: a checkpoint of this run has nothing left to resume.
+    std::error_code ec;
+    std::filesystem::remove(dir + "/checkpoint.h5", ec);
+    std::filesystem::remove(dir + "/checkpoint.h5.tmp", ec);
     RunResult result{dir, status};
     if (status != "completed") throw NumericalError(status.substr(8));
     return result;

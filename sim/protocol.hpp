@@ -19,13 +19,38 @@
 #include "sim/network.hpp"
 #include "sim/run_types.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
 
 namespace ketaplast {
 
-// Runs exp.protocol on the built network into `dir` (prepared and emptied by run_experiment): spikes.h5,
-// timeseries.h5, slow.h5, nodes.h5, config.toml, summary.json.
-RunResult run_protocol(const Experiment& exp, Network& net, const std::string& dir, int threads,
-                       bool progress, std::chrono::steady_clock::time_point t_start, double build_s);
+class StateArchive;
+
+// Checkpoints of a protocol run fall at probe starts (after the gap before the probe has been bridged,
+// before its window): the state there is the engine's at an exchange boundary plus the slow layer, the
+// written-back weights and synapses, the per-neuron elements and the rows measured so far. Times are
+// protocol time (ms).
+struct ProtocolSession {
+    std::string dir;
+    int threads = 1;
+    bool progress = false;
+    double checkpoint_every_ms = 0; // a checkpoint at the first probe after each multiple; 0: none
+    double pause_at_ms = -1;        // stop with a checkpoint at the first probe at or after this; < 0: none
+    const std::atomic<bool>* stop = nullptr;            // set by SIGINT/SIGTERM: checkpoint at the next probe
+    const volatile std::sig_atomic_t* signal = nullptr; // which signal
+    StateArchive* resume = nullptr; // the checkpoint to continue from (header already checked)
+    // Writes the run's checkpoint header (format, version, config, network fingerprint, step, threads).
+    std::function<void(StateArchive&, std::int64_t step)> write_header;
+    std::chrono::steady_clock::time_point t_start;
+    double build_s = 0;
+};
+
+// Runs exp.protocol on the built network into session.dir (prepared and emptied by run_experiment):
+// spikes.h5, timeseries.h5, slow.h5, nodes.h5, config.toml, summary.json; or, when stopped or paused,
+// checkpoint.h5 (RunResult::paused / signal; stopped_ms is protocol time).
+RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSession& session);
 
 } // namespace ketaplast

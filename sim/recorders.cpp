@@ -732,7 +732,10 @@ void WeightSnapshots::close_unfinished() {
 void WeightSnapshots::add_column(const std::string& name, const std::vector<double>& values,
                                  const std::string& unit) {
     if (steps_.empty() || !file_.valid_file()) return;
-    file_.write(name, values, unit);
+    // A run that stopped early (failed, interrupted) took fewer snapshots than planned: the column
+    // has one value per snapshot actually in the file.
+    const std::size_t n = std::min(values.size(), taken_);
+    file_.write(name, std::vector<double>(values.begin(), values.begin() + std::ptrdiff_t(n)), unit);
 }
 
 void WeightSnapshots::finish() {

@@ -257,6 +257,27 @@ std::uint64_t text_hash(const std::string& text) {
     return fnv1a64(text.data(), text.size());
 }
 
+// The header of every checkpoint (resume_run checks it before anything else): format and program version,
+// the experiment (resolved TOML, path, hash), the network's fingerprint, the step and the run's shape.
+void write_checkpoint_header(StateArchive& a, const Experiment& exp, std::uint64_t fingerprint,
+                             std::int64_t step, int threads, int ranks, std::int64_t every_steps,
+                             std::int64_t total_steps) {
+    std::int64_t version = kCheckpointFormatVersion, n_threads = threads, n_ranks = ranks;
+    std::string ketaplast = KETAPLAST_VERSION, toml = exp.resolved_toml, path = exp.config_path;
+    std::uint64_t config_hash = text_hash(exp.resolved_toml);
+    a.value("header/format_version", version);
+    a.text("header/ketaplast_version", ketaplast);
+    a.text("header/config_toml", toml);
+    a.text("header/config_path", path);
+    a.value("header/config_hash", config_hash);
+    a.value("header/network_fingerprint", fingerprint);
+    a.value("header/step", step);
+    a.value("header/threads", n_threads);
+    a.value("header/ranks", n_ranks);
+    a.value("header/checkpoint_every_steps", every_steps);
+    a.value("header/total_steps", total_steps);
+}
+
 // Checkpoint steps: whole exchange intervals, so a checkpoint always falls on an exchange boundary.
 std::int64_t checkpoint_steps(double every_ms, double dt_ms, std::int64_t D) {
     if (every_ms <= 0) return 0;
@@ -331,22 +352,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
                 return;
             }
             write_checkpoint_file(dir, [&](StateArchive& a) {
-                std::int64_t version = kCheckpointFormatVersion, step = engine.step(), n_threads = threads,
-                             every = session.every_steps, total = total_steps;
-                std::string ketaplast = KETAPLAST_VERSION, toml = exp.resolved_toml, path = exp.config_path;
-                std::uint64_t config_hash = text_hash(exp.resolved_toml);
-                a.value("header/format_version", version);
-                a.text("header/ketaplast_version", ketaplast);
-                a.text("header/config_toml", toml);
-                a.text("header/config_path", path);
-                a.value("header/config_hash", config_hash);
-                a.value("header/network_fingerprint", fingerprint);
-                a.value("header/step", step);
-                a.value("header/threads", n_threads);
-                std::int64_t n_ranks = comm.size();
-                a.value("header/ranks", n_ranks);
-                a.value("header/checkpoint_every_steps", every);
-                a.value("header/total_steps", total);
+                write_checkpoint_header(a, exp, fingerprint, engine.step(), threads, comm.size(),
+                                        session.every_steps, total_steps);
                 engine.checkpoint_state(a);
                 if (checkpoint_fault_due()) ::raise(SIGKILL); // test hook: killed half-way through
                 spikes.checkpoint(a);
@@ -601,6 +608,30 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
     return result;
 }
 
+// A [protocol] run (sim/protocol.hpp), fresh or resumed: checkpoints at probe starts, times in protocol
+// time. Its header keeps the checkpoint period in steps of dt of protocol time.
+RunResult execute_protocol(const Experiment& exp, Network& net, ProtocolSession session, bool handle_signals,
+                           StateArchive* resume) {
+    SignalGuard signals(handle_signals);
+    session.stop = &stop_requested;
+    session.signal = &stop_signal;
+    session.resume = resume;
+    const double dt = exp.simulation.dt_ms;
+    const std::int64_t every_steps = std::llround(session.checkpoint_every_ms / dt),
+                       total_steps = std::llround(exp.simulation.duration_ms / dt);
+    std::uint64_t fingerprint = 0;
+    session.write_header = [&](StateArchive& a, std::int64_t step) {
+        if (fingerprint == 0) fingerprint = network_fingerprint(net);
+        write_checkpoint_header(a, exp, fingerprint, step, session.threads, 1, every_steps, total_steps);
+    };
+    try {
+        return run_protocol(exp, net, session);
+    } catch (...) {
+        if (!std::filesystem::exists(session.dir + "/checkpoint.h5")) remove_temporaries(session.dir);
+        throw;
+    }
+}
+
 } // namespace
 
 RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
@@ -622,9 +653,6 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     Communicator& comm = world();
     // Refuse networks that cannot fit, before allocating anything. MPI: each rank holds about 1/ranks of
     // the synapses; ranks sharing a node share its memory, so this is a lower bound there.
-    if (exp.protocol && (options.checkpoint_every_ms > 0 || options.stop_at_ms > 0))
-        throw InputError(
-            "a [protocol] run cannot be checkpointed or paused yet (--checkpoint-every, --until)");
     // The protocol's write-back (weights, structure, per-neuron elements) reads every synapse in one
     // process; distributing it needs reductions over ranks that are not written.
     if (exp.protocol && comm.distributed())
@@ -649,12 +677,18 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     Network net = build_network(exp, std::uint32_t(threads), comm);
     session.build_s = seconds_since(session.t_start);
     if (exp.protocol) {
-        try {
-            return run_protocol(exp, net, dir, threads, options.progress, session.t_start, session.build_s);
-        } catch (...) {
-            remove_temporaries(dir);
-            throw;
-        }
+        ProtocolSession ps;
+        ps.dir = dir;
+        ps.threads = threads;
+        ps.progress = options.progress;
+        ps.checkpoint_every_ms =
+            options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : exp.checkpoint_every_ms;
+        ps.pause_at_ms = options.stop_at_ms > 0 ? options.stop_at_ms : -1.0;
+        ps.t_start = session.t_start;
+        ps.build_s = session.build_s;
+        if (ps.checkpoint_every_ms > 0 || options.handle_signals || ps.pause_at_ms >= 0)
+            write_text_atomically(dir, "config.toml", exp.resolved_toml);
+        return execute_protocol(exp, net, ps, options.handle_signals, nullptr);
     }
     session.dir = dir;
     session.threads = threads;
@@ -735,6 +769,18 @@ RunResult resume_run(const ResumeOptions& options) {
                          ": the network built from the checkpoint's config differs from the checkpointed "
                          "one (another version of the network builder?)");
     const double dt = exp.simulation.dt_ms;
+    if (exp.protocol) { // protocol time: --until pauses at a probe, never runs past protocol.duration_h
+        ProtocolSession ps;
+        ps.dir = dir;
+        ps.threads = threads;
+        ps.progress = options.progress;
+        ps.checkpoint_every_ms =
+            options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : double(every) * dt;
+        ps.pause_at_ms = options.until_ms > 0 ? options.until_ms : -1.0;
+        ps.t_start = session.t_start;
+        ps.build_s = session.build_s;
+        return execute_protocol(exp, net, ps, options.handle_signals, &a);
+    }
     session.dir = dir;
     session.threads = threads;
     session.progress = options.progress && world().root();

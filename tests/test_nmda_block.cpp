@@ -59,6 +59,8 @@ TEST_CASE("1 uM ketamine blocks 57 % of channels at -70 mV without Mg (T9)", "[n
         return 1.0 - nmda_unblocked_fraction(mg, {ketamine}, {1.0}, -66.0) /
                          nmda_unblocked_fraction(mg, {}, {}, -66.0);
     };
+    // 0.065 is inside 0.16 +- 0.10 by only 0.005: this T9 row is at the edge of its band, effectively
+    // missed (the equilibrium form underestimates block in Mg; docs/pharmacology.md "Which numbers win").
     CHECK(inhibition_in_mg(3.57) == Approx(0.16).margin(0.10));
     CHECK(inhibition_in_mg(3.57) == Approx(0.065).margin(0.001));
     CHECK(inhibition_in_mg(4.0 * 3.57) == Approx(0.25).margin(0.10));

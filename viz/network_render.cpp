@@ -140,13 +140,13 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
                 std::to_string(n_edges) + " synapses (grey); one weight frame, so no change to highlight";
         else if (up.empty() && down.empty())
             subtitle = std::to_string(n_edges) + " synapses (grey); no weight changed between " +
-                       fmt_double("%.0f", run.frames.front().time_ms) + " and " +
-                       fmt_double("%.0f", run.frames.back().time_ms) + " ms";
+                       run.time_text(run.frames.front().time_ms) + " and " +
+                       run.time_text(run.frames.back().time_ms);
         else
             subtitle = std::to_string(n_edges) + " synapses (grey); the " + std::to_string(up.size()) +
                        " most strengthened (red) and " + std::to_string(down.size()) +
-                       " most weakened (blue) between " + fmt_double("%.0f", run.frames.front().time_ms) +
-                       " and " + fmt_double("%.0f", run.frames.back().time_ms) + " ms";
+                       " most weakened (blue) between " + run.time_text(run.frames.front().time_ms) +
+                       " and " + run.time_text(run.frames.back().time_ms);
     }
 
     // Side view of the column: depth (z) vertical, looking along +y, turned a little for depth cues.

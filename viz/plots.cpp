@@ -328,6 +328,10 @@ Picture plot_week(const RunData& run, const fs::path& out_dir, const PlotOptions
         vtkChartXY* chart =
             panel(matrix, row, title, y_title,
                   row == 0 ? "time after the start (hours, logarithmic; baseline at the left edge)" : "");
+        // Every curve starts at its baseline on the left and moves later: the top-left corner is free,
+        // whereas a top-right legend hid the rising strength curve (seen in the test's band count).
+        chart->GetLegend()->SetHorizontalAlignment(vtkChartLegend::LEFT);
+        chart->GetLegend()->SetVerticalAlignment(vtkChartLegend::TOP);
         vtkAxis* x = chart->GetAxis(vtkAxis::BOTTOM);
         x->SetLogScale(true);
         x->SetRange(t0_h, end_h);
@@ -411,13 +415,10 @@ std::vector<Picture> plot_weights(const RunData& run, const fs::path& out_dir, c
         const std::string units = e.weight_units.empty() ? "" : " (" + e.weight_units + ")";
         Chart chart("Weights of " + e.name + " (" + e.source_population + " -> " + e.target_population + ")",
                     "weight" + units, "synapses");
-        char label0[96], label1[96];
         // Protocol snapshots are labelled in protocol hours, the others in ms of simulated time.
-        const double scale = run.is_protocol() ? 3.6e6 : 1.0;
-        const char* unit_name = run.is_protocol() ? "h" : "ms";
-        std::snprintf(label0, sizeof label0, "t = %.0f %s (%s)", first.time_ms / scale, unit_name,
-                      two ? "baseline" : "end of run");
-        std::snprintf(label1, sizeof label1, "t = %.0f %s", last.time_ms / scale, unit_name);
+        const std::string label0 =
+            "t = " + run.time_text(first.time_ms) + (two ? " (baseline)" : " (end of run)");
+        const std::string label1 = "t = " + run.time_text(last.time_ms);
         vtkPlot* bar0 = chart.add(vtkChart::BAR, centre, to_double(histogram(w0, lo, hi, bins)), label0,
                                   {0.55, 0.55, 0.55});
         bar0->GetBrush()->SetOpacityF(two ? 0.6 : 1.0);

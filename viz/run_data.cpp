@@ -231,7 +231,8 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
         if (!run.frames.empty()) return;
     }
     WeightFrame final_frame;
-    final_frame.time_ms = run.simulated_ms;
+    // A protocol's engine time only counts its windows: label the end state with protocol time.
+    final_frame.time_ms = run.time_axis_end_ms();
     final_frame.label = "edges.h5 (end of run)";
     for (const EdgePopulation& e : run.edges)
         final_frame.weights.push_back(e.weight);
@@ -306,6 +307,15 @@ void load_slow(RunData& run) {
 }
 
 } // namespace
+
+std::string RunData::time_text(double t_ms) const {
+    char buffer[48];
+    if (is_protocol())
+        std::snprintf(buffer, sizeof buffer, "%.3g h", t_ms / 3.6e6);
+    else
+        std::snprintf(buffer, sizeof buffer, "%.0f ms", t_ms);
+    return buffer;
+}
 
 const Series* RunData::slow_series(const std::string& name) const {
     for (const Series& s : slow)

@@ -74,6 +74,8 @@ struct RunData {
     bool is_protocol() const { return protocol_ms > 0.0; }
     // The end of the time axis of the run's time series: protocol time for protocols, else simulated_ms.
     double time_axis_end_ms() const { return is_protocol() ? protocol_ms : simulated_ms; }
+    // A time of a frame or series as a label: protocol hours ("12 h", "1.5 h") for protocols, else ms.
+    std::string time_text(double t_ms) const;
     // The slow series `name`, or nullptr.
     const Series* slow_series(const std::string& name) const;
 
