@@ -527,6 +527,24 @@ int wait_exit(pid_t pid, int& signal_out) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Sends SIGTERM to `pid` once the file `started` exists (the run's time loop is under way) and `settle`
+// has passed, waits for it and reads its log.
+struct Stopped {
+    int code = 0, signal = 0;
+    std::string log;
+};
+Stopped terminate_when_started(pid_t pid, const std::string& started, std::chrono::milliseconds settle,
+                               const std::string& log_file) {
+    for (int i = 0; i < 2000 && !fs::exists(started); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(settle);
+    kill(pid, SIGTERM);
+    Stopped out;
+    out.code = wait_exit(pid, out.signal);
+    out.log = read_file(log_file);
+    return out;
+}
+
 } // namespace
 
 TEST_CASE("cli: SIGTERM checkpoints and exits 143, then resume finishes bit-identically",
@@ -541,21 +559,16 @@ TEST_CASE("cli: SIGTERM checkpoints and exits 143, then resume finishes bit-iden
 
     const pid_t pid = spawn_ketaplast({"run", config, "--out", out, "--threads", "2"}, dir.file("run.log"));
     // Wait until the time loop has started (its spike file exists), then ask it to stop.
-    for (int i = 0; i < 2000 && !fs::exists(out + "/spikes.h5.tmp"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    kill(pid, SIGTERM);
-    int sig = 0;
-    const int code = wait_exit(pid, sig);
-    const std::string log = read_file(dir.file("run.log"));
-    INFO(log);
-    if (code == 0) {
+    const Stopped stopped = terminate_when_started(pid, out + "/spikes.h5.tmp",
+                                                   std::chrono::milliseconds(100), dir.file("run.log"));
+    INFO(stopped.log);
+    if (stopped.code == 0) {
         WARN("the run finished before the signal arrived; nothing to test on this machine");
         return;
     }
-    CHECK(sig == 0); // exited by itself, after writing the checkpoint
-    CHECK(code == 143);
-    CHECK_THAT(log, Catch::Contains("interrupted at t = ") && Catch::Contains("ketaplast resume"));
+    CHECK(stopped.signal == 0); // exited by itself, after writing the checkpoint
+    CHECK(stopped.code == 143);
+    CHECK_THAT(stopped.log, Catch::Contains("interrupted at t = ") && Catch::Contains("ketaplast resume"));
     CHECK(fs::exists(out + "/checkpoint.h5"));
     CHECK(!fs::exists(out + "/checkpoint.h5.tmp"));
     CHECK(!fs::exists(out + "/spikes.h5"));
@@ -639,21 +652,16 @@ TEST_CASE("cli: SIGTERM stops a protocol at its next probe with a checkpoint; re
     REQUIRE(run_ketaplast(ref_args, dir.file("ref.log")).exit_code == 0);
     const pid_t pid = spawn_ketaplast(args, dir.file("run.log"));
     // The snapshot file is opened when the probes start.
-    for (int i = 0; i < 2000 && !fs::exists(out + "/snapshots.h5.tmp"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    kill(pid, SIGTERM);
-    int sig = 0;
-    const int code = wait_exit(pid, sig);
-    const std::string log = read_file(dir.file("run.log"));
-    INFO(log);
-    if (code == 0) {
+    const Stopped stopped = terminate_when_started(pid, out + "/snapshots.h5.tmp",
+                                                   std::chrono::milliseconds(300), dir.file("run.log"));
+    INFO(stopped.log);
+    if (stopped.code == 0) {
         WARN("the protocol finished before the signal arrived; nothing to test on this machine");
         return;
     }
-    CHECK(sig == 0);
-    CHECK(code == 143);
-    CHECK_THAT(log, Catch::Contains("interrupted at t = ") && Catch::Contains("ketaplast resume"));
+    CHECK(stopped.signal == 0);
+    CHECK(stopped.code == 143);
+    CHECK_THAT(stopped.log, Catch::Contains("interrupted at t = ") && Catch::Contains("ketaplast resume"));
     CHECK(fs::exists(out + "/checkpoint.h5"));
     CHECK(!fs::exists(out + "/slow.h5"));
     const auto resumed = run_ketaplast("resume \"" + out + "\" --threads 2", dir.file("resume.log"));

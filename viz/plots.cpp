@@ -76,20 +76,27 @@ vtkPlot* add_plot(vtkChart* chart, int type, const std::vector<double>& x, const
     return plot;
 }
 
+// Title (bold) and axis titles of a chart, in sizes readable on a projector: axis titles 3 pt and tick
+// labels 5 pt smaller than the title.
+void style_chart(vtkChartXY* chart, const std::string& title, const std::string& x_title,
+                 const std::string& y_title, int title_pt) {
+    chart->SetTitle(title);
+    chart->GetTitleProperties()->SetFontSize(title_pt);
+    chart->GetTitleProperties()->SetBold(true);
+    chart->GetAxis(vtkAxis::BOTTOM)->SetTitle(x_title);
+    chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
+    for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
+        chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(title_pt - 3);
+        chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(title_pt - 5);
+    }
+}
+
 class Chart {
   public:
     Chart(const std::string& title, const std::string& x_title, const std::string& y_title) {
         view_->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
         view_->GetScene()->AddItem(chart_);
-        chart_->SetTitle(title);
-        chart_->GetTitleProperties()->SetFontSize(18);
-        chart_->GetTitleProperties()->SetBold(true);
-        chart_->GetAxis(vtkAxis::BOTTOM)->SetTitle(x_title);
-        chart_->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
-        for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
-            chart_->GetAxis(axis)->GetTitleProperties()->SetFontSize(15);
-            chart_->GetAxis(axis)->GetLabelProperties()->SetFontSize(13);
-        }
+        style_chart(chart_, title, x_title, y_title, 18);
     }
     vtkChartXY* chart() { return chart_; }
 
@@ -236,15 +243,7 @@ Picture plot_lines(const std::vector<const Series*>& series, const std::string& 
 vtkChartXY* panel(vtkChartMatrix* matrix, int row, const std::string& title, const std::string& y_title,
                   const std::string& x_title) {
     auto* chart = vtkChartXY::SafeDownCast(matrix->GetChart(vtkVector2i(0, row)));
-    chart->SetTitle(title);
-    chart->GetTitleProperties()->SetFontSize(17);
-    chart->GetTitleProperties()->SetBold(true);
-    chart->GetAxis(vtkAxis::LEFT)->SetTitle(y_title);
-    chart->GetAxis(vtkAxis::BOTTOM)->SetTitle(x_title);
-    for (int axis : {vtkAxis::BOTTOM, vtkAxis::LEFT}) {
-        chart->GetAxis(axis)->GetTitleProperties()->SetFontSize(14);
-        chart->GetAxis(axis)->GetLabelProperties()->SetFontSize(12);
-    }
+    style_chart(chart, title, x_title, y_title, 17);
     chart->SetShowLegend(true);
     chart->GetLegend()->GetLabelProperties()->SetFontSize(13);
     return chart;
