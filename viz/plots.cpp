@@ -213,9 +213,17 @@ Picture plot_rates(const RunData& run, const fs::path& out_dir, const PlotOption
 }
 
 // The part of a series' group after its first component ("nmda/PV/NMDA" -> "PV/NMDA").
+// A series' group below its top group, as a legend label. Drug groups are "drugs/<i>_<agent>"
+// (docs/output.md): the label is the agent's name ("ketamine", not "0_ketamine").
 std::string sub_path(const Series& s) {
     const auto slash = s.group.find('/');
-    return slash == std::string::npos ? s.group : s.group.substr(slash + 1);
+    if (slash == std::string::npos) return s.group;
+    std::string rest = s.group.substr(slash + 1);
+    if (s.group.compare(0, slash, "drugs") == 0) {
+        const auto digits = rest.find_first_not_of("0123456789");
+        if (digits != 0 && digits != std::string::npos && rest[digits] == '_') rest.erase(0, digits + 1);
+    }
+    return rest;
 }
 
 Picture plot_lines(const std::vector<const Series*>& series, const std::string& file,
