@@ -363,8 +363,10 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
                     stopped.stopped_ms = at_ms;
                     return stopped;
                 }
-                if (every > 0 && std::floor(at_ms / every) > std::floor(times[k - 1] * 60000.0 / every))
-                    write_checkpoint(k);
+                // The period comes back from a checkpoint header as steps x dt, which can differ from the
+                // configured value in the last bit: a relative 1e-9 keeps a boundary probe on its side.
+                auto period = [every](double t_ms) { return std::floor(t_ms / every * (1.0 + 1e-9)); };
+                if (every > 0 && period(at_ms) > period(times[k - 1] * 60000.0)) write_checkpoint(k);
             }
             std::vector<std::uint64_t> c0(net.populations.size()), c1(net.populations.size());
             engine.run(engine.step() + burn_steps, {&spikes, nullptr, &rates});
@@ -672,7 +674,8 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
         if (!out) throw RunError("cannot write " + dir + "/summary.json.tmp");
     }
     commit_file(dir, "summary.json");
-    // The outputs are final: a checkpoint of this run has nothing left to resume.
+    // The outputs are final (completed, or failed with a numerical error a deterministic resume would
+    // repeat): a checkpoint of this run has nothing left to resume.
     std::error_code ec;
     std::filesystem::remove(dir + "/checkpoint.h5", ec);
     std::filesystem::remove(dir + "/checkpoint.h5.tmp", ec);

@@ -31,8 +31,8 @@ class SpikeRecorder {
     void add(const std::vector<SpikeRecord>& spikes); // in time order
     void finish();                                    // flush, close, rename
     std::uint64_t count(std::size_t population) const { return counts_[population]; }
-    // Spikes of each neuron so far (by gid; protocols' per-neuron rates; not checkpointed: protocols are
-    // not).
+    // Spikes of each neuron so far (by gid; protocols' per-neuron rates). Not checkpointed (restart at 0
+    // on resume): protocols use only differences within one window, and checkpoint at probe starts.
     const std::vector<std::uint32_t>& neuron_counts() const { return neuron_counts_; }
 
     // Checkpoint: saving writes the buffered spikes and flushes the file, then records how many rows

@@ -1,8 +1,11 @@
 #include "sim/weight_scaling.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace ketaplast {
 
@@ -51,16 +54,31 @@ void scale_projection_weights(Network& net, std::size_t projection, double facto
 }
 
 WeightSum projection_weight_sum(Network& net, std::size_t projection) {
-    WeightSum out;
+    // Shards hold their targets in partition order: sort by (target, source) first, so the sum is the same
+    // for every thread and rank count (multiple synapses of one pair sit in one shard, in build order,
+    // which stable_sort keeps). Float weights add exactly in double while their range spans less than
+    // ~2^(53-24-log2 n); the sort makes the result independent of the partition beyond that too.
+    struct Entry {
+        std::uint32_t target, source;
+        double weight;
+    };
+    std::vector<Entry> entries;
     for_each_projection_synapse(
-        net, projection, [&](SynapseShard& shard, std::size_t k, std::uint32_t, std::uint32_t) {
-            const double w = shard.quantized
-                                 ? double(net.weight_scales[projection].decode(shard.weight_code[k]))
-                                 : double(shard.weight[k]);
-            out.sum += w;
-            ++out.count;
-            if (w != 0.0) ++out.nonzero;
+        net, projection, [&](SynapseShard& shard, std::size_t k, std::uint32_t s, std::uint32_t t) {
+            entries.push_back({t, s,
+                               shard.quantized
+                                   ? double(net.weight_scales[projection].decode(shard.weight_code[k]))
+                                   : double(shard.weight[k])});
         });
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        return std::tie(a.target, a.source) < std::tie(b.target, b.source);
+    });
+    WeightSum out;
+    for (const Entry& e : entries) {
+        out.sum += e.weight;
+        ++out.count;
+        if (e.weight != 0.0) ++out.nonzero;
+    }
     return out;
 }
 

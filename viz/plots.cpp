@@ -212,9 +212,8 @@ Picture plot_rates(const RunData& run, const fs::path& out_dir, const PlotOption
                 " ms (timeseries.h5 /population_rate_Hz, averaged over groups of bins)."};
 }
 
-// The part of a series' group after its first component ("nmda/PV/NMDA" -> "PV/NMDA").
-// A series' group below its top group, as a legend label. Drug groups are "drugs/<i>_<agent>"
-// (docs/output.md): the label is the agent's name ("ketamine", not "0_ketamine").
+// A series' group below its top group, as a legend label ("nmda/PV/NMDA" -> "PV/NMDA"). Drug groups are
+// "drugs/<i>_<agent>" (docs/output.md): the label is the agent's name ("ketamine", not "0_ketamine").
 std::string sub_path(const Series& s) {
     const auto slash = s.group.find('/');
     if (slash == std::string::npos) return s.group;
@@ -335,9 +334,10 @@ Picture plot_week(const RunData& run, const fs::path& out_dir, const PlotOptions
         vtkChartXY* chart =
             panel(matrix, row, title, y_title,
                   row == 0 ? "time after the start (hours, logarithmic; baseline at the left edge)" : "");
-        // Every curve starts at its baseline on the left and moves later: the top-left corner is free,
-        // whereas a top-right legend hid the rising strength curve (seen in the test's band count).
-        chart->GetLegend()->SetHorizontalAlignment(vtkChartLegend::LEFT);
+        // Below the dose panel every curve starts at its baseline on the left and moves later: the top-left
+        // corner is free, whereas a top-right legend hid the rising strength curve (seen in the test's band
+        // count). The drug rises from zero within the first hour and is low again at the right.
+        chart->GetLegend()->SetHorizontalAlignment(row == 3 ? vtkChartLegend::RIGHT : vtkChartLegend::LEFT);
         chart->GetLegend()->SetVerticalAlignment(vtkChartLegend::TOP);
         vtkAxis* x = chart->GetAxis(vtkAxis::BOTTOM);
         x->SetLogScale(true);

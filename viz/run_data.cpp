@@ -311,7 +311,7 @@ void load_slow(RunData& run) {
 std::string RunData::time_text(double t_ms) const {
     char buffer[48];
     if (is_protocol())
-        std::snprintf(buffer, sizeof buffer, "%.3g h", t_ms / 3.6e6);
+        std::snprintf(buffer, sizeof buffer, t_ms < 3.6e8 ? "%.3g h" : "%.0f h", t_ms / 3.6e6);
     else
         std::snprintf(buffer, sizeof buffer, "%.0f ms", t_ms);
     return buffer;
