@@ -55,7 +55,7 @@ void scale_projection_weights(Network& net, std::size_t projection, double facto
 
 WeightSum projection_weight_sum(Network& net, std::size_t projection) {
     // Shards hold their targets in partition order: sort by (target, source) first, so the sum is the same
-    // for every thread and rank count (multiple synapses of one pair sit in one shard, in build order,
+    // for every thread count (multiple synapses of one pair sit in one shard, in build order,
     // which stable_sort keeps). Float weights add exactly in double while their range spans less than
     // ~2^(53-24-log2 n); the sort makes the result independent of the partition beyond that too.
     struct Entry {

@@ -27,8 +27,8 @@ void for_each_projection_synapse(
     Network& net, std::size_t projection,
     const std::function<void(SynapseShard&, std::size_t k, std::uint32_t source, std::uint32_t target)>& f);
 
-// The sum and count of a projection's (decoded) weights, added in (target, source) order: the same
-// for every thread and rank count.
+// The sum and count of a projection's (decoded) weights held by this process, added in (target, source)
+// order: the same for every thread count (under MPI each rank sums its own shards).
 struct WeightSum {
     double sum = 0;
     std::uint64_t count = 0, nonzero = 0;
