@@ -18,6 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <tuple>
 
@@ -59,6 +60,21 @@ struct Row {
            total_weight_rel = 1;
     std::uint64_t active = 0, gained = 0, lost = 0;
 };
+// A row's scalar columns and counts, in the order a checkpoint stores them (then the slow state).
+constexpr double Row::*kRowReals[] = {&Row::t_h,
+                                      &Row::rate_Hz,
+                                      &Row::rest_signal,
+                                      &Row::ampa_drive,
+                                      &Row::rest_raw,
+                                      &Row::ampa_raw,
+                                      &Row::strength,
+                                      &Row::gain,
+                                      &Row::scaling,
+                                      &Row::inhibitory,
+                                      &Row::spines,
+                                      &Row::mean_weight,
+                                      &Row::total_weight_rel};
+constexpr std::uint64_t Row::*kRowCounts[] = {&Row::active, &Row::gained, &Row::lost};
 
 double quantile(std::vector<double> v, double q) {
     if (v.empty()) return 0.0;
@@ -204,18 +220,19 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
     auto protocol_state = [&](StateArchive& a) {
         a.value("protocol/next_probe", next_probe);
         // The rows measured so far: doubles and counts per row, flattened.
-        constexpr std::size_t kReals = 13 + SlowState::size, kCounts = 3;
+        constexpr std::size_t kScalars = std::size(kRowReals), kReals = kScalars + SlowState::size,
+                              kCounts = std::size(kRowCounts);
         std::uint64_t n_rows = rows.size();
         a.value("protocol/rows", n_rows);
         std::vector<double> reals;
         std::vector<std::uint64_t> counts;
         if (!a.loading())
             for (const Row& r : rows) {
-                reals.insert(reals.end(), {r.t_h, r.rate_Hz, r.rest_signal, r.ampa_drive, r.rest_raw,
-                                           r.ampa_raw, r.strength, r.gain, r.scaling, r.inhibitory, r.spines,
-                                           r.mean_weight, r.total_weight_rel});
+                for (auto field : kRowReals)
+                    reals.push_back(r.*field);
                 reals.insert(reals.end(), r.state.begin(), r.state.end());
-                counts.insert(counts.end(), {r.active, r.gained, r.lost});
+                for (auto field : kRowCounts)
+                    counts.push_back(r.*field);
             }
         a.vector("protocol/row_values", reals);
         a.vector("protocol/row_counts", counts);
@@ -227,25 +244,11 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
             for (std::size_t i = 0; i < n_rows; ++i) {
                 Row& r = rows[i];
                 const double* v = reals.data() + i * kReals;
-                double* fields[] = {&r.t_h,
-                                    &r.rate_Hz,
-                                    &r.rest_signal,
-                                    &r.ampa_drive,
-                                    &r.rest_raw,
-                                    &r.ampa_raw,
-                                    &r.strength,
-                                    &r.gain,
-                                    &r.scaling,
-                                    &r.inhibitory,
-                                    &r.spines,
-                                    &r.mean_weight,
-                                    &r.total_weight_rel};
-                for (std::size_t f = 0; f < 13; ++f)
-                    *fields[f] = v[f];
-                std::copy(v + 13, v + kReals, r.state.begin());
-                r.active = counts[i * kCounts];
-                r.gained = counts[i * kCounts + 1];
-                r.lost = counts[i * kCounts + 2];
+                for (std::size_t f = 0; f < kScalars; ++f)
+                    r.*kRowReals[f] = v[f];
+                std::copy(v + kScalars, v + kReals, r.state.begin());
+                for (std::size_t f = 0; f < kCounts; ++f)
+                    r.*kRowCounts[f] = counts[i * kCounts + f];
             }
             // The baseline (rate target, calcium set point) from the first window, as the first run set it.
             layer.reset(rows.front().rate_Hz);
@@ -303,25 +306,25 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
                     *refs[i].second = w[i];
         }
     };
-    auto write_checkpoint = [&](std::size_t k) {
-        next_probe = k;
-        write_checkpoint_file(dir, [&](StateArchive& a) {
-            session.write_header(a, engine.step());
-            engine.checkpoint_state(a);
-            if (checkpoint_fault_due()) ::raise(SIGKILL); // test hook: killed half-way through
-            spikes.checkpoint(a);
-            rates.checkpoint(a);
-            snapshots.checkpoint(a);
-            protocol_state(a);
-        });
-    };
-    if (resuming) {
-        StateArchive& a = *session.resume;
+    // Everything a checkpoint holds besides its header, walked the same way for saving and loading.
+    auto run_state = [&](StateArchive& a) {
         engine.checkpoint_state(a);
+        if (!a.loading() && checkpoint_fault_due()) ::raise(SIGKILL); // test hook: killed half-way through
         spikes.checkpoint(a);
         rates.checkpoint(a);
         snapshots.checkpoint(a);
         protocol_state(a);
+    };
+    auto write_checkpoint = [&](std::size_t k) {
+        next_probe = k;
+        write_checkpoint_file(dir, [&](StateArchive& a) {
+            session.write_header(a, engine.step());
+            run_state(a);
+        });
+    };
+    if (resuming) {
+        StateArchive& a = *session.resume;
+        run_state(a);
         a.close();
         const double at_ms = times[next_probe] * 60000.0;
         if (session.pause_at_ms >= 0 && session.pause_at_ms <= at_ms)
@@ -520,14 +523,8 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
         g.write("synapses_gained", count_column([](const Row& r) { return r.gained; }));
         g.write("synapses_lost", count_column([](const Row& r) { return r.lost; }));
         g.attribute("population", P.population);
-        auto joined = [](const std::vector<std::string>& list) {
-            std::string names;
-            for (const auto& s : list)
-                names += (names.empty() ? "" : ",") + s;
-            return names;
-        };
-        g.attribute("projections", joined(P.projections));
-        g.attribute("inhibitory_projections", joined(P.inhibitory_projections));
+        g.attribute("projections", fmt::format("{}", fmt::join(P.projections, ",")));
+        g.attribute("inhibitory_projections", fmt::format("{}", fmt::join(P.inhibitory_projections, ",")));
         g.attribute("window_ms", window_ms);
         g.attribute("burn_in_ms", burn_ms);
         g.attribute("acceleration", double(times.back()) * 60000.0 / (double(engine.step()) * dt));
