@@ -608,6 +608,20 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
     return result;
 }
 
+// What a protocol run needs from its caller, fresh or resumed; pause_at_ms <= 0: no pause (protocol time).
+ProtocolSession protocol_session(const std::string& dir, int threads, bool progress,
+                                 double checkpoint_every_ms, double pause_at_ms, const Session& session) {
+    ProtocolSession ps;
+    ps.dir = dir;
+    ps.threads = threads;
+    ps.progress = progress;
+    ps.checkpoint_every_ms = checkpoint_every_ms;
+    ps.pause_at_ms = pause_at_ms > 0 ? pause_at_ms : -1.0;
+    ps.t_start = session.t_start;
+    ps.build_s = session.build_s;
+    return ps;
+}
+
 // A [protocol] run (sim/protocol.hpp), fresh or resumed: checkpoints at probe starts, times in protocol
 // time. Its header keeps the checkpoint period in steps of dt of protocol time.
 RunResult execute_protocol(const Experiment& exp, Network& net, ProtocolSession session, bool handle_signals,
@@ -677,15 +691,10 @@ RunResult run_experiment(const Experiment& exp, const RunOptions& options) {
     Network net = build_network(exp, std::uint32_t(threads), comm);
     session.build_s = seconds_since(session.t_start);
     if (exp.protocol) {
-        ProtocolSession ps;
-        ps.dir = dir;
-        ps.threads = threads;
-        ps.progress = options.progress;
-        ps.checkpoint_every_ms =
-            options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : exp.checkpoint_every_ms;
-        ps.pause_at_ms = options.stop_at_ms > 0 ? options.stop_at_ms : -1.0;
-        ps.t_start = session.t_start;
-        ps.build_s = session.build_s;
+        ProtocolSession ps = protocol_session(dir, threads, options.progress,
+                                              options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms
+                                                                              : exp.checkpoint_every_ms,
+                                              options.stop_at_ms, session);
         if (ps.checkpoint_every_ms > 0 || options.handle_signals || ps.pause_at_ms >= 0)
             write_text_atomically(dir, "config.toml", exp.resolved_toml);
         return execute_protocol(exp, net, ps, options.handle_signals, nullptr);
@@ -770,15 +779,10 @@ RunResult resume_run(const ResumeOptions& options) {
                          "one (another version of the network builder?)");
     const double dt = exp.simulation.dt_ms;
     if (exp.protocol) { // protocol time: --until pauses at a probe, never runs past protocol.duration_h
-        ProtocolSession ps;
-        ps.dir = dir;
-        ps.threads = threads;
-        ps.progress = options.progress;
-        ps.checkpoint_every_ms =
-            options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : double(every) * dt;
-        ps.pause_at_ms = options.until_ms > 0 ? options.until_ms : -1.0;
-        ps.t_start = session.t_start;
-        ps.build_s = session.build_s;
+        const ProtocolSession ps = protocol_session(
+            dir, threads, options.progress,
+            options.checkpoint_every_ms > 0 ? options.checkpoint_every_ms : double(every) * dt,
+            options.until_ms, session);
         return execute_protocol(exp, net, ps, options.handle_signals, &a);
     }
     session.dir = dir;

@@ -633,24 +633,38 @@ TEST_CASE("a protocol paused at a probe and resumed on 2 threads writes exactly 
     }
 }
 
-TEST_CASE("cli: SIGTERM stops a protocol at its next probe with a checkpoint; resume finishes it exactly",
-          "[cli][checkpoint][protocol][integration]") {
-    TempDir dir("ckpt_protocol_sigterm");
-    const std::string ref = dir.file("ref"), out = dir.file("out");
-    // The shrunk week of week_protocol, from the command line (about 3 s in a Release build).
+namespace {
+
+// The shrunk week of week_protocol from the command line (about 3 s in a Release build): the reference
+// run's shell command line into `ref`, and the argument list of a run into `out` (for spawn_ketaplast).
+struct WeekCommand {
+    std::string ref_command;
+    std::vector<std::string> args;
+};
+WeekCommand week_command(const std::string& ref, const std::string& out) {
     const std::vector<std::string> sets = {
         "populations.E.size=200", "populations.I.size=50", "protocol.duration_h=12",
         "protocol.sampling=[{until_h = 2.0, every_min = 30.0}, {until_h = 12.0, every_min = 120.0}]",
         "protocol.report_h=[0.0, 2.0, 12.0]"};
     const std::string config = source_path("configs/ketamine_week.toml");
-    std::string ref_args = "run \"" + config + "\" --out \"" + ref + "\" --threads 1";
-    std::vector<std::string> args = {"run", config, "--out", out, "--threads", "1"};
+    WeekCommand c{"run \"" + config + "\" --out \"" + ref + "\" --threads 1",
+                  {"run", config, "--out", out, "--threads", "1"}};
     for (const auto& set : sets) {
-        ref_args += " --set '" + set + "'";
-        args.insert(args.end(), {"--set", set});
+        c.ref_command += " --set '" + set + "'";
+        c.args.insert(c.args.end(), {"--set", set});
     }
-    REQUIRE(run_ketaplast(ref_args, dir.file("ref.log")).exit_code == 0);
-    const pid_t pid = spawn_ketaplast(args, dir.file("run.log"));
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("cli: SIGTERM stops a protocol at its next probe with a checkpoint, resume finishes it exactly",
+          "[cli][checkpoint][protocol][integration]") {
+    TempDir dir("ckpt_protocol_sigterm");
+    const std::string ref = dir.file("ref"), out = dir.file("out");
+    const WeekCommand week = week_command(ref, out);
+    REQUIRE(run_ketaplast(week.ref_command, dir.file("ref.log")).exit_code == 0);
+    const pid_t pid = spawn_ketaplast(week.args, dir.file("run.log"));
     // The snapshot file is opened when the probes start.
     const Stopped stopped = terminate_when_started(pid, out + "/snapshots.h5.tmp",
                                                    std::chrono::milliseconds(300), dir.file("run.log"));
@@ -668,6 +682,49 @@ TEST_CASE("cli: SIGTERM stops a protocol at its next probe with a checkpoint; re
     INFO(resumed.output);
     CHECK(resumed.exit_code == 0);
     require_same_outputs(ref, out);
+}
+
+TEST_CASE("cli: a protocol killed while writing a periodic checkpoint resumes from the previous one, pauses "
+          "again and finishes exactly",
+          "[cli][checkpoint][protocol][integration]") {
+    TempDir dir("ckpt_protocol_kill");
+    const std::string ref = dir.file("ref"), out = dir.file("out");
+    WeekCommand week = week_command(ref, out);
+    REQUIRE(run_ketaplast(week.ref_command, dir.file("ref.log")).exit_code == 0);
+
+    // Probes at 0, 0.5, 1, 1.5, 2 h, then 4, 6, 8, 10, 12 h; a checkpoint at the first probe of each 2-h
+    // period: 2 h, 4 h, then 6 h, which is killed (SIGKILL) half-way through writing.
+    week.args.insert(week.args.end(), {"--checkpoint-every", "7200000"});
+    setenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT", "3", 1);
+    const pid_t pid = spawn_ketaplast(week.args, dir.file("run.log"));
+    unsetenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT");
+    int sig = 0;
+    wait_exit(pid, sig);
+    CHECK(sig == SIGKILL);
+    CHECK(fs::exists(out + "/checkpoint.h5.tmp")); // the half-written 6-h one
+    REQUIRE(fs::exists(out + "/checkpoint.h5"));   // the 4-h one, complete
+    CHECK(!fs::exists(out + "/slow.h5"));
+    {
+        h5::silence_errors();
+        const h5::File f = h5::File::open_read(out + "/checkpoint.h5");
+        std::uint64_t next_probe = 0;
+        f.open_group("protocol").read_raw("next_probe", H5T_NATIVE_UINT64, &next_probe, 1);
+        CHECK(next_probe == 5); // the 4-h probe (0-based), where the periodic checkpoint was taken
+    }
+
+    // From the periodic checkpoint: a second pause (--until 7 h: the 8-h probe), on 2 threads, then the rest.
+    const auto paused =
+        run_ketaplast("resume \"" + out + "\" --threads 2 --until 25200000", dir.file("r1.log"));
+    INFO(paused.output);
+    CHECK(paused.exit_code == 0);
+    CHECK_THAT(paused.output, Catch::Contains("paused at t = 28800000 ms"));
+    CHECK(!fs::exists(out + "/checkpoint.h5.tmp"));
+    CHECK(!fs::exists(out + "/slow.h5"));
+    const auto resumed = run_ketaplast("resume \"" + out + "\" --threads 1", dir.file("r2.log"));
+    INFO(resumed.output);
+    CHECK(resumed.exit_code == 0);
+    require_same_outputs(ref, out);
+    CHECK(!fs::exists(out + "/checkpoint.h5"));
 }
 
 TEST_CASE("cli: a process killed while writing a checkpoint leaves the previous one resumable",

@@ -390,7 +390,7 @@ TEST_CASE("cli: pharmacology pk writes the Domino infusion curve (T15) and refus
     }
 }
 
-TEST_CASE("cli: pharmacology pk of intranasal esketamine writes both species as HDF5; bad routes refused",
+TEST_CASE("cli: pharmacology pk of intranasal esketamine writes both species as HDF5, bad routes refused",
           "[cli][integration][pk]") {
     TempDir dir("pharmacology_nasal");
     const auto ok =

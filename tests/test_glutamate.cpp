@@ -35,7 +35,7 @@ TEST_CASE("ambient glutamate rests at its basal level, within the measured range
     CHECK(pool.level_uM() <= 0.09);
 }
 
-TEST_CASE("linear clearance is integrated exactly; saturable clearance agrees with a fine Euler step",
+TEST_CASE("linear clearance is integrated exactly, saturable clearance agrees with a fine Euler step",
           "[glutamate]") {
     GlutamatePoolSpec linear;
     linear.uM_per_vesicle = 1e-3;

@@ -269,7 +269,9 @@ WeekRun run_week(const std::string& dir, double window_ms, double burn_in_ms, in
 // 3-s windows, 2.7 % with 2-s ones) until the gaps were bridged (Engine::bridge_drug_block). What is left is
 // the network's own fluctuation, which differs between any two runs (a seed, or a compiler's rounding): so
 // the comparison is paired over four seeds and made on the mean.
-TEST_CASE("Halving the spiking window does not change a protocol's results materially", "[protocol]") {
+// [long]: Release pass only; the protocol's code runs under the sanitizers in the shorter protocol tests
+// (T34, 1 vs 3 threads, checkpoint/resume).
+TEST_CASE("Halving the spiking window does not change a protocol's results materially", "[protocol][long]") {
     // The measured part of the window is halved (2000 -> 1000 ms); the burn-in stays.
     const std::vector<int> seeds{1, 2, 3, 4};
     std::vector<WeekRun> full, half;
@@ -338,8 +340,10 @@ TEST_CASE("T34: at ketamine's free concentration memantine lowers the rest signa
 
 // Repeated dosing (issue 5's variant; SCIENCE.md §4 sessions, T35's "repeated infusions"): ketamine_week on
 // a small network with a second 0.5 mg/kg infusion on day 2, sampled densely around both doses.
+// [long]: Release pass only (a second dose is the same code as the first, which T34 runs under the
+// sanitizers).
 TEST_CASE("Repeated dosing: a second infusion blocks and strengthens again, and spines accumulate",
-          "[protocol]") {
+          "[protocol][long]") {
     test::TempDir dir("protocol_repeated");
     Experiment exp = load_experiment(
         test::source_path("configs/ketamine_week.toml"),
@@ -407,8 +411,10 @@ nlohmann::json run_elements(const std::string& dir, const std::string& dose) {
 
 } // namespace
 
+// [long]: Release pass only; the elements rule runs under the sanitizers in the protocol checkpoint/resume
+// test (both structural rules) and in test_synaptic_elements.cpp.
 TEST_CASE("Synaptic elements in a protocol: rewiring at the set point, net synapse gain after ketamine",
-          "[protocol][structural]") {
+          "[protocol][structural][long]") {
     test::TempDir a("protocol_elements_ketamine"), b("protocol_elements_control");
     const auto ketamine = run_elements(a.path(), "0.5");
     const auto control = run_elements(b.path(), "0.0001"); // a dose without effect (PK needs a dose)
@@ -471,7 +477,7 @@ WeekEnd run_full_week(const std::string& dir, const std::string& config) {
 // within ~2 days (firing-rate homeostasis); the synapses added by the protein pulse outlive both (spine
 // lifetime 7 days, T32: spines up for ~2 weeks), so the E->E synapse count and the summed E->E strength stay
 // up a week after a drug that was gone within hours (docs/slow_layer.md, "What persists").
-TEST_CASE("T35 in the network: one ketamine dose strengthens E->E within hours and a week later; memantine "
+TEST_CASE("T35 in the network: one ketamine dose strengthens E->E within hours and a week later, memantine "
           "much less",
           "[protocol]") {
     test::TempDir a("protocol_week_ketamine"), b("protocol_week_memantine");

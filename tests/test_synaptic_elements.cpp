@@ -91,7 +91,7 @@ TEST_CASE("free elements pair into synapses, within the distance kernel, determi
     CHECK(cn.on.size() > 60);
 }
 
-TEST_CASE("synaptic protein raises spine and bouton formation; at P = 1 it is Butz & van Ooyen's rule",
+TEST_CASE("synaptic protein raises spine and bouton formation, at P = 1 it is Butz & van Ooyen's rule",
           "[structural]") {
     SynapticElementsParams p = linear_params();
     SynapticElements e(all_to_all(6, true), 6, p, 3);
