@@ -520,6 +520,16 @@ pid_t spawn_ketaplast(const std::vector<std::string>& args, const std::string& l
     return pid;
 }
 
+// Sets an environment variable for the children spawned in its scope; unsets it on every way out, so that
+// a failed REQUIRE cannot leave it to the tests that follow in the same process.
+struct ScopedEnv {
+    const char* name;
+    ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
+    ~ScopedEnv() { unsetenv(name); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+};
+
 int wait_exit(pid_t pid, int& signal_out) {
     int status = 0;
     waitpid(pid, &status, 0);
@@ -695,9 +705,10 @@ TEST_CASE("cli: a protocol killed while writing a periodic checkpoint resumes fr
     // Probes at 0, 0.5, 1, 1.5, 2 h, then 4, 6, 8, 10, 12 h; a checkpoint at the first probe of each 2-h
     // period: 2 h, 4 h, then 6 h, which is killed (SIGKILL) half-way through writing.
     week.args.insert(week.args.end(), {"--checkpoint-every", "7200000"});
-    setenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT", "3", 1);
-    const pid_t pid = spawn_ketaplast(week.args, dir.file("run.log"));
-    unsetenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT");
+    const pid_t pid = [&] {
+        const ScopedEnv abort_in_third("KETAPLAST_TEST_ABORT_IN_CHECKPOINT", "3");
+        return spawn_ketaplast(week.args, dir.file("run.log"));
+    }();
     int sig = 0;
     wait_exit(pid, sig);
     CHECK(sig == SIGKILL);
@@ -737,10 +748,11 @@ TEST_CASE("cli: a process killed while writing a checkpoint leaves the previous 
                 .exit_code == 0);
 
     // Checkpoints at 50, 100, 150 ms; the third is killed (SIGKILL) half-way through writing it.
-    setenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT", "3", 1);
-    const pid_t pid = spawn_ketaplast(
-        {"run", config, "--out", out, "--threads", "1", "--checkpoint-every", "50"}, dir.file("run.log"));
-    unsetenv("KETAPLAST_TEST_ABORT_IN_CHECKPOINT");
+    const pid_t pid = [&] {
+        const ScopedEnv abort_in_third("KETAPLAST_TEST_ABORT_IN_CHECKPOINT", "3");
+        return spawn_ketaplast({"run", config, "--out", out, "--threads", "1", "--checkpoint-every", "50"},
+                               dir.file("run.log"));
+    }();
     int sig = 0;
     wait_exit(pid, sig);
     CHECK(sig == SIGKILL);
