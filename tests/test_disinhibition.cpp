@@ -10,8 +10,20 @@
 
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 using namespace ketaplast;
+
+namespace {
+
+// Mean of a 1-ms-binned rate over the last 10 s of the k-th 20-s bath step (the kinetic block of the PV
+// cells' GluN2C/2D pool settles in ~10 s at 1 uM in 1 mM Mg2+).
+double step_mean_Hz(const std::vector<double>& rate, std::size_t k) {
+    const auto first = rate.begin() + std::ptrdiff_t(k * 20000 + 10000);
+    return std::accumulate(first, first + 10000, 0.0) / 10000.0;
+}
+
+} // namespace
 
 TEST_CASE("gamma power of a population rate: a 40 Hz sinusoid against its analytic power", "[analysis]") {
     // r(t) = 10 + 4 sin(2 pi 40 t) Hz in 1-ms bins: the band power (30-80 Hz) of a sinusoid of amplitude A
@@ -58,14 +70,8 @@ TEST_CASE("ketamine in the disinhibition circuit: PV down, pyramidal up, glutama
     h5::File f = h5::File::open_read(dir.file("timeseries.h5"));
     h5::Object rates = f.open_group("population_rate_Hz");
     const auto E = rates.read_doubles("pyramidal"), I = rates.read_doubles("PV");
-    auto mean = [](const std::vector<double>& v, std::size_t a, std::size_t b) {
-        return std::accumulate(v.begin() + std::ptrdiff_t(a), v.begin() + std::ptrdiff_t(b), 0.0) /
-               double(b - a);
-    };
-    auto step = [&](const std::vector<double>& v, int k) {
-        return mean(v, k * 20000 + 10000, (k + 1) * 20000);
-    };
-    const double E0 = step(E, 0), E1 = step(E, 1), I0 = step(I, 0), I1 = step(I, 1);
+    const double E0 = step_mean_Hz(E, 0), E1 = step_mean_Hz(E, 1), I0 = step_mean_Hz(I, 0),
+                 I1 = step_mean_Hz(I, 1);
     INFO("pyramidal " << E0 << " -> " << E1 << " Hz, PV " << I0 << " -> " << I1 << " Hz");
     // T29 (Homayoun & Moghaddam 2007): interneurons down >= 30 %, pyramidal cells up >= 50 %, magnitudes
     // +-50 %: accepted E +25..+75 %, I -15..-45 %. (Measured: +34 %, -27 %.)
@@ -115,11 +121,15 @@ TEST_CASE("T29 order: in the low-rate regime with depressing inhibition the pyra
           "fall at every concentration",
           "[disinhibition][integration][long]") {
     const std::vector<double> bath_uM{0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};
+    std::ostringstream bath;
+    for (std::size_t k = 0; k < bath_uM.size(); ++k)
+        bath << (k > 0 ? "," : "[") << bath_uM[k];
+    bath << ']';
     test::TempDir dir("disinhibition_order");
     const Experiment exp =
         load_experiment(test::source_path("configs/dose_response.toml"),
-                        {parse_override("drugs.0.bath_uM=[0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]"),
-                         parse_override("simulation.duration_ms=140000"),
+                        {parse_override("drugs.0.bath_uM=" + bath.str()),
+                         parse_override("simulation.duration_ms=" + std::to_string(20000 * bath_uM.size())),
                          parse_override("populations.0.poisson_drive.weight_nS=0.85"),
                          parse_override("populations.2.poisson_drive.weight_nS=0.10"),
                          parse_override("projections.5.stp={U=0.25,tau_rec_ms=706.0,tau_fac_ms=21.0}"),
@@ -128,16 +138,12 @@ TEST_CASE("T29 order: in the low-rate regime with depressing inhibition the pyra
     h5::File f = h5::File::open_read(dir.file("timeseries.h5"));
     h5::Object rates = f.open_group("population_rate_Hz");
     const auto E = rates.read_doubles("pyramidal"), I = rates.read_doubles("PV"); // 1-ms bins
-    auto step = [](const std::vector<double>& v, std::size_t k) {
-        return std::accumulate(v.begin() + std::ptrdiff_t(k * 20000 + 10000),
-                               v.begin() + std::ptrdiff_t((k + 1) * 20000), 0.0) /
-               10000.0;
-    };
     std::vector<double> dE, dI; // relative change at each concentration
     for (std::size_t k = 0; k < bath_uM.size(); ++k) {
-        dE.push_back(step(E, k) / step(E, 0) - 1.0);
-        dI.push_back(step(I, k) / step(I, 0) - 1.0);
-        INFO(bath_uM[k] << " uM: pyramidal " << step(E, k) << " Hz, PV " << step(I, k) << " Hz");
+        dE.push_back(step_mean_Hz(E, k) / step_mean_Hz(E, 0) - 1.0);
+        dI.push_back(step_mean_Hz(I, k) / step_mean_Hz(I, 0) - 1.0);
+        INFO(bath_uM[k] << " uM: pyramidal " << step_mean_Hz(E, k) << " Hz, PV " << step_mean_Hz(I, k)
+                        << " Hz");
         CHECK(std::isfinite(dE.back()));
     }
     // T29 magnitudes (E >= +50 %, I <= -30 %, +-50 %: E +25..+75 %, I -15..-45 %) at 0.3 uM (index 3).
