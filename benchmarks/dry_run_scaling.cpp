@@ -3,8 +3,8 @@
 //   ketaplast_dry_run CONFIG [--ranks 16,128,1024] [--set key=value ...] [--summary RUN/summary.json]
 //
 // For each rank count R, builds the network as ranks 0, R/2 and R-1 of R inside this process (the dry-run
-// communicator, sim/communicator.hpp: each builds only the synapses onto its own neurons, exactly as in a
-// real run) and reports per rank: synapses and their bytes (payload and the per-source index of each
+// communicator, sim/parallel/communicator.hpp: each builds only the synapses onto its own neurons, exactly as
+// in a real run) and reports per rank: synapses and their bytes (payload and the per-source index of each
 // shard), the replicated per-neuron state (model state, ring buffers, presynaptic state), and the
 // traffic of the spike exchange per time step. Every rank receives every spike (MPI_Allgatherv of 8-byte
 // records) plus one 8-byte header per rank and exchange interval, so the bytes received per step are
@@ -13,9 +13,9 @@
 // reference rates (Potjans & Diesmann 2014 as in NEST's example, network_params.py full_mean_rates).
 // Output: one JSON object per (R, rank) line on stdout, and a Markdown table.
 #include "core/error.hpp"
-#include "sim/communicator.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/network.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/network/network.hpp"
+#include "sim/parallel/communicator.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>

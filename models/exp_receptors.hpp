@@ -190,7 +190,7 @@ class ExpReceptors {
         return kinetic_[r].drugs[d].blocked[i];
     }
 
-    // Bridging the gaps of a [protocol] (sim/protocol.cpp; docs/slow_layer.md): the kinetic block relaxes
+    // Bridging the gaps of a [protocol] (sim/app/protocol.cpp; docs/slow_layer.md): the kinetic block relaxes
     // over seconds to minutes, far slower than the gating fluctuates (NMDA decay ~100 ms), so across a gap
     // without a network it follows the rates averaged over the last window (separation of time scales):
     //   db_d/dt = <a_d> D_d(t) (1 - sum_j b_j) - <c_d> b_d

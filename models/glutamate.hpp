@@ -12,7 +12,8 @@
 // extracellular glutamate 25 nM at 32 °C, Herman & Jahr 2007 [V]; 27-89 nM, Cavelier & Attwell 2005 [V2]),
 // tau_clear 10 ms for a per-neuron neighbourhood, dialysate tau 2 min. e (uM per vesicle per neuron): ~300
 // escaping molecules into a neuron's ~2 pL of extracellular space [A]; with 10-ms clearance the activity-
-// driven rise is then below 1 nM at cortical rates -- bulk glutamate stays at nM levels (docs/experiments.md).
+// driven rise is then below 1 nM at cortical rates -- bulk glutamate stays at nM levels
+// (docs/experiments.md).
 #pragma once
 
 #include <string>
@@ -28,7 +29,8 @@ struct GlutamatePoolSpec {
     std::vector<std::size_t> region_indices;
     double vesicles_per_spike = 0;    // 0: (glutamatergic synapses per source neuron) x release_probability
     double release_probability = 0.3; // per synapse and spike, without STP [M]
-    double uM_per_vesicle = 2.5e-4;   // ~300 escaping molecules into a neuron's ~2 pL of extracellular space [A]
+    double uM_per_vesicle =
+        2.5e-4; // ~300 escaping molecules into a neuron's ~2 pL of extracellular space [A]
     double basal_uM = 0.05;
     enum class Clearance { linear, saturable } clearance = Clearance::linear;
     double tau_clear_ms = 10.0;

@@ -18,8 +18,9 @@
 //           at that step and their summed r at pulse start;
 // the on part is sum_k [W_k r_inf (1 - P^age_k) + R0_k P^age_k] with P = exp(-dt / tau_on): exact, linear in
 // the sums, so releases at the same step need no per-synapse record. Releases start on step boundaries:
-// the weight arriving for step n (ring slot n, sim/engine.cpp) starts a pulse at (n + 1) dt, as it would
-// make an exponential receptor jump then, and the pulse ends K steps later, when its slot comes round again.
+// the weight arriving for step n (ring slot n, sim/engine/engine.cpp) starts a pulse at (n + 1) dt, as it
+// would make an exponential receptor jump then, and the pulse ends K steps later, when its slot comes round
+// again.
 //
 // The one approximation: a synapse's own r at the start of its pulse (r0, its leftover from earlier
 // releases, which lies in the off population) is not tracked per synapse. It is estimated as the mean of

@@ -44,7 +44,7 @@ struct ReceptorSpec {
     double Mg_slope_per_mV = 0.062;
     // > 0: Brunel-Wang saturating gating ("nmda_saturating", SCIENCE.md §2.1): each source's gating s
     // saturates with this alpha (per ms) and tau_rise_ms as the tau of its x; applied per source at spike
-    // delivery (sim/presynaptic_state.hpp). 0: plain dual exponential.
+    // delivery (sim/network/presynaptic_state.hpp). 0: plain dual exponential.
     double saturation_alpha_per_ms = 0.0;
     bool subunit_2CD = false; // GluN2C/2D-like pool (drug affinities scaled by K_d_factor_2CD)
     // Open-channel blockers present (initial concentrations; the engine updates them on its slow clock).
@@ -199,7 +199,7 @@ class NeuronGroup {
     // The conductance of NMDA receptor `receptor` when all its channels are agonist-bound (nS per neuron):
     // the summed weight of each neuron's incoming synapses (and drive) on it, set once by the network.
     // The agonist-bound fraction added to NMDA receptor `receptor` of neurons [begin, end) by ambient
-    // glutamate (extrasynaptic receptors; sim/engine.cpp sets it each exchange interval, per worker).
+    // glutamate (extrasynaptic receptors; sim/engine/engine.cpp sets it each exchange interval, per worker).
     virtual void set_tonic_activation(std::size_t receptor, std::uint32_t begin, std::uint32_t end,
                                       double fraction) {
         (void)receptor, (void)begin, (void)end, (void)fraction;

@@ -18,7 +18,7 @@
 // = X^eps gamma(1 - eps, X). So the jump reproduces the exact amplitude of the exponential tail of s after
 // the spike, provided the x of earlier spikes has decayed (its residue is e^{-D/tau_r}: 0.7 % at 100 Hz).
 // What the jump does not carry is the ~tau_r rise of s; the postsynaptic NMDA receptor supplies it as a
-// dual exponential with tau_rise = tau_r (sim/presynaptic_state.hpp). The error of the whole scheme
+// dual exponential with tau_rise = tau_r (sim/network/presynaptic_state.hpp). The error of the whole scheme
 // against a fine-step integration of the BW equations is measured in tests/test_presynaptic.cpp and
 // given in docs/models.md.
 #pragma once

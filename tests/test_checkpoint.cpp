@@ -1,13 +1,13 @@
-// Checkpoint and resume (sim/checkpoint.hpp, sim/run.cpp): a run stopped at a checkpoint and resumed,
+// Checkpoint and resume (sim/io/checkpoint.hpp, sim/app/run.cpp): a run stopped at a checkpoint and resumed,
 // with the same or another thread count, writes exactly the outputs of a run that never stopped; broken,
 // foreign and other-version checkpoints are refused with a clear message before anything is touched.
 // The CLI side (SIGTERM, a process killed while writing a checkpoint) runs the real binary.
 #include "core/error.hpp"
-#include "sim/checkpoint.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/network.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/checkpoint.hpp"
+#include "sim/io/hdf5_file.hpp"
+#include "sim/network/network.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 // The `ketaplast` command line, run as a real process: exit codes (0 success, 2 bad input, 1 failure
 // during the run), one clear message, and what is left on disk afterwards.
-#include "sim/hdf5_file.hpp"
-#include "sim/version.hpp"
+#include "sim/app/version.hpp"
+#include "sim/io/hdf5_file.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h> // test_support.hpp uses getpid() without including it

@@ -1,12 +1,13 @@
-// The communication layer and the rank x thread decomposition (sim/communicator.hpp, sim/partition.hpp),
-// without MPI: the local and dry-run communicators, and networks built as one rank of several. The
-// distributed runs themselves are tested under mpirun (tests/mpi/test_mpi.py, label "mpi").
+// The communication layer and the rank x thread decomposition (sim/parallel/communicator.hpp,
+// sim/parallel/partition.hpp), without MPI: the local and dry-run communicators, and networks built as one
+// rank of several. The distributed runs themselves are tested under mpirun (tests/mpi/test_mpi.py, label
+// "mpi").
 #include "core/error.hpp"
-#include "sim/communicator.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/network.hpp"
-#include "sim/partition.hpp"
-#include "sim/recorders.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/recorders.hpp"
+#include "sim/network/network.hpp"
+#include "sim/parallel/communicator.hpp"
+#include "sim/parallel/partition.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -7,7 +7,7 @@
 // mutated config, i.e. where the user has to look.
 #include "core/error.hpp"
 #include "models/registry.hpp"
-#include "sim/config_loader.hpp"
+#include "sim/config/config_loader.hpp"
 
 #include "test_support.hpp"
 

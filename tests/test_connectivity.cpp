@@ -1,8 +1,8 @@
 // Connection rules: degree distributions within binomial confidence bounds, exact degrees where a
 // rule fixes them, autapse/multapse switches, drawn weights and delays, positions, and the same
 // network for any number of workers.
-#include "sim/config_loader.hpp"
-#include "sim/network.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/network/network.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // The disinhibition experiment (issue 4; SCIENCE.md §5.4, T29-T31) on the circuit of
 // configs/dose_response.toml, and the analyses it relies on (gamma power, the ISN probe).
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/network_analysis.hpp"
-#include "sim/run.hpp"
+#include "sim/analysis/network_analysis.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

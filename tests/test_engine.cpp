@@ -1,9 +1,9 @@
 // The time loop end to end: delay timing, Poisson sources and drive, step currents, thread-count
 // invariance of every spike, and the numerical blow-up stop.
-#include "sim/config_loader.hpp"
-#include "sim/engine.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

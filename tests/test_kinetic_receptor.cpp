@@ -6,9 +6,9 @@
 #include "core/error.hpp"
 #include "models/kinetic_receptor.hpp"
 #include "models/registry.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -4,9 +4,9 @@
 // advance_block / sum_conductances / decay_and_add), or a whole run from a config.
 #include "models/drugs.hpp"
 #include "models/registry.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <Eigen/Dense>

@@ -1,9 +1,9 @@
 // The layout of every output file, read back: SONATA spikes and reports as libsonata reads them
 // (STYLE.md: `sorting` an HDF5 enum, `units` attributes, index_pointers N+1), timeseries.h5,
 // summary.json, the resolved config, and no temporary files left.
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

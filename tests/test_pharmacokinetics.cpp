@@ -3,8 +3,8 @@
 // integration against an independent fine-step Euler integration.
 #include "models/drugs.hpp"
 #include "models/pharmacokinetics.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/pharmacology.hpp"
+#include "sim/app/pharmacology.hpp"
+#include "sim/config/config_loader.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -99,7 +99,7 @@ TEST_CASE("Domino disposition: hybrid half-lives and steady-state volume (T16)",
 
 // ---------------------------------------------------------------------------------------------
 // Routes, metabolite and schedules (SCIENCE.md §4.4-4.6). The curves are computed with
-// PkModel::advance_schedule on a fixed clock, the code path of a run's drug clock (sim/engine.cpp).
+// PkModel::advance_schedule on a fixed clock, the code path of a run's drug clock (sim/engine/engine.cpp).
 
 namespace {
 

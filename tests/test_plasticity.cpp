@@ -1,14 +1,14 @@
-// Long-term plasticity through the whole engine (models/stdp.hpp, sim/plasticity.hpp): the STDP window
-// (T24), the pair rule against the closed-form sum of exponentials, the triplet rule against a direct
+// Long-term plasticity through the whole engine (models/stdp.hpp, sim/network/plasticity.hpp): the STDP
+// window (T24), the pair rule against the closed-form sum of exponentials, the triplet rule against a direct
 // event-by-event implementation written here, thread-count invariance, and bad input.
 //
 // Protocol: `pre` spike_times neurons project plastically (one_to_one) onto `post` LIF neurons; `kick`
 // spike_times neurons force each post neuron to fire (200 nS, one_to_one). The expected weights are
 // computed from the spike times the run recorded, so the test does not depend on the post latency.
 #include "core/error.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,15 +1,15 @@
-// Presynaptic dynamics applied at spike delivery (sim/presynaptic_state.hpp): Tsodyks-Markram short-term
-// plasticity (SCIENCE.md §5.1, targets T18-T20) and Brunel-Wang saturating NMDA gating (§2.1, T23),
-// measured through the engine's real delivery path: a spike_times source onto one neuron, the engine
+// Presynaptic dynamics applied at spike delivery (sim/network/presynaptic_state.hpp): Tsodyks-Markram
+// short-term plasticity (SCIENCE.md §5.1, targets T18-T20) and Brunel-Wang saturating NMDA gating (§2.1,
+// T23), measured through the engine's real delivery path: a spike_times source onto one neuron, the engine
 // advanced step by step, the receptor's conductance read from the model state.
 #include "core/error.hpp"
 #include "models/exp_receptors.hpp"
 #include "models/nmda_saturation.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/engine.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/network.hpp"
-#include "sim/run.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/io/hdf5_file.hpp"
+#include "sim/network/network.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,13 +1,13 @@
-// Multi-time-scale protocols (sim/protocol.cpp, SCIENCE.md §9): config errors of [protocol], the weight
-// write-back (sim/weight_scaling.hpp), and that a protocol's results do not change materially when the
-// spiking window is halved.
+// Multi-time-scale protocols (sim/app/protocol.cpp, SCIENCE.md §9): config errors of [protocol], the weight
+// write-back (sim/network/weight_scaling.hpp), and that a protocol's results do not change materially when
+// the spiking window is halved.
 #include "core/error.hpp"
-#include "sim/config_loader.hpp"
-#include "sim/hdf5_file.hpp"
-#include "sim/network.hpp"
-#include "sim/protocol.hpp"
-#include "sim/run.hpp"
-#include "sim/weight_scaling.hpp"
+#include "sim/app/protocol.hpp"
+#include "sim/app/run.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/io/hdf5_file.hpp"
+#include "sim/network/network.hpp"
+#include "sim/network/weight_scaling.hpp"
 
 #include "test_support.hpp"
 

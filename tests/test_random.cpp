@@ -1,5 +1,5 @@
 #include "core/random.hpp"
-#include "sim/poisson_drive.hpp"
+#include "sim/engine/poisson_drive.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // fixed_total_number, network scaling with its compensation, and 16-bit weight storage.
-#include "sim/config_loader.hpp"
-#include "sim/network.hpp"
-#include "sim/network_scaling.hpp"
+#include "sim/config/config_loader.hpp"
+#include "sim/config/network_scaling.hpp"
+#include "sim/network/network.hpp"
 
 #include <catch2/catch.hpp>
 

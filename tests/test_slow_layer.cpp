@@ -108,8 +108,8 @@ TEST_CASE("T33: 48 h activity block scales E->E strength up >= 2x, progressively
     // Progressive: at 24 h about half-way in log (the rate is constant: exactly sqrt(s48)).
     CHECK(s24 == Approx(std::sqrt(s48)).epsilon(1e-6));
     CHECK(s24 > 1.3);
-    // Multiplicative: one factor for every synapse of the projection (sim/weight_scaling.hpp applies it),
-    // and it equals exp(48 h / tau_scaling) exactly for a constant rate of 0.
+    // Multiplicative: one factor for every synapse of the projection (sim/network/weight_scaling.hpp applies
+    // it), and it equals exp(48 h / tau_scaling) exactly for a constant rate of 0.
     CHECK(layer.scaling() == Approx(std::exp(48.0 / p.tau_scaling_h)).epsilon(1e-9));
     // mIPSC down (Kilman et al. 2002; T33): the inhibitory factor is the same integrator with exponent
     // -gamma, exp(-gamma 48 h / tau_scaling) = 0.67 for gamma 0.5, and it fell progressively.

@@ -2,7 +2,7 @@
 // PNGs with real content under Xvfb, the HTML report's references, and the no-display path. The run is
 // the CTest fixture viz_fixture_run: configs/teaching_small.toml shortened to 3 s (ketamine from 1.5 s),
 // made by the ketaplast binary of this build (tests/CMakeLists.txt), never a committed output.
-#include "sim/hdf5_file.hpp"
+#include "sim/io/hdf5_file.hpp"
 #include "test_support.hpp"
 #include "viz/connectivity.hpp"
 #include "viz/network_render.hpp"

@@ -1,7 +1,7 @@
 #include "viz/run_data.hpp"
 
 #include "core/error.hpp"
-#include "sim/hdf5_file.hpp"
+#include "sim/io/hdf5_file.hpp"
 
 #include <algorithm>
 #include <fstream>
