@@ -49,7 +49,7 @@ def main():
         t, m, e, p = s["timing"], s["memory"], s["engine"], s["profile"]
         print(f"== {variant}: {args.threads} threads, scale {args.scale}")
         print(f"build {t['build_s']:.1f} s, simulate {t['simulate_s']:.1f} s for {s['simulated_ms']:.0f} ms "
-              f"(real-time factor {t['real_time_factor']:.1f}), peak {m['peak_rss_MB']:.0f} MB, "
+              f"(wall/simulated time {t['real_time_factor']:.1f}), peak {m['peak_rss_MB']:.0f} MB, "
               f"{m['synapse_count']:,} synapses, {m['bytes_per_synapse']:.2f} bytes/synapse")
         print(f"synaptic events {e['synaptic_events']:,} = {e['synaptic_events_per_s'] / 1e6:.1f} M/s "
               f"({e['synaptic_events_per_s'] / 1e6 / args.threads:.1f} M/s per core)")

@@ -5,13 +5,13 @@
 //   tau_w dw/dt = a (V - E_L) - w
 //   V >= V_peak -> spike, V := V_reset, w := w + b, V held for t_ref
 //
-// Defaults: B&G 2005 "regular spiking" set (SCIENCE.md §1.2, Brian2 Brette_Gerstner_2005.py):
+// Defaults: B&G 2005 "regular spiking" set (docs/science.md §1.2, Brian2 Brette_Gerstner_2005.py):
 // C 281 pF, g_L 30 nS, E_L -70.6, V_T -50.4, Delta_T 2 mV, a 4 nS, b 80.5 pA, tau_w 144 ms,
 // V_reset -70.6 mV, V_peak = V_T + 5 Delta_T = -40.4 mV.
 //
-// Integration: the exponential term is stiff near threshold (SCIENCE.md §1.3), so each step is split
+// Integration: the exponential term is stiff near threshold (docs/science.md §1.3), so each step is split
 // into `substeps` Heun (RK2) substeps with the synaptic conductances frozen over the step; the default
-// of 4 substeps gives h = 0.025 ms at dt = 0.1 ms (SCIENCE.md recommends h <= 0.05 ms).
+// of 4 substeps gives h = 0.025 ms at dt = 0.1 ms (docs/science.md recommends h <= 0.05 ms).
 #pragma once
 
 #include "models/point_neuron.hpp"

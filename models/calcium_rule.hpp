@@ -1,4 +1,4 @@
-// The calcium-based plasticity rule of Graupner & Brunel (2012, PNAS 109:3991), SCIENCE.md §6.3,
+// The calcium-based plasticity rule of Graupner & Brunel (2012, PNAS 109:3991), docs/science.md §6.3,
 // docs/plasticity.md.
 //
 //   dc/dt = -c / tau_Ca + C_pre sum_pre delta(t - t_pre - D) + C_post sum_post delta(t - t_post)
@@ -29,7 +29,7 @@
 
 namespace ketaplast {
 
-// Parameter sets from the authors' repository (SCIENCE.md §6.3 table [V]).
+// Parameter sets from the authors' repository (docs/science.md §6.3 table [V]).
 struct CalciumRuleSet {
     const char* name;
     double tau_Ca_ms, C_pre, C_post, theta_d, theta_p, gamma_d, gamma_p, sigma, tau_s, rho_star, D_ms, beta,
@@ -54,7 +54,7 @@ struct CalciumRule {
     double theta_d = 1.0, theta_p = 1.3, gamma_d = 331.909, gamma_p = 725.085;
     double sigma = 3.3501, tau_ms = 346361.5, D_ms = 4.6098;
     bool double_well = true; // the cubic term (false: the pure drive, as the analytic protocol formula)
-    // NMDA coupling (SCIENCE.md §6.3 "How NMDA blockade enters"): C_pre,eff = C_pre (1 - f_block)
+    // NMDA coupling (docs/science.md §6.3 "How NMDA blockade enters"): C_pre,eff = C_pre (1 - f_block)
     // B_Mg(V) / B_Mg(V_ref), from the target's NMDA pool `nmda_receptor` ("" = no coupling).
     std::string nmda_receptor;
     double V_ref_mV = -70.0;

@@ -1,9 +1,9 @@
-// NMDA-receptor channel blockers (SCIENCE.md §3.1-3.3): for each agent the equilibrium constants (K_d at
+// NMDA-receptor channel blockers (docs/science.md §3.1-3.3): for each agent the equilibrium constants (K_d at
 // -70 mV in 0 Mg, Hill coefficient, voltage dependence delta) used by the quick equilibrium form and by
 // `ketaplast pharmacology block`, and the kinetic trapping constants used by default in runs
 // (models/exp_receptors.hpp): macroscopic on/off rates per agonist-bound receptor at -70 mV, escape on
 // deactivation, slow egress from closed channels, access to closed receptors, GluN2C/2D selectivity.
-// Every number names its source and SCIENCE.md tag; docs/pharmacology.md explains the choices.
+// Every number names its source and docs/science.md tag; docs/pharmacology.md explains the choices.
 #pragma once
 
 #include "models/nmda_block.hpp"
@@ -17,7 +17,7 @@ namespace ketaplast {
 struct DrugInfo {
     std::string name;
     ChannelBlocker block;
-    double molar_mass_g_per_mol; // free base (SCIENCE.md §0)
+    double molar_mass_g_per_mol; // free base (docs/science.md §0)
     std::string source;
 };
 
@@ -46,7 +46,7 @@ inline ChannelBlocker kinetic(ChannelBlocker b, double k_on_per_uM_per_s, double
 // 1 uM and 0.49 s at 10 uM (T4, T5). "Fully trapped" (Gilling): no escape on deactivation; the 14 % lost in
 // 120 s without agonist (Mealing et al. 1999: 86 % retained) is slow egress from closed channels,
 // -ln(0.86) / 120 s = 1.26e-3 per s [D]. Equilibrium Hill coefficient 1, not Gilling's fitted 0.84
-// (SCIENCE.md §3.3 allows "0.84 (or 1)"): in the competitive partition 1 / (1 + Mg/K_Mg + (D/K_d)^n) a
+// (docs/science.md §3.3 allows "0.84 (or 1)"): in the competitive partition 1 / (1 + Mg/K_Mg + (D/K_d)^n) a
 // drug term with n != 1 shifts the IC50 by (1 + Mg/K_Mg)^(1/n) -- x30.8 at -66 mV in 1 mM Mg instead of T3's
 // x17.8 -- and the kinetic scheme the runs use is one-site (n = 1), so both forms now agree on the shift.
 inline ChannelBlocker ketamine() {
@@ -70,7 +70,7 @@ inline const std::vector<DrugInfo>& builtin_drugs() {
                      "racemic; IC50 0.71 uM (nH 0.84 fitted, 1 here), delta 0.79, k_on/k_off within the "
                      "errors of Gilling et al. "
                      "2009 [V]; closed-channel egress from Mealing et al. 1999 [D]"});
-        // S-ketamine: [3H]MK-801 Ki 0.30 vs 1.4 uM for R (Ebert 1997, via SCIENCE.md): k_on x 1.65, IC50 x
+        // S-ketamine: [3H]MK-801 Ki 0.30 vs 1.4 uM for R (Ebert 1997, via science.md): k_on x 1.65, IC50 x
         // 0.6.
         d.push_back({"esketamine", scaled_on(ketamine(), 1.65, 0.71 * 0.6), 237.7,
                      "S-ketamine; k_on 1.65 x racemic, IC50 0.6 x (Ebert 1997 Ki ratio) [D from V2]"});

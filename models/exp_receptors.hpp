@@ -1,11 +1,11 @@
-// The synaptic receptors of a point-neuron population (SCIENCE.md §2.1, §2.3), exactly integrated.
+// The synaptic receptors of a point-neuron population (docs/science.md §2.1, §2.3), exactly integrated.
 //
 // exponential:  dg/dt = -g / tau,  g += w at spike arrival (AMPA tau 2 ms, GABA_A 5-10 ms).
 // nmda:         g = a - h with da/dt = -a / tau_decay, dh/dt = -h / tau_rise, both += w N at arrival, so a
 //               single event gives the dual exponential w N (e^{-t/tau_d} - e^{-t/tau_r}) with peak w (N
 //               normalises the peak to 1); the channel current is g B(V) (V - E) with the Mg2+ block
 //               B(V) = 1 / (1 + [Mg] / (K0 exp(slope V))) evaluated at the start of the step.
-// Drug block of NMDA channels (SCIENCE.md §3.2, kinetic; the default): per neuron and receptor pool, the
+// Drug block of NMDA channels (docs/science.md §3.2, kinetic; the default): per neuron and receptor pool, the
 // fraction b_d of channels holding drug d. With x the agonist-bound fraction of the pool, B(V) the
 // Mg2+-free fraction and F = 1 - sum_d b_d. x saturates: with u = g / g_max (the gating relative to the
 // pool's summed weight; one spike on every synapse gives u = 1 at its peak), x = u / (1 + u) + tonic, at
@@ -22,7 +22,7 @@
 //               advance_kinetic (every model's update calls it after its kernel); g is the summed w r,
 //               times the Mg2+ block if Mg_block (then is_nmda: readouts as NMDA, no drug block).
 // Exact update over a step: each exponential by its propagator exp(-dt/tau), precomputed
-// (SCIENCE.md §1.3). For conductance receptors the current is g (E_rev - V); for current receptors g is
+// (docs/science.md §1.3). For conductance receptors the current is g (E_rev - V); for current receptors g is
 // a current (pA).
 #pragma once
 
@@ -349,7 +349,7 @@ class ExpReceptors {
                         gE_sum[i] += gb * E;
                     }
                 } else {
-                    // Mg2+ and drugs compete for the pore (SCIENCE.md §3.3); denominators per neuron.
+                    // Mg2+ and drugs compete for the pore (docs/science.md §3.3); denominators per neuron.
                     alignas(64) float denominator[kUpdateChunk];
 #pragma omp simd
                     for (std::uint32_t i = 0; i < n; ++i)

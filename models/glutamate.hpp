@@ -1,5 +1,5 @@
 // Extracellular (ambient) glutamate of a region, fed by the glutamate that escapes the cleft at each release
-// and cleared by transporters toward a basal level (SCIENCE.md §5.3):
+// and cleared by transporters toward a basal level (docs/science.md §5.3):
 //
 //   dG/dt = e · J(t) − clearance(G − G0)
 //   J(t): vesicles released per ms per neuron of the region (source spikes x vesicles per spike / neurons)
@@ -8,7 +8,7 @@
 //   dialysate:           dD/dt = (J − D) / tau_dialysate           (slow proxy of microdialysis, §5.3: 2 min)
 //   extrasynaptic NMDA receptors see the bound fraction  G^n / (G^n + EC50^n)
 //
-// G in uM, time in ms. Defaults are SCIENCE.md §5.3 suggestions [A] with anchors: basal 50 nM (resting
+// G in uM, time in ms. Defaults are docs/science.md §5.3 suggestions [A] with anchors: basal 50 nM (resting
 // extracellular glutamate 25 nM at 32 °C, Herman & Jahr 2007 [V]; 27-89 nM, Cavelier & Attwell 2005 [V2]),
 // tau_clear 10 ms for a per-neuron neighbourhood, dialysate tau 2 min. e (uM per vesicle per neuron): ~300
 // escaping molecules into a neuron's ~2 pL of extracellular space [A]; with 10-ms clearance the activity-

@@ -1,11 +1,11 @@
-// Destexhe-Mainen-Sejnowski two-state receptor kinetics (SCIENCE.md §2.2; Destexhe, Mainen & Sejnowski
+// Destexhe-Mainen-Sejnowski two-state receptor kinetics (docs/science.md §2.2; Destexhe, Mainen & Sejnowski
 // 1994, Neural Comput 6:14), aggregated per neuron as in NEURON's AMPA_S / NMDA_S mechanisms.
 //
 //   closed + T <-> open:   dr/dt = alpha T (1 - r) - beta r,   T = T_max for C_dur after each release, else 0
 //
 // A synapse of weight w (nS: its conductance with every receptor open) contributes w r; the neuron's
 // receptor conductance is g = sum_synapses w r (times the Mg2+ block for NMDA, models/exp_receptors.hpp).
-// With the pulse square, each synapse's r has a closed form (SCIENCE.md §1.3), the point of DMS 1994:
+// With the pulse square, each synapse's r has a closed form (docs/science.md §1.3), the point of DMS 1994:
 //   in its pulse, starting from r0:   r(t) = w r_inf + (r0 - w r_inf) P(t),  r_inf = alpha T / (alpha T +
 //   beta),
 //                                      P(t) = exp(-t / tau_on),                tau_on = 1 / (alpha T + beta)
@@ -50,7 +50,7 @@
 
 namespace ketaplast {
 
-// Rate sets of SCIENCE.md §2.2 (ModelDB / NEURON ampa.mod, nmda.mod, gabaa.mod [V]); T_max 1 mM, C_dur 1 ms.
+// Rate sets of science.md §2.2 (ModelDB / NEURON ampa.mod, nmda.mod, gabaa.mod [V]); T_max 1 mM, C_dur 1 ms.
 struct KineticPreset {
     const char* name;
     double alpha_per_mM_per_ms, beta_per_ms, E_rev_mV;

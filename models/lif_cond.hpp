@@ -3,11 +3,11 @@
 //   C dV/dt = -g_L (V - E_L) - sum_r g_r (V - E_r) + I_ext
 //   V >= V_th -> spike, V := V_reset, held for t_ref
 //
-// Parameter defaults: Brunel & Wang (2001) pyramidal cell as in SCIENCE.md §1.1 (Brian2
+// Parameter defaults: Brunel & Wang (2001) pyramidal cell as in docs/science.md §1.1 (Brian2
 // examples/frompapers/Brunel_Wang_2001.py): C 0.5 nF, g_L 25 nS, E_L -70, V_th -50, V_reset -55 mV,
 // t_ref 2 ms.
 //
-// Integration (SCIENCE.md §1.3): exponential Euler with the conductances frozen over the step,
+// Integration (docs/science.md §1.3): exponential Euler with the conductances frozen over the step,
 //   g_tot = g_L + sum g_r,  V_inf = (g_L E_L + sum g_r E_r + I_ext) / g_tot,
 //   V(t+dt) = V_inf + (V(t) - V_inf) exp(-dt g_tot / C),
 // exact for constant conductances (so membrane relaxation and the f-I curve are exact, T28).

@@ -37,19 +37,19 @@ struct ReceptorSpec {
     double E_rev_mV = 0; // reversal potential (conductance receptors only)
     ReceptorShape shape = ReceptorShape::exponential;
     // NMDA: rise time constant and the Woodhull/Jahr-Stevens block 1 / (1 + Mg / (K0 exp(slope V)))
-    // (SCIENCE.md §2.1, §2.3: tau_rise 2 ms, decay 100 ms; K0 3.57 mM, slope 0.062 per mV).
+    // (docs/science.md §2.1, §2.3: tau_rise 2 ms, decay 100 ms; K0 3.57 mM, slope 0.062 per mV).
     double tau_rise_ms = 2.0;
     double Mg_mM = 1.0;
     double K_Mg0_mM = 3.57;
     double Mg_slope_per_mV = 0.062;
-    // > 0: Brunel-Wang saturating gating ("nmda_saturating", SCIENCE.md §2.1): each source's gating s
+    // > 0: Brunel-Wang saturating gating ("nmda_saturating", docs/science.md §2.1): each source's gating s
     // saturates with this alpha (per ms) and tau_rise_ms as the tau of its x; applied per source at spike
     // delivery (sim/network/presynaptic_state.hpp). 0: plain dual exponential.
     double saturation_alpha_per_ms = 0.0;
     bool subunit_2CD = false; // GluN2C/2D-like pool (drug affinities scaled by K_d_factor_2CD)
     // Open-channel blockers present (initial concentrations; the engine updates them on its slow clock).
     // kinetic (default): per neuron and pool, the fraction of channels each drug blocks follows the
-    // trapping scheme of SCIENCE.md §3.2 (models/exp_receptors.hpp); equilibrium: the conducting fraction
+    // trapping scheme of science.md §3.2 (models/exp_receptors.hpp); equilibrium: the conducting fraction
     // is 1 / (1 + Mg/K_Mg(V) + sum (D/K_d(V))^n) at every step (§3.3, quick scans).
     enum class Block { kinetic, equilibrium } block = Block::kinetic;
     std::vector<ChannelBlocker> blockers{};
@@ -62,14 +62,14 @@ struct ReceptorSpec {
     // receptor), as measured.
     double g_max_nS = 0.0;
     double tonic_activation = 0.0;
-    double open_probability = 0.4; // SCIENCE.md §3.2 [M]
+    double open_probability = 0.4; // docs/science.md §3.2 [M]
     // Extrasynaptic NMDA receptors: gated by the ambient glutamate G of a [[glutamate]] pool, bound fraction
-    // G^n / (G^n + EC50^n) added as tonic activation (SCIENCE.md §5.3: EC50 ~1-3 uM [M]).
+    // G^n / (G^n + EC50^n) added as tonic activation (docs/science.md §5.3: EC50 ~1-3 uM [M]).
     std::string glutamate_pool{};
     std::size_t glutamate_pool_index = 0;
     double ambient_EC50_uM = 2.0;
     double ambient_hill = 1.0;
-    // kinetic (SCIENCE.md §2.2, Destexhe, Mainen & Sejnowski 1994): dr/dt = alpha T (1 - r) - beta r with
+    // kinetic (science.md §2.2, Destexhe, Mainen & Sejnowski 1994): dr/dt = alpha T (1 - r) - beta r with
     // T = T_max_mM for C_dur_ms after each release (a whole number of steps). A synapse of weight w
     // (nS, its conductance with every receptor open) contributes w r. Mg_block: times B(V) as NMDA above.
     double alpha_per_mM_per_ms = 1.1;

@@ -1,5 +1,5 @@
 // Voltage-dependent block of NMDA receptor channels: Mg2+ and open-channel blockers at equilibrium
-// (SCIENCE.md §2.3, §3.3). Pure functions of V (mV) and concentrations; the kinetic trapping scheme of
+// (docs/science.md §2.3, §3.3). Pure functions of V (mV) and concentrations; the kinetic trapping scheme of
 // §3.2 builds on the same K(V) forms.
 #pragma once
 
@@ -21,7 +21,7 @@ struct MgBlock {
 };
 
 // An open-channel blocker at equilibrium: K_d(V) = K_d(-70 mV) exp(delta (V + 70) / V_T), with a Hill
-// coefficient n (SCIENCE.md §3.3; ketamine: K_d(-70) = 0.71 uM, n = 1 (fitted 0.84; models/drugs.hpp says
+// coefficient n (science.md §3.3; ketamine: K_d(-70) = 0.71 uM, n = 1 (fitted 0.84; models/drugs.hpp says
 // why), delta = 0.79, Gilling 2009).
 struct ChannelBlocker {
     double K_d_uM_at_minus70 = 0.71;
@@ -29,13 +29,13 @@ struct ChannelBlocker {
     double delta = 0.79;
     double V_T_mV = 25.4; // RT/F at 22 °C (26.7 mV at 37 °C)
 
-    // Kinetic trapping block (SCIENCE.md §3.2; models/exp_receptors.hpp). Macroscopic rates per
+    // Kinetic trapping block (docs/science.md §3.2; models/exp_receptors.hpp). Macroscopic rates per
     // agonist-bound receptor at -70 mV, as measured with saturating agonist (Gilling et al. 2009); K_d of
     // the kinetic scheme is k_off / k_on. delta is split between the rates: k_on(V) = k_on e^{-delta_on
     // (V+70)/V_T}, k_off(V) = k_off e^{+delta_off (V+70)/V_T}, delta_on = on_share delta.
     double k_on_per_uM_per_s = 0.19;
     double k_off_per_s = 0.15;
-    double on_share = 0.5;         // delta_on / delta (SCIENCE.md §3.2 default split: half each)
+    double on_share = 0.5;         // delta_on / delta (docs/science.md §3.2 default split: half each)
     double p_escape = 0.0;         // probability a blocked channel loses the drug when it deactivates
     double k_off_closed_per_s = 0; // slow egress from closed (trapped) channels
     double closed_access = 0;      // binding to closed receptors, as a fraction of the open-channel rates

@@ -1,4 +1,4 @@
-// Brunel-Wang saturating NMDA gating, event-driven (SCIENCE.md §2.1; Brunel & Wang 2001, J Comput
+// Brunel-Wang saturating NMDA gating, event-driven (docs/science.md §2.1; Brunel & Wang 2001, J Comput
 // Neurosci 11:63; Wang 2002, Neuron 36:955):
 //
 //   dx/dt = -x / tau_r + sum_k delta(t - t_k),   ds/dt = -s / tau_d + alpha x (1 - s)

@@ -23,7 +23,7 @@ namespace {
 // 1.95 min, beta 61 min; 62 % of ketamine to norketamine, whose V is 0.61 L/kg and CL 89.4 mL/min/kg)
 // [V2 abstract], with every rate constant scaled allometrically by (W_dog / W)^0.25 (W_dog 15 kg [M]):
 // x 2.78 for a 0.25-kg rat (beta t1/2 22 min), x 4.95 for a 25-g mouse (12 min) -- the minutes-scale
-// elimination of SCIENCE.md §4.6. k12, k21 follow from the dog's alpha, beta, V1 and CL (k21 = alpha
+// elimination of docs/science.md §4.6. k12, k21 follow from the dog's alpha, beta, V1 and CL (k21 = alpha
 // beta / k10, k12 = alpha + beta - k10 - k21). Brain equilibration: peak brain levels < 1 min after IV
 // in the rat (Cohen et al. 1973) -> ke0 2 per min [A]. i.p.: absorption rate 0.3 per min (Tmax ~ 5-10
 // min) and bioavailability 0.5 (portal first pass) [M].
@@ -72,7 +72,7 @@ PkParameters pk_parameters(const std::string& model, double W) {
         const double CL = 90.0 / 60.0 * s34, Q = 215.0 / 60.0 * s34, V2 = 102.0 * s; // L/min, L
         p.k10 = CL / p.V1_L, p.k12 = Q / p.V1_L, p.k21 = Q / V2;
     } else if (model == "esketamine_nasal") {
-        // SCIENCE.md §4.5 constructed default [A]: 2-compartment disposition V1 120 L, V2 632 L (Vss 752 L,
+        // science.md §4.5 constructed default [A]: 2-compartment disposition V1 120 L, V2 632 L (Vss 752 L,
         // popPK [V]), CL 114 L/h [V], Q 90 L/h; nasal absorption 0.04 per min (middle of 0.03-0.05); the
         // swallowed part absorbed at 0.01 per min after a 15-min lag with 18.6 % bioavailability [V].
         // Noresketamine V 185 L, CL/F 38 L/h (Perez-Ruixo 2021) [V]. Not weight-scaled.
@@ -176,7 +176,7 @@ PkModel::PkModel(const PkParameters& p) : p_(p) {
     G(nasal, nasal) = -p.ka_nasal_per_min;
     G(gut, gut) = -p.ka_gi_per_min;
     G(peritoneum, peritoneum) = -p.ka_ip_per_min;
-    if (p.metabolite_enabled) { // SCIENCE.md §4.4: f_m k10 A1 forms the metabolite
+    if (p.metabolite_enabled) { // docs/science.md §4.4: f_m k10 A1 forms the metabolite
         const MetaboliteParameters& m = p.metabolite;
         G(A_met, A1) = m.fraction_formed * p.k10;
         G(A_met, A_met) = -m.CL_L_per_min / m.V_L;
@@ -212,7 +212,7 @@ void PkModel::events_of(const DoseSpec& d, double W, std::vector<Event>& out) co
         out.push_back({d.start_min, peritoneum, mg * p_.ip_bioavailability});
         break;
     case DoseSpec::Route::nasal: {
-        // SCIENCE.md §4.5: per device, f_n = (F - F_gi) / (1 - F_gi) is absorbed nasally (completely); the
+        // science.md §4.5: per device, f_n = (F - F_gi) / (1 - F_gi) is absorbed nasally (completely); the
         // rest is swallowed and F_gi of it reaches the gut depot after the lag, so the session's
         // bioavailability is f_n + (1 - f_n) F_gi = F.
         const int devices = int(std::lround(mg / p_.device_mg));

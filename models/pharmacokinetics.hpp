@@ -1,5 +1,5 @@
 // Pharmacokinetics of a dosed drug and its metabolite: a mammillary compartment model with absorption
-// depots, an effect site, and a parent -> metabolite link (SCIENCE.md §4.1, §4.4, §4.5):
+// depots, an effect site, and a parent -> metabolite link (docs/science.md §4.1, §4.4, §4.5):
 //
 //   dA1/dt = R(t) + ka_n N + ka_gi G + ka_ip P - (k10 + k12 + k13) A1 + k21 A2 + k31 A3
 //   dA2/dt = k12 A1 - k21 A2,   dA3/dt = k13 A1 - k31 A3,   Cp = A1 / V1
@@ -15,8 +15,8 @@
 // exact times: advance_schedule() splits an interval at every dose event inside it.
 //
 // Parameter sets (pk_parameters):
-//   domino (default), clements, hijazi, herd  racemic ketamine, IV (SCIENCE.md §4.2, opentiva)
-//   esketamine_nasal   the constructed intranasal esketamine model of SCIENCE.md §4.5 [A]
+//   domino (default), clements, hijazi, herd  racemic ketamine, IV (docs/science.md §4.2, opentiva)
+//   esketamine_nasal   the constructed intranasal esketamine model of docs/science.md §4.5 [A]
 //   rat, mouse         rodent ketamine, IV or i.p., constructed [M] (docs/pharmacology.md)
 // Each carries the norketamine metabolite (§4.4).
 #pragma once
@@ -30,7 +30,7 @@
 
 namespace ketaplast {
 
-// Norketamine formed from the parent (SCIENCE.md §4.4): one compartment plus an effect site.
+// Norketamine formed from the parent (docs/science.md §4.4): one compartment plus an effect site.
 struct MetaboliteParameters {
     std::string agent = "norketamine"; // the drug-table entry whose potency it has
     double fraction_formed = 0.8;      // f_m [V2]
@@ -44,10 +44,10 @@ struct PkParameters {
     std::string agent = "ketamine";                     // the species the set describes
     double V1_L = 0;                                    // central volume for the given body weight
     double k10 = 0, k12 = 0, k21 = 0, k13 = 0, k31 = 0; // per minute
-    double ke0 = 0.65;         // per minute; SCIENCE.md §4.2 default (opentiva's 1-min time to peak effect)
+    double ke0 = 0.65;         // per minute; science.md §4.2 default (opentiva's 1-min time to peak effect)
     bool weight_scaled = true; // volumes and clearances depend on the body weight given
 
-    // Intranasal devices (SCIENCE.md §4.5); ka_nasal_per_min = 0: the route is not available.
+    // Intranasal devices (docs/science.md §4.5); ka_nasal_per_min = 0: the route is not available.
     double ka_nasal_per_min = 0, ka_gi_per_min = 0, gi_lag_min = 0, gi_bioavailability = 0;
     double device_mg = 28.0, device_interval_min = 5.0;
     // Intraperitoneal injection (rodents); ka_ip_per_min = 0: the route is not available.
@@ -64,7 +64,7 @@ std::vector<std::string> pk_models();
 // Whether the set needs a body weight (its volumes scale with it).
 bool pk_model_weight_scaled(const std::string& model);
 
-// Absolute bioavailability of one intranasal session of `session_mg` (SCIENCE.md §4.5, popPK):
+// Absolute bioavailability of one intranasal session of `session_mg` (docs/science.md §4.5, popPK):
 // 54 % for up to 56 mg, 51 % above [V abstract; the step between the two doses is an assumption, A].
 double nasal_bioavailability(double session_mg);
 

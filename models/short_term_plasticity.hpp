@@ -1,4 +1,4 @@
-// Tsodyks-Markram short-term plasticity of transmitter release (SCIENCE.md §5.1; Tsodyks, Pawelzik &
+// Tsodyks-Markram short-term plasticity of transmitter release (docs/science.md §5.1; Tsodyks, Pawelzik &
 // Markram 1998, Neural Comput 10:821, the "TPM 1998" form; Markram, Wang & Tsodyks 1998, PNAS 95:5323).
 //
 //   x: fraction of resources recovered, dx/dt = (1 - x) / tau_rec between spikes

@@ -11,7 +11,7 @@ double growth_curve(GrowthCurve curve, double Ca, double eps, double eta, double
         return 0.0;
     case GrowthCurve::linear: // NEST growth_curve_linear
         return 1.0 - Ca / eps;
-    case GrowthCurve::gaussian: { // NEST growth_curve_gaussian, zeta as derived in SCIENCE.md §6.8 [D]
+    case GrowthCurve::gaussian: { // NEST growth_curve_gaussian, zeta as derived in docs/science.md §6.8 [D]
         const double xi = 0.5 * (eta + eps), zeta = (eps - eta) / (2.0 * std::sqrt(std::log(2.0)));
         const double x = (Ca - xi) / zeta;
         return 2.0 * std::exp(-x * x) - 1.0;

@@ -1,4 +1,4 @@
-// The slow layer (SCIENCE.md §6.5, §6.7, §6.8, §9 "L3"): per-population biochemical and structural state
+// The slow layer (docs/science.md §6.5, §6.7, §6.8, §9 "L3"): per-population biochemical and structural state
 // on a coarse clock (minutes to days), driven by activity statistics measured in spiking windows, and
 // giving back slowly varying parameters: a multiplicative E->E strength factor and a relative spine
 // (synapse) density. Pure ODE code: no I/O, no network.
@@ -38,7 +38,7 @@ namespace ketaplast {
 
 // Calcium-dependent growth of synaptic elements (Butz & van Ooyen 2013; NEST nestkernel/growth_curve.h).
 // dz/dt = nu * growth(Ca): linear 1 - Ca/eps; gaussian 2 exp(-((Ca - xi)/zeta)^2) - 1 with xi = (eta +
-// eps)/2, zeta = (eps - eta)/(2 sqrt(ln 2)) (zero at Ca = eta and Ca = eps, SCIENCE.md §6.8 [D]); sigmoid
+// eps)/2, zeta = (eps - eta)/(2 sqrt(ln 2)) (zero at Ca = eta and Ca = eps, science.md §6.8 [D]); sigmoid
 // 2/(1 + exp((Ca - eps)/psi)) - 1.
 enum class GrowthCurve { none, linear, gaussian, sigmoid };
 double growth_curve(GrowthCurve curve, double Ca, double eps, double eta, double psi);
@@ -57,16 +57,16 @@ struct CalciumTrace {
 };
 
 struct SlowLayerParams {
-    // Blockade-at-rest route (SCIENCE.md §6.5; all [A]: the magnitudes are calibrated, not measured).
+    // Blockade-at-rest route (docs/science.md §6.5; all [A]: the magnitudes are calibrated, not measured).
     double tau_rest_min = 1.0;  // S_rest low-pass, §6.5 [A]
     double tau_eEF2K_min = 5.0; // eEF2K, §6.5 "tau_K ~ 5 min" [A]
     double tau_BDNF_min = 30.0; // BDNF translation, §6.5 "30-60 min" [A]; 30 so mTOR is back by ~2 h (T32)
     double k_BDNF = 2.5;        // BDNF gain per unit eEF2K drop [A]: 30 % S_rest drop for 40 min -> +20-40 %
-                                // AMPA weight at 1-2 h (SCIENCE.md §6.5 calibration target)
+                                // AMPA weight at 1-2 h (docs/science.md §6.5 calibration target)
     double theta_rest = 0.0;    // eEF2K drop below which BDNF does not respond [A] (0: linear, §6.5)
     double tau_H_h = 2.0;       // AMPA gain, §6.5 "tau_H ~ 1-3 h" [A]
     double tau_gain_decay_h = 24.0; // return of the BDNF-driven gain (AMPAR turnover) [A]; 0: none
-    // BDNF-TrkB-mTOR -> protein -> spines (SCIENCE.md §6.7).
+    // BDNF-TrkB-mTOR -> protein -> spines (docs/science.md §6.7).
     double tau_A_min = 5.0; // A_glu low-pass, §6.7 [A]
     double kappa_A = 0.5; // weight of the disinhibition route on TrkB [A]; 1 let the loop AMPA drive -> mTOR
                           // -> protein -> strength -> rate run away in configs/ketamine_week.toml
@@ -88,7 +88,7 @@ struct SlowLayerParams {
     double initial_spine_density = 1.0;     // n0, relative to a healthy network (stressed < 1) [A]
     double protein_strength_exponent = 0.5; // strength ~ P^kappa_P (GluA1/PSD-95 set slots, §6.6) [A]
     // How protein becomes strength. protein_power: the factor P^kappa_P at once. trafficking: AMPA receptors
-    // per synapse (SCIENCE.md §6.6), a three-pool model per population in baseline units -- intracellular I,
+    // per synapse (science.md §6.6), a three-pool model per population in baseline units -- intracellular I,
     // extrasynaptic surface E, synaptic S bound to PSD slots Q:
     //   dI/dt = (P^kappa_P - I) / tau_AMPAR + k_exo (E - I)            synthesis follows protein, exo = endo
     //   dE/dt = k_exo (I - E) - k_in E (Q - S) / Q + k_out S            capture into free slots, release
@@ -107,7 +107,7 @@ struct SlowLayerParams {
     double tau_slot_h = 3.0;         // PSD slot turnover, §6.6 "hours" [M]
     double tau_AMPAR_h = 24.0;       // receptor synthesis/degradation turnover [A] (as tau_gain_decay_h)
     double slots_per_receptor = 2.0; // Q0: slots per synaptic receptor at baseline (occupancy 0.5) [A]
-    // Homeostatic synaptic scaling (SCIENCE.md §6.5; van Rossum, Bi & Turrigiano 2000 form).
+    // Homeostatic synaptic scaling (docs/science.md §6.5; van Rossum, Bi & Turrigiano 2000 form).
     double tau_scaling_h = 60.0; // 48 h at rate 0 -> exp(48/60) = 2.2x (T33, Wierenga et al. 2005) [A]
     double rate_target_Hz = 0.0; // 0: the baseline window's rate
     // Inhibitory synapses onto the population scale the other way (Kilman, van Rossum & Turrigiano 2002:
@@ -116,7 +116,7 @@ struct SlowLayerParams {
     // a smaller mIPSC and ~50 % fewer GABA_A-receptor-positive sites; the exact ratio is not in the
     // abstract).
     double inhibitory_scaling_exponent = 0.5;
-    // Structural growth (SCIENCE.md §6.8; off by default).
+    // Structural growth (docs/science.md §6.8; off by default).
     GrowthCurve growth = GrowthCurve::none;
     double growth_per_day = 0.0; // nu, spine density units per day [A]
     double Ca_target = 0.0;      // eps; 0: the baseline's Ca (homeostatic set point)

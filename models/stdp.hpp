@@ -1,5 +1,5 @@
 // Spike-timing-dependent plasticity: pair-based (Song, Miller & Abbott 2000) and triplet (Pfister &
-// Gerstner 2006) rules, in one trace form (SCIENCE.md §6.1, §6.2; docs/plasticity.md).
+// Gerstner 2006) rules, in one trace form (docs/science.md §6.1, §6.2; docs/plasticity.md).
 //
 // Presynaptic traces r1 (tau_plus_ms), r2 (tau_x_ms); postsynaptic traces o1 (tau_minus_ms), o2 (tau_y_ms);
 // each decays exponentially and jumps at its neuron's spikes (+1 all-to-all; set to 1 nearest-spike).
@@ -62,10 +62,10 @@ struct StdpRule {
     double jump(double before) const { return nearest_spike ? 1.0 : before + 1.0; }
 };
 
-// Named triplet parameter sets (SCIENCE.md §6.2; Pfister & Gerstner 2006, Table 4, as recalled there [M]).
-// The values of A2_plus / A3_plus for the visual-cortex all-to-all set disagree between SCIENCE.md's
+// Named triplet parameter sets (science.md §6.2; Pfister & Gerstner 2006, Table 4, as recalled there [M]).
+// The values of A2_plus / A3_plus for the visual-cortex all-to-all set disagree between docs/science.md's
 // recollection of PG2006 (5e-10 / 6.2e-3) and NESTML's stdp_triplet default (7.5e-10 / 9.3e-3 [V]);
-// both are offered ("visual_cortex_all_to_all" = SCIENCE.md, "visual_cortex_all_to_all_nestml" = NESTML),
+// both are offered ("visual_cortex_all_to_all" = science.md, "visual_cortex_all_to_all_nestml" = NESTML),
 // the former is the default until PG2006 Table 4 is checked (docs/plasticity.md).
 struct TripletSet {
     const char* name;

@@ -1,4 +1,4 @@
-// Structural plasticity by synaptic elements (Butz & van Ooyen 2013; NEST's structural plasticity; SCIENCE.md
+// Structural plasticity by synaptic elements (Butz & van Ooyen 2013; NEST's structural plasticity; science.md
 // §6.8), on a fixed set of potential synapses: each neuron has dendritic elements (spines) z_d and axonal
 // elements (boutons) z_a that grow with its calcium,
 //   dz/dt = nu G(Ca),   Ca = beta_Ca r tau_Ca (the trace's steady state for the neuron's rate r),
@@ -7,7 +7,7 @@
 // the difference, chosen at random; then free dendritic and free axonal elements are paired at random into
 // synapses among the inactive potential ones, a candidate at distance d accepted with probability
 // exp(-d^2 / (2 sigma^2)) (distance-aware pairing; sigma = 0: any distance).
-// Ketamine coupling (SCIENCE.md §6.8 [A]): the slow layer's synaptic protein P (§6.7) raises spine
+// Ketamine coupling (docs/science.md §6.8 [A]): the slow layer's synaptic protein P (§6.7) raises spine
 // formation as in its spine equation (formation x P^nu, elimination unchanged, lifetime tau_spine), per
 // neuron:  dz_d/dt = nu_d G(Ca) + z_d (P^nu - 1) / tau_spine,  and the same for boutons (z_a, nu_a):
 // BDNF-TrkB signalling is pre- and postsynaptic, and a spine needs a free bouton to pair with. The protein of

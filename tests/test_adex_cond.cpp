@@ -1,4 +1,4 @@
-// adex_cond against analytic limits and an independent fine-step integration (SCIENCE.md §1.2,
+// adex_cond against analytic limits and an independent fine-step integration (docs/science.md §1.2,
 // target T27).
 #include "models/registry.hpp"
 

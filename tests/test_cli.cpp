@@ -375,7 +375,7 @@ TEST_CASE("cli: pharmacology pk writes the Domino infusion curve (T15) and refus
                                       dir.file("pk.csv") + "\"",
                                   dir.file("log"));
     REQUIRE(ok.exit_code == 0);
-    // Row "40,<ng/mL>,...": Domino Cp(40 min) = 240 ng/mL = 1.01 uM (SCIENCE.md T15, +- 1 %).
+    // Row "40,<ng/mL>,...": Domino Cp(40 min) = 240 ng/mL = 1.01 uM (docs/science.md T15, +- 1 %).
     const std::string csv = read_file(dir.file("pk.csv"));
     const auto at = csv.find("\n40,");
     REQUIRE(at != std::string::npos);
@@ -408,12 +408,12 @@ TEST_CASE("cli: pharmacology pk of intranasal esketamine writes both species as 
     const auto nk_uM = f.open_group("norketamine").read_doubles("plasma_uM");
     REQUIRE(t.size() == 121);
     const std::size_t peak = std::size_t(std::max_element(cp.begin(), cp.end()) - cp.begin());
-    // SCIENCE.md §4.5 [D]: 84 mg -> Cmax 117-140 ng/mL, 25-34 min after the last spray (at 10 min).
+    // docs/science.md §4.5 [D]: 84 mg -> Cmax 117-140 ng/mL, 25-34 min after the last spray (at 10 min).
     CHECK(cp[peak] > 117.0);
     CHECK(cp[peak] < 140.0);
     CHECK(t[peak] - 10.0 >= 25.0);
     CHECK(t[peak] - 10.0 <= 34.0);
-    // Molar masses of SCIENCE.md §0: 237.7 (esketamine), 223.7 (norketamine) g/mol.
+    // Molar masses of docs/science.md §0: 237.7 (esketamine), 223.7 (norketamine) g/mol.
     CHECK(uM[peak] == Approx(cp[peak] / 237.7).epsilon(1e-12));
     CHECK(nk_uM[120] == Approx(nk[120] / 223.7).epsilon(1e-12));
     CHECK(nk[120] > 0.0);

@@ -1,4 +1,4 @@
-// The disinhibition experiment (issue 4; SCIENCE.md §5.4, T29-T31) on the circuit of
+// The disinhibition experiment (issue 4; docs/science.md §5.4, T29-T31) on the circuit of
 // configs/dose_response.toml, and the analyses it relies on (gamma power, the ISN probe).
 #include "sim/analysis/network_analysis.hpp"
 #include "sim/app/run.hpp"

@@ -1,4 +1,4 @@
-// The extracellular glutamate pool (models/glutamate.hpp, SCIENCE.md §5.3) against its equations.
+// The extracellular glutamate pool (models/glutamate.hpp, docs/science.md §5.3) against its equations.
 #include "models/glutamate.hpp"
 
 #include <catch2/catch.hpp>
@@ -66,7 +66,7 @@ TEST_CASE("linear clearance is integrated exactly, saturable clearance agrees wi
 }
 
 TEST_CASE("the dialysate proxy low-passes release with its time constant", "[glutamate]") {
-    GlutamatePoolSpec spec; // tau_dialysate 2 min (SCIENCE.md §5.3)
+    GlutamatePoolSpec spec; // tau_dialysate 2 min (docs/science.md §5.3)
     GlutamatePool pool(spec);
     pool.advance(1.0, 0.0); // the probe starts at the first interval's release (here none)
     CHECK(pool.dialysate_release() == 0.0);

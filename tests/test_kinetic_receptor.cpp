@@ -1,4 +1,4 @@
-// The Destexhe-Mainen-Sejnowski two-state receptor (SCIENCE.md §2.2, target T22; models/kinetic_receptor.hpp)
+// The Destexhe-Mainen-Sejnowski two-state receptor (science.md §2.2, target T22; models/kinetic_receptor.hpp)
 // against the closed-form two-state solution written out here, independently of the model's aggregated
 // update: dr/dt = alpha T (1 - r) - beta r with T = T_max in the pulse. Every test runs the receptor through
 // the code a run uses: the `voltage_clamp` model from the registry (ExpReceptors::advance_kinetic), or a
@@ -27,7 +27,7 @@ struct Rates {
     const char* name;
     double alpha, beta; // per mM per ms, per ms
 };
-// SCIENCE.md §2.2 rate sets (the presets).
+// docs/science.md §2.2 rate sets (the presets).
 const Rates kRates[] = {{"AMPA", 1.1, 0.19}, {"NMDA", 0.072, 0.0066}, {"GABA_A", 5.0, 0.18}};
 
 // Closed form of one synapse (weight 1) released at time 0 from r0: T = T_max for C ms, then 0.
@@ -95,7 +95,7 @@ constexpr double kFloatTolerance = 2e-4;
 TEST_CASE("T22: one 1 mM x 1 ms pulse follows the closed-form two-state solution (AMPA, NMDA, GABA_A)",
           "[kinetic]") {
     for (const Rates& rates : kRates)
-        for (double dt : {0.1, 0.01}) { // production step and the converged reference step (SCIENCE.md §1.3)
+        for (double dt : {0.1, 0.01}) { // production step and the converged reference step (science.md §1.3)
             INFO(rates.name << ", dt = " << dt);
             const double w = 2.0; // nS
             Clamped c(rates, dt, w);
@@ -117,7 +117,7 @@ TEST_CASE("T22: one 1 mM x 1 ms pulse follows the closed-form two-state solution
             REQUIRE(readout.size() == 1);
             CHECK(readout[0].open_fraction == Approx(c.g_named() / w).epsilon(1e-6));
         }
-    // The derived numbers of SCIENCE.md §2.2 (docs/models.md): r after one pulse, and the decay tau 1 / beta.
+    // The derived numbers of science.md §2.2 (docs/models.md): r after one pulse, and the decay tau 1 / beta.
     CHECK(two_state(1.0, 1.1, 0.19, 1.0, 1.0) == Approx(0.6180).epsilon(1e-4));
     CHECK(two_state(1.0, 0.072, 0.0066, 1.0, 1.0) == Approx(0.06924).epsilon(1e-4));
     CHECK(two_state(1.0, 5.0, 0.18, 1.0, 1.0) == Approx(0.9598).epsilon(1e-4));
@@ -283,7 +283,7 @@ TEST_CASE("§5.2: the 1 mM x 1 ms square pulse stands for the measured cleft tra
 }
 
 TEST_CASE("NMDA preset: the kinetic conductance carries the Mg2+ block", "[kinetic]") {
-    // Voltage clamp: I_syn = g B(V) (V - E) with B = 1 / (1 + [Mg]/3.57 e^{-0.062 V}) (SCIENCE.md §2.3), the
+    // Voltage clamp: I_syn = g B(V) (V - E) with B = 1 / (1 + [Mg]/3.57 e^{-0.062 V}) (science.md §2.3), the
     // conductance of the step start.
     for (double V : {-70.0, -20.0, 40.0}) {
         INFO("V = " << V);

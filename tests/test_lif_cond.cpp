@@ -1,4 +1,4 @@
-// lif_cond against its analytic solutions (SCIENCE.md §1.1, §1.3, target T28), through the model
+// lif_cond against its analytic solutions (docs/science.md §1.1, §1.3, target T28), through the model
 // the engine runs (created from the registry, advanced with update()).
 #include "models/registry.hpp"
 

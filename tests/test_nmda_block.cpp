@@ -1,4 +1,4 @@
-// Mg2+ and open-channel block at equilibrium against SCIENCE.md §2.3 and §8 (T1, T2, T3, T9).
+// Mg2+ and open-channel block at equilibrium against docs/science.md §2.3 and §8 (T1, T2, T3, T9).
 #include "models/drugs.hpp"
 #include "models/nmda_block.hpp"
 
@@ -15,7 +15,7 @@ TEST_CASE("Jahr-Stevens Mg block at 1 mM (T1, T2)", "[nmda]") {
     CHECK(mg.unblocked(-40.0) == Approx(0.230).epsilon(0.005));
     CHECK(mg.unblocked(-20.0) == Approx(0.508).epsilon(0.005));
     CHECK(mg.unblocked(0.0) == Approx(0.781).epsilon(0.005));
-    // SCIENCE.md §2.3 table at 1.2 mM: B(-70) = 0.0373, B(+20) = 0.911 (table rounding: 0.5 %).
+    // docs/science.md §2.3 table at 1.2 mM: B(-70) = 0.0373, B(+20) = 0.911 (table rounding: 0.5 %).
     const MgBlock mg12{1.2};
     CHECK(mg12.unblocked(-70.0) == Approx(0.0373).epsilon(0.005));
     CHECK(mg12.unblocked(20.0) == Approx(0.911).epsilon(0.005));

@@ -1,4 +1,4 @@
-// The kinetic trapping block of NMDA channels (SCIENCE.md §3.2) against the targets of §8 that a single
+// The kinetic trapping block of NMDA channels (docs/science.md §3.2) against the targets of §8 that a single
 // voltage-clamped cell can reach (T4-T8, T10, T12-T14, T34), and its use dependence in a network. Every test
 // runs the model through the code a run uses: the `voltage_clamp` model from the registry (ExpReceptors'
 // advance_block / sum_conductances / decay_and_add), or a whole run from a config.
@@ -101,7 +101,7 @@ double simulated_IC50(const ChannelBlocker& drug, double V, double Mg = 0.0, boo
 
 TEST_CASE("kinetic block follows the exact solution of the scheme at constant agonist and voltage",
           "[nmda][block]") {
-    // With x = 1 and V fixed, the scheme of SCIENCE.md §3.2 for free (F), blocked (B) and Mg-free fraction
+    // With x = 1 and V fixed, the scheme of science.md §3.2 for free (F), blocked (B) and Mg-free fraction
     // B_Mg is linear: d(F, B)/dt = M (F, B). Integrate it independently with Eigen's matrix exponential and
     // compare with the per-step update at dt = 0.1 ms. Tolerance 1e-6 absolute: the update is exact per step
     // up to float rounding of the rates (1e-7 relative) accumulated over 1e4-1e5 steps.
@@ -145,7 +145,7 @@ TEST_CASE(
     const double K_d_66 = ketamine.k_off_at(-66.0) / ketamine.k_on_at(-66.0);
     CHECK(IC50["mg_2AB"] / K_d_66 == Approx(17.8).epsilon(0.02));
     // T10 (ketamine): in 1 mM Mg at -66 mV the 2A/2B IC50 exceeds the 2C/2D one 2-4 x (Kotermanski &
-    // Johnson 2009 [M]); without Mg both are K_d (same affinity for all GluN2, SCIENCE.md §3.2).
+    // Johnson 2009 [M]); without Mg both are K_d (same affinity for all GluN2, docs/science.md §3.2).
     const double ratio = IC50["mg_2AB"] / IC50["mg_2CD"];
     CHECK(ratio > 2.0);
     CHECK(ratio < 4.0);
@@ -279,7 +279,7 @@ TEST_CASE("block is use-dependent: it rises faster where NMDA channels open more
           "[nmda][block][integration]") {
     // Two groups of cells with the same NMDA receptors, driven by Poisson input at 2 Hz and 20 Hz per input,
     // in 1 uM ketamine (0 Mg so that the drug's access is not masked by the Mg2+ block). Trapping makes the
-    // block integrate channel openings (SCIENCE.md §3.2; Emnett et al. 2013): after 5 s the busy group must
+    // block integrate channel openings (science.md §3.2; Emnett et al. 2013): after 5 s the busy group must
     // be more blocked, and its block must rise faster.
     const std::string config = R"(
 [simulation]

@@ -1,5 +1,5 @@
 // The NMDA receptor of the conductance-based neurons: dual-exponential gating with its peak at the
-// weight, and the Mg2+ block acting on the membrane (SCIENCE.md §2.1, §2.3), through the model a run
+// weight, and the Mg2+ block acting on the membrane (docs/science.md §2.1, §2.3), through the model a run
 // uses; plus its config keys.
 #include "models/drugs.hpp"
 #include "models/exp_receptors.hpp"
@@ -82,7 +82,7 @@ TEST_CASE("NMDA gating is a dual exponential peaking at the weight", "[nmda]") {
 TEST_CASE("the NMDA current is blocked by Mg2+ as the membrane equation says", "[nmda]") {
     // A steady NMDA conductance G (time constants so long it does not change) depolarises the
     // Brunel-Wang cell: C dV/dt = -g_L (V - E_L) - G B(V) (V - 0), B from Jahr & Stevens at 1 mM.
-    // Reference: RK4 at 1 us in double. The model freezes B over each step (SCIENCE.md §1.3): error
+    // Reference: RK4 at 1 us in double. The model freezes B over each step (docs/science.md §1.3): error
     // O(dt); at dt = 0.1 ms within 0.05 mV over 40 ms, and 10x closer at dt = 0.01 ms.
     const double G = 60.0, C = 500.0, gL = 25.0, EL = -70.0;
     const MgBlock mg;
@@ -160,7 +160,7 @@ TEST_CASE("configs/nmda_synapse.toml: removing Mg2+ unmasks the NMDA current", "
 
 TEST_CASE("drugs in the bath block NMDA receptors exactly as the equilibrium formula", "[nmda]") {
     // The neurons' receptor code (ExpReceptors::sum_conductances, used by every conductance model)
-    // against the pure function of SCIENCE.md §3.3, over voltages: float rounding only (1e-5 relative).
+    // against the pure function of docs/science.md §3.3, over voltages: float rounding only (1e-5 relative).
     ReceptorSpec r = nmda(2.0, 100.0);
     r.block = ReceptorSpec::Block::equilibrium;
     const ChannelBlocker ketamine = find_drug("ketamine").block, memantine = find_drug("memantine").block;
@@ -298,7 +298,7 @@ receptors.NMDA = { tau_ms = 100.0, E_rev_mV = 0.0, shape = "nmda" }
 
 TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of the infusion (T15)",
           "[pk][integration]") {
-    // SCIENCE.md T15: 0.5 mg/kg over 40 min, Domino model: Cp(40 min) = 240 ng/mL = 1.01 uM, +- 1 %.
+    // docs/science.md T15: 0.5 mg/kg over 40 min, Domino model: Cp(40 min) = 240 ng/mL = 1.01 uM, +- 1 %.
     test::TempDir dir("pk_infusion");
     const Experiment exp = load_experiment(test::source_path("configs/pk_infusion.toml"));
     run_experiment(exp, {dir.path(), 1, false});
@@ -315,7 +315,7 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     // the equilibrium formula at the recorded free concentration (float coefficients: 1e-5 relative).
     const double free = g.read_doubles("free_uM")[2400];
     const ChannelBlocker ketamine = find_drug("ketamine").block;
-    // The norketamine formed from it (SCIENCE.md §4.4) blocks too, with its own potency and concentration.
+    // The norketamine formed from it (science.md §4.4) blocks too, with its own potency and concentration.
     const double free_nk = f.open_group("drugs").open_group("0_norketamine").read_doubles("free_uM")[2400];
     const ChannelBlocker norketamine = find_drug("norketamine").block;
     REQUIRE(free_nk > 0.05);
@@ -330,7 +330,7 @@ TEST_CASE("configs/pk_infusion.toml gives the Domino plasma level at the end of 
     CHECK(inh == Approx(nmda_unblocked_fraction(MgBlock{1.0, 4 * 3.57}, {ketamine, norketamine},
                                                 {free, free_nk}, -70.0))
                      .epsilon(1e-5));
-    // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (SCIENCE.md §3.4-3.5).
+    // Weakly Mg-blocked GluN2C/2D pools lose more of their current to ketamine (docs/science.md §3.4-3.5).
     const double pyr0 =
         nmda.open_group("pyramidal").open_group("NMDA").read_doubles("conducting_fraction")[0];
     const double inh0 =

@@ -1,4 +1,4 @@
-// Ketamine pharmacokinetics against SCIENCE.md §4.3 (target T15): 0.5 mg/kg over 40 min, 70 kg, the
+// Ketamine pharmacokinetics against docs/science.md §4.3 (target T15): 0.5 mg/kg over 40 min, 70 kg, the
 // plasma concentrations of each parameter set at the Zarate 2012 sampling times, and the exact
 // integration against an independent fine-step Euler integration.
 #include "models/drugs.hpp"
@@ -37,7 +37,7 @@ std::map<int, double> infusion_curve(const std::string& model, double dt_min) {
 
 } // namespace
 
-TEST_CASE("IV ketamine infusion reproduces the plasma curves of SCIENCE.md 4.3 (T15)", "[pk]") {
+TEST_CASE("IV ketamine infusion reproduces the plasma curves of docs/science.md 4.3 (T15)", "[pk]") {
     // Table values (ng/mL) were computed there by Euler integration (dt 0.001-0.002 min) and rounded to
     // 1 ng/mL: tolerance 1 ng/mL + 0.5 % for the Euler error of the reference.
     const std::map<std::string, std::map<int, double>> table = {
@@ -74,7 +74,7 @@ TEST_CASE("the exact propagator agrees with a fine Euler integration and is step
         CHECK(pk.plasma_mg_per_L() == Approx(A1 / p.V1_L).epsilon(1e-3));
         CHECK(pk.effect_site_mg_per_L() == Approx(Ce).epsilon(1e-3));
     }
-    // Derived Domino disposition (SCIENCE.md 4.2): clearance 27.6 mL/kg/min.
+    // Derived Domino disposition (docs/science.md 4.2): clearance 27.6 mL/kg/min.
     CHECK(p.k10 * p.V1_L / 70.0 * 1000.0 == Approx(27.6).margin(0.05));
 }
 
@@ -98,7 +98,7 @@ TEST_CASE("Domino disposition: hybrid half-lives and steady-state volume (T16)",
 }
 
 // ---------------------------------------------------------------------------------------------
-// Routes, metabolite and schedules (SCIENCE.md §4.4-4.6). The curves are computed with
+// Routes, metabolite and schedules (docs/science.md §4.4-4.6). The curves are computed with
 // PkModel::advance_schedule on a fixed clock, the code path of a run's drug clock (sim/engine/engine.cpp).
 
 namespace {
@@ -142,7 +142,7 @@ Experiment load_pk(const std::string& pk) {
 
 } // namespace
 
-TEST_CASE("norketamine after 0.5 mg/kg over 40 min (Domino parent) matches SCIENCE.md 4.4", "[pk]") {
+TEST_CASE("norketamine after 0.5 mg/kg over 40 min (Domino parent) matches docs/science.md 4.4", "[pk]") {
     // [D] values of §4.4: NK 62 ng/mL at 40 min, peak ~78 at ~2 h, 58 at 6 h, 22 at 12 h. Recomputed here
     // independently by explicit Euler (h = 1e-3 min; error ~1e-4 relative) of the four ODEs as written
     // (f_m on the mass eliminated), and the model must agree with that to 0.2 % and with the rounded
@@ -276,7 +276,7 @@ TEST_CASE("nasal devices, the swallowed part's lag and off-grid doses are integr
         CHECK(coarse.cp[std::size_t(minute)] == Approx(fine.cp[std::size_t(2 * minute)]).epsilon(1e-9));
 }
 
-TEST_CASE("rodent i.p. ketamine: fast absorption, brain half-life of minutes (SCIENCE.md 4.6)", "[pk]") {
+TEST_CASE("rodent i.p. ketamine: fast absorption, brain half-life of minutes (docs/science.md 4.6)", "[pk]") {
     // §4.6 [M]: rodent clearance is much faster than human, brain t1/2 of minutes. The effect site
     // (brain) after 10 mg/kg i.p.: peak within 15 min, log-linear half-life between 30 and 60 min of
     // 5-30 min (constructed rat set 22 min, mouse 12 min); the i.p. dose reaches the blood with the set's
@@ -344,7 +344,7 @@ TEST_CASE("a dosed drug and its metabolite are two blockers, mapped in one place
     CHECK(e.species[0].series_name() == "0_esketamine");
     CHECK(e.species[1].agent == "norketamine");
     CHECK(e.species[1].series_name() == "0_norketamine");
-    CHECK(e.species[1].molar_mass_g_per_mol == 223.7); // SCIENCE.md §0
+    CHECK(e.species[1].molar_mass_g_per_mol == 223.7); // docs/science.md §0
     CHECK(e.species[0].fraction_unbound == 0.55);
     const auto& receptor = e.populations[0].receptors.at(0);
     REQUIRE(receptor.blockers.size() == 2);

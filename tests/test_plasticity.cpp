@@ -89,7 +89,7 @@ Outcome run_protocol(const std::string& config, int threads = 1) {
     return out;
 }
 
-// Independent implementation of the trace rules (SCIENCE.md §6.1, §6.2) on sorted events: at equal times
+// Independent implementation of the trace rules (docs/science.md §6.1, §6.2) on sorted events: at equal times
 // pre before post (the engine's documented order). Double precision, exact exponentials.
 double direct_rule(const std::vector<double>& pre, const std::vector<double>& post, double w, double w_max,
                    double tau_plus, double tau_minus, double tau_x, double tau_y, double A2p, double A3p,
@@ -337,7 +337,7 @@ TEST_CASE("cli: learning rates that saturate most weights within 1 s stop the ru
                              Catch::Matchers::Contains("A_plus"));
 }
 
-// ---- Graupner-Brunel calcium rule (models/calcium_rule.hpp, SCIENCE.md §6.3) ----
+// ---- Graupner-Brunel calcium rule (models/calcium_rule.hpp, docs/science.md §6.3) ----
 
 namespace {
 
@@ -395,7 +395,7 @@ double fraction_above(const std::vector<double>& w, double mid) {
     return double(std::count_if(w.begin(), w.end(), [&](double x) { return x > mid; })) / double(w.size());
 }
 
-// Graupner & Brunel (2012) analytic protocol prediction, written from the paper's formulas (SCIENCE.md
+// Graupner & Brunel (2012) analytic protocol prediction, written from the paper's formulas (docs/science.md
 // §6.3): the fractions of time alpha_d, alpha_p that c spends above the thresholds are measured on a fine
 // grid (1 us) from the actual pre and post spike times of each pairing, independently of the engine's
 // closed-form crossing times.

@@ -1,5 +1,5 @@
 // Presynaptic dynamics applied at spike delivery (sim/network/presynaptic_state.hpp): Tsodyks-Markram
-// short-term plasticity (SCIENCE.md §5.1, targets T18-T20) and Brunel-Wang saturating NMDA gating (§2.1,
+// short-term plasticity (docs/science.md §5.1, targets T18-T20) and Brunel-Wang saturating NMDA gating (§2.1,
 // T23), measured through the engine's real delivery path: a spike_times source onto one neuron, the engine
 // advanced step by step, the receptor's conductance read from the model state.
 #include "core/error.hpp"
@@ -193,7 +193,7 @@ TEST_CASE("T18: a depressing synapse (U 0.5, tau_rec 800 ms) at 20 Hz follows th
         INFO("spike " << k);
         CHECK(jumps[k] == Approx(expected[k]).margin(kJumpTol));
     }
-    // The steady state of the recursion (SCIENCE.md §5.1): A_inf / A_1 = (1 - e^{-D/tau}) / (1 - (1-U)
+    // The steady state of the recursion (docs/science.md §5.1): A_inf / A_1 = (1 - e^{-D/tau}) / (1 - (1-U)
     // e^{-D/tau}). The recursion contracts by (1 - U) e^{-D/tau} = 0.47 per spike, so after 20 spikes it is
     // there to 1e-6.
     const double E = std::exp(-50.0 / 800.0);
@@ -220,7 +220,7 @@ TEST_CASE("T20: a depressing synapse's transmitted rate saturates near 1/(U tau_
           "[presynaptic][stp]") {
     // Transmitted rate in units of the rested response: f A_inf / A_1. With A_inf from the recursion's
     // fixed point it is f (1 - E) / (1 - (1 - U) E), E = e^{-1/(f tau_rec)}, which tends to 1/(U tau_rec)
-    // as f grows (SCIENCE.md §5.1).
+    // as f grows (docs/science.md §5.1).
     const double U = 0.5, tau_rec = 800.0;
     std::vector<double> rate;
     for (double f : {1.0, 10.0, 40.0, 100.0}) {

@@ -1,4 +1,4 @@
-// Multi-time-scale protocols (sim/app/protocol.cpp, SCIENCE.md §9): config errors of [protocol], the weight
+// Multi-time-scale protocols (sim/app/protocol.cpp, science.md §9): config errors of [protocol], the weight
 // write-back (sim/network/weight_scaling.hpp), and that a protocol's results do not change materially when
 // the spiking window is halved.
 #include "core/error.hpp"
@@ -262,7 +262,7 @@ WeekRun run_week(const std::string& dir, double window_ms, double burn_in_ms, in
 
 } // namespace
 
-// Window-length invariance (SCIENCE.md §9 item 5, issue 5 "results don't change materially when the window
+// Window-length invariance (science.md §9 item 5, issue 5 "results don't change materially when the window
 // is halved"). History (docs/slow_layer.md): first a positive-gain loop through the AMPA route amplified the
 // windows' rate noise (fixed by the adapting route and a softer mTOR sigmoid); then the kinetic block, which
 // relaxes over seconds to minutes, lagged the concentration in short windows (rest-signal drop 3.3 % with
@@ -330,7 +330,7 @@ TEST_CASE("T34: at ketamine's free concentration memantine lowers the rest signa
     const double w_m = memantine["timepoints"][2]["total_weight_ratio"].get<double>();
     INFO("min rest signal: ketamine " << rest_k << ", memantine " << rest_m
                                       << "; summed E->E weight at 6 h: " << w_k << ", " << w_m);
-    // Gideons et al. 2014 (SCIENCE.md T34, direction): at rest (-70 mV, 1 mM Mg) ketamine blocks spontaneous
+    // Gideons et al. 2014 (science.md T34, direction): at rest (-70 mV, 1 mM Mg) ketamine blocks spontaneous
     // NMDA events more than memantine at equal uM. This short run gives drops of 4.8 % vs 1.7 %, the week run
     // 4.7 % vs 1.9 % (ketamine's includes its metabolite norketamine); required: at least 1.5x larger.
     CHECK(1.0 - rest_k > 1.5 * (1.0 - rest_m));
@@ -339,7 +339,7 @@ TEST_CASE("T34: at ketamine's free concentration memantine lowers the rest signa
     CHECK(w_k - 1.0 > 2.0 * (w_m - 1.0));
 }
 
-// Repeated dosing (issue 5's variant; SCIENCE.md §4 sessions, T35's "repeated infusions"): ketamine_week on
+// Repeated dosing (issue 5's variant; science.md §4 sessions, T35's "repeated infusions"): ketamine_week on
 // a small network with a second 0.5 mg/kg infusion on day 2, sampled densely around both doses.
 // [long]: Release pass only (a second dose is the same code as the first, which T34 runs under the
 // sanitizers).

@@ -1,4 +1,4 @@
-// The slow layer (models/slow_layer.hpp) against SCIENCE.md: NEST calcium homeostasis (T26), growth curves
+// The slow layer (models/slow_layer.hpp) against science.md: NEST calcium homeostasis (T26), growth curves
 // (§6.8), homeostatic scaling after an activity block (T33), the blockade-at-rest calibration (§6.5), the
 // time course after one dose (T32) and the clinical time course driven by the real PK curve (T35).
 #include "models/drugs.hpp"
@@ -66,7 +66,7 @@ TEST_CASE("T26: NEST calcium trace, eps = 0.05 <-> 5 Hz with tau_Ca 10 s, beta_C
 }
 
 TEST_CASE("Growth curves of Butz & van Ooyen 2013 (NEST forms) vanish at their set points", "[slow_layer]") {
-    const double eps = 0.7, eta = 0.1, psi = 0.1; // Sinha 2016 example set (SCIENCE.md §6.8)
+    const double eps = 0.7, eta = 0.1, psi = 0.1; // Sinha 2016 example set (docs/science.md §6.8)
     CHECK(growth_curve(GrowthCurve::linear, eps, eps, eta, psi) == Approx(0.0).margin(1e-15));
     CHECK(growth_curve(GrowthCurve::linear, 0.0, eps, eta, psi) == Approx(1.0));
     CHECK(growth_curve(GrowthCurve::linear, 2 * eps, eps, eta, psi) == Approx(-1.0));
@@ -128,7 +128,7 @@ TEST_CASE("Blockade at rest: a 30 % drop of S_rest for 40 min raises AMPA gain 2
     SlowLayer layer{SlowLayerParams{}};
     layer.reset(5.0);
     const Trace tr = run(layer, 3, [](double t) { return SlowInputs{t < 40.0 ? 0.7 : 1.0, 1.0, 5.0}; });
-    // SCIENCE.md §6.5 calibration target (Nosyreva-type potentiation, [M] for magnitude).
+    // docs/science.md §6.5 calibration target (Nosyreva-type potentiation, [M] for magnitude).
     const double g2 = at_hour(tr.gain, 2.0);
     CHECK(g2 >= 1.2);
     CHECK(g2 <= 1.4);
@@ -176,7 +176,7 @@ TEST_CASE("T35: onset within ~2 h, persistence ~1 week, while the drug is gone w
           "[slow_layer]") {
     // Driven by the real PK: 0.5 mg/kg over 40 min (Domino, 70 kg, fu 0.6), effect site -> free uM -> the
     // blocker term at rest. The rest signal is the fraction of NMDA pores free at -70 mV in 1 mM Mg2+ (the
-    // equilibrium form with competitive Mg2+, SCIENCE.md §3.3) relative to no drug.
+    // equilibrium form with competitive Mg2+, docs/science.md §3.3) relative to no drug.
     const ChannelBlocker ketamine = find_drug("ketamine").block;
     PkModel pk(pk_parameters("domino", 70.0));
     DoseSpec infusion;

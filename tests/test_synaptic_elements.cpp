@@ -1,4 +1,4 @@
-// Butz & van Ooyen structural plasticity on potential synapses (models/synaptic_elements.hpp, SCIENCE.md
+// Butz & van Ooyen structural plasticity on potential synapses (models/synaptic_elements.hpp, docs/science.md
 // §6.8): element growth against the NEST growth curve, deletion down to the element count, pairing of free
 // elements only, the distance kernel, the protein coupling and determinism.
 #include "models/synaptic_elements.hpp"

@@ -1,5 +1,5 @@
 // Analyses of population activity written with a run (docs/output.md): gamma-band power of the population
-// rate over time (SCIENCE.md §5.4, T31) and the inhibition-stabilisation probe (§5.4).
+// rate over time (docs/science.md §5.4, T31) and the inhibition-stabilisation probe (§5.4).
 #pragma once
 
 #include <cstdint>

@@ -178,7 +178,7 @@ int command_info(const std::string& dir) {
     if (s.contains("timing")) {
         const auto& t = s["timing"];
         fmt::print("\ntime       build {:.2f} s, simulate {:.2f} s, write {:.2f} s, total {:.2f} s; "
-                   "real-time factor {:.3f}\n",
+                   "wall/simulated time {:.3f}\n",
                    t.value("build_s", 0.0), t.value("simulate_s", 0.0), t.value("write_s", 0.0),
                    t.value("total_s", 0.0), t.value("real_time_factor", 0.0));
     }

@@ -23,7 +23,7 @@ struct PkCurveOptions {
     std::string model = "domino";
     std::optional<double> body_weight_kg; // none: the model's default (70 kg human IV sets, 0.25 rat, 0.025
                                           // mouse; none for esketamine_nasal)
-    double fraction_unbound = 0.6;        // SCIENCE.md §4.1 default
+    double fraction_unbound = 0.6;        // docs/science.md §4.1 default
     double metabolite_fraction_unbound = 0.6;
     bool metabolite = true;
     std::vector<DoseSpec> doses;      // one session

@@ -21,7 +21,7 @@ void ProgressReporter::update(std::int64_t step) {
         if (std::chrono::duration<double>(now - last_draw_).count() < 0.2 && step < last_) return;
         last_draw_ = now;
         const int width = 30, filled = int(fraction * width);
-        std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  RTF %.2f ",
+        std::fprintf(stderr, "\r[%.*s%*s] %5.1f%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  wall/sim %.2f ",
                      filled, "##############################", width - filled, "", 100.0 * fraction,
                      double(step) * dt_ms_, elapsed, eta, rtf);
         std::fflush(stderr);
@@ -30,7 +30,7 @@ void ProgressReporter::update(std::int64_t step) {
         if (decile == last_decile_) return;
         last_decile_ = decile;
         std::fprintf(stderr,
-                     "progress %3d%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  real-time factor %.2f\n",
+                     "progress %3d%%  t = %.0f ms  elapsed %.1f s  ETA %.1f s  wall/simulated time %.2f\n",
                      decile * 10, double(step) * dt_ms_, elapsed, eta, rtf);
     }
 }

@@ -1,5 +1,5 @@
-// Progress on stderr: a bar with elapsed time, ETA and real-time factor on a terminal, plain lines
-// (every 10 %) otherwise, so logs of batch jobs stay readable.
+// Progress on stderr: a bar with elapsed time, ETA and the real-time factor (wall-clock time / simulated
+// time) on a terminal, plain lines (every 10 %) otherwise, so logs of batch jobs stay readable.
 #pragma once
 
 #include <chrono>

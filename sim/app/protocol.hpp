@@ -1,4 +1,4 @@
-// Multi-time-scale runs (SCIENCE.md §9, "bridging by sampling"): a [protocol] alternates short spiking
+// Multi-time-scale runs (docs/science.md §9, "bridging by sampling"): a [protocol] alternates short spiking
 // windows with slow-clock integration, so a week of drug, signalling and structural dynamics costs minutes.
 //
 //   for each probe time t_k (protocol time; 0 = drug time 0):

@@ -1,4 +1,4 @@
-// [[glutamate]]: extracellular glutamate pools (models/glutamate.hpp, SCIENCE.md §5.3).
+// [[glutamate]]: extracellular glutamate pools (models/glutamate.hpp, docs/science.md §5.3).
 #include "sim/config/config_sections.hpp"
 
 #include <algorithm>

@@ -157,7 +157,7 @@ DrugPk read_drug_pk(const toml::table& table, const std::string& path, const std
         pr.fail("model", e.what());
     }
     PkParameters& p = schedule.parameters;
-    // Constants tagged [A]/[M] in SCIENCE.md may be changed per run.
+    // Constants tagged [A]/[M] in docs/science.md may be changed per run.
     p.ke0 = pr.number("ke0_per_min", range(0.0, 1e3, false, true, p.ke0));
     if (p.ka_nasal_per_min > 0)
         p.ka_nasal_per_min = pr.number("ka_nasal_per_min", range(0.0, 1e3, false, true, p.ka_nasal_per_min));
@@ -270,7 +270,7 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         const ChannelBlocker preset = custom ? ChannelBlocker{} : find_drug(d.agent).block;
         auto constant = [&](const char* key, double preset_value, const ParamDef& allowed) {
             if (custom && !r.has(key))
-                r.fail(key, "missing: agent = \"custom\" needs K_d_uM, hill, delta (SCIENCE.md §3.3), "
+                r.fail(key, "missing: agent = \"custom\" needs K_d_uM, hill, delta (docs/science.md §3.3), "
                             "k_on_per_uM_per_s and k_off_per_s (§3.2)");
             return r.number(key, ParamDef{"", preset_value, allowed.min, allowed.max, allowed.min_inclusive,
                                           allowed.max_inclusive, ""});
@@ -280,7 +280,7 @@ std::vector<DrugApplication> read_drugs(TomlReader& root) {
         d.block.hill = constant("hill", preset.hill, range(0.0, 10.0, false, true));
         d.block.delta = constant("delta", preset.delta, range(0.0, 2.0));
         d.block.V_T_mV = r.number("V_T_mV", range(1.0, 100.0, true, true, preset.V_T_mV));
-        // Kinetic trapping constants (SCIENCE.md §3.2): required for custom agents, overridable for presets.
+        // Kinetic trapping constants (science.md §3.2): required for custom agents, overridable for presets.
         d.block.k_on_per_uM_per_s =
             constant("k_on_per_uM_per_s", preset.k_on_per_uM_per_s, range(0.0, 1e9, false, true));
         d.block.k_off_per_s = constant("k_off_per_s", preset.k_off_per_s, range(0.0, 1e9, true, true));

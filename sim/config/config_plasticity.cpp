@@ -1,4 +1,4 @@
-// projections.<name>.plasticity: the long-term plasticity rule of a projection (SCIENCE.md §6.1-§6.3;
+// projections.<name>.plasticity: the long-term plasticity rule of a projection (docs/science.md §6.1-§6.3;
 // models/stdp.hpp, models/calcium_rule.hpp; docs/plasticity.md and docs/config.md for the keys).
 #include "sim/config/config_sections.hpp"
 
@@ -15,7 +15,7 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
     TomlReader r(t, projection.key_path("plasticity"), file);
     const std::string rule = r.choice("rule", {"stdp_pair", "stdp_triplet", "calcium"}, "");
     // Where a rule can act. The rules model glutamatergic, NMDA-receptor-dependent plasticity (Bi & Poo
-    // 1998: both LTP and LTD need NMDA receptors; SCIENCE.md §6.1), with bounds that are conductances:
+    // 1998: both LTP and LTD need NMDA receptors; docs/science.md §6.1), with bounds that are conductances:
     // - current-based receptors are refused: a current weight is signed and has no reversal potential, so
     //   the bounds [w_min, w_max] could silently turn an inhibitory synapse excitatory;
     // - inhibitory receptors (reversal potential below -40 mV: GABA_A at -70/-80 mV) are refused: the
@@ -41,7 +41,7 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
     const ParamDef rate_range = range(0.0, 1.0, true, false);
     if (rule == "stdp_pair") {
         s.kind = StdpRule::Kind::pair;
-        // Song, Miller & Abbott (2000), values as in SCIENCE.md §6.1.
+        // Song, Miller & Abbott (2000), values as in docs/science.md §6.1.
         s.A2_plus = r.number("A_plus", range(0.0, 1.0, true, false, 0.005));
         s.A2_minus = r.number("A_minus", range(0.0, 1.0, true, false, 0.00525));
         s.tau_plus_ms = r.number("tau_plus_ms", range(0.0, 1e7, false, true, 20.0));
@@ -54,7 +54,7 @@ StdpRule read_plasticity(const toml::table& t, TomlReader& projection, const std
         for (const auto& set : calcium_rule_sets())
             names.push_back(set.name);
         // The cortical-slices set by default: there neither C_pre nor C_post alone reaches theta_p, so
-        // potentiation needs pre-post coincidence and NMDA receptors (SCIENCE.md §6.3).
+        // potentiation needs pre-post coincidence and NMDA receptors (docs/science.md §6.3).
         const std::string set_name = r.choice("parameter_set", names, "cortical_slices");
         const CalciumRuleSet& set =
             *std::find_if(calcium_rule_sets().begin(), calcium_rule_sets().end(),

@@ -87,7 +87,7 @@ std::vector<std::vector<double>> read_spike_times_file(const std::string& path, 
     return times;
 }
 
-// shape = "kinetic": Destexhe-Mainen-Sejnowski two-state receptor (SCIENCE.md §2.2,
+// shape = "kinetic": Destexhe-Mainen-Sejnowski two-state receptor (docs/science.md §2.2,
 // models/kinetic_receptor.hpp). A preset gives the rates (and E_rev, Mg2+ block) of §2.2; without one,
 // alpha and beta are required. The pulse must be a whole number of steps (pulses start and end on steps).
 void read_kinetic_receptor(TomlReader& rr, ReceptorSpec& spec, ReceptorKind kind, const std::string& model,
@@ -121,7 +121,7 @@ void read_kinetic_receptor(TomlReader& rr, ReceptorSpec& spec, ReceptorKind kind
             rr.fail(rr.has("Mg_block") ? "Mg_block" : "preset",
                     "the Mg2+ block acts on a conductance; '" + model +
                         "' is current-based (set Mg_block = false, or use a conductance-based model)");
-        // SCIENCE.md §2.3 (as for shape = "nmda").
+        // docs/science.md §2.3 (as for shape = "nmda").
         spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
         spec.K_Mg0_mM = rr.number("K_Mg0_mM", range(0.0, 1e4, false, true, 3.57));
         spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
@@ -222,15 +222,15 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                                 "model; '" +
                                     pop.model + "' is current-based");
                     spec.shape = ReceptorShape::nmda;
-                    // SCIENCE.md §2.1 (Brunel & Wang 2001: rise 2 ms, decay 100 ms) and §2.3 (Mg2+ block).
+                    // science.md §2.1 (Brunel & Wang 2001: rise 2 ms, decay 100 ms) and §2.3 (Mg2+ block).
                     spec.tau_rise_ms = rr.number("tau_rise_ms", range(0.0, 1e6, false, true, 2.0));
                     if (!(spec.tau_rise_ms < spec.tau_ms))
                         rr.fail("tau_rise_ms",
                                 "must be shorter than tau_ms (" + number_text(spec.tau_ms) + " ms)");
                     spec.Mg_mM = rr.number("Mg_mM", range(0.0, 100.0, true, true, 1.0));
-                    // Subunit presets of K0 (SCIENCE.md §2.3): GluN2A/2B Jahr-Stevens 3.57 mM; GluN2C/2D less
+                    // Subunit presets of K0 (science.md §2.3): GluN2A/2B Jahr-Stevens 3.57 mM; GluN2C/2D less
                     // Mg-sensitive: 4 x, which gives the 6.4-fold Mg2+ shift of blocker IC50 at -70 mV, 1 mM
-                    // that the memantine oocyte IC50s show for 2C (6.7x) and 2D (6.3x) [V2]; SCIENCE.md's 8 x
+                    // that the memantine oocyte IC50s show for 2C (6.7x) and 2D (6.3x) [V2]; science.md's 8 x
                     // is back-calculated from recalled values [M] (docs/pharmacology.md).
                     const std::string subunit = rr.choice("subunit", {"GluN2A/2B", "GluN2C/2D"}, "GluN2A/2B");
                     spec.subunit_2CD = subunit == "GluN2C/2D";
@@ -238,7 +238,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                         "K_Mg0_mM", range(0.0, 1e4, false, true, spec.subunit_2CD ? 4.0 * 3.57 : 3.57));
                     spec.Mg_slope_per_mV = rr.number("Mg_slope_per_mV", range(0.0, 1.0, true, true, 0.062));
                     if (shape == "nmda_saturating") {
-                        // Brunel & Wang 2001 (SCIENCE.md §2.1): alpha 0.5 / ms; tau_rise_ms is the tau of x.
+                        // Brunel & Wang 2001 (science.md §2.1): alpha 0.5 / ms; tau_rise_ms is the tau of x.
                         // The per-spike jump (models/nmda_saturation.hpp) needs alpha tau_rise <= 100.
                         spec.saturation_alpha_per_ms =
                             rr.number("alpha_per_ms", range(0.0, 1e3, false, true, 0.5));
@@ -249,7 +249,7 @@ PopulationSpec read_population(const toml::table& t, std::size_t index, const st
                                         " exceeds 100 (s saturates fully at every spike; use a "
                                         "smaller alpha or a plain nmda receptor)");
                     }
-                    // Drug block (SCIENCE.md §3.2 kinetic trapping, or the §3.3 equilibrium quick form).
+                    // Drug block (docs/science.md §3.2 kinetic trapping, or the §3.3 equilibrium quick form).
                     spec.block = rr.choice("block", {"kinetic", "equilibrium"}, "kinetic") == "kinetic"
                                      ? ReceptorSpec::Block::kinetic
                                      : ReceptorSpec::Block::equilibrium;

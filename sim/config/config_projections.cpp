@@ -172,7 +172,7 @@ ProjectionSpec read_projection(const toml::table& t, std::size_t index, const st
                                " ms is shorter than the time step dt_ms = " + number_text(sim.dt_ms) +
                                " (a delay must be at least one step)");
     proj.delay_ms = r.distribution("delay_ms", delay_range);
-    // Tsodyks-Markram short-term plasticity (SCIENCE.md §5.1): stp = {U, tau_rec_ms [, tau_fac_ms]}.
+    // Tsodyks-Markram short-term plasticity (docs/science.md §5.1): stp = {U, tau_rec_ms [, tau_fac_ms]}.
     if (const toml::table* stp = r.table("stp")) {
         TomlReader sr(*stp, r.key_path("stp"), file);
         TsodyksMarkramParams p;

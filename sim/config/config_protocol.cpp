@@ -1,4 +1,4 @@
-// [protocol]: the multi-time-scale protocol and its slow layer (SCIENCE.md §6.5-6.8, §9). Read after
+// [protocol]: the multi-time-scale protocol and its slow layer (docs/science.md §6.5-6.8, §9). Read after
 // populations and projections, which it names.
 #include "sim/config/config_sections.hpp"
 
@@ -9,7 +9,7 @@ namespace ketaplast::config_detail {
 
 namespace {
 
-// [protocol.slow]: every SlowLayerParams value may be overridden (they are [A] in SCIENCE.md).
+// [protocol.slow]: every SlowLayerParams value may be overridden (they are [A] in docs/science.md).
 void read_slow(TomlReader& r, SlowLayerParams& p) {
     constexpr double inf = std::numeric_limits<double>::infinity();
     const auto pos = [&](const char* key, double& v) { v = r.number(key, range(0.0, inf, false, true, v)); };
@@ -148,7 +148,7 @@ std::optional<ProtocolSpec> read_protocol(TomlReader& root, const Experiment& ex
         if (rs.shape == ReceptorShape::nmda)
             r.fail_at(&item, "projections",
                       "projection '" + proj.name + "' targets the NMDA receptor '" + rs.name +
-                          "': the slow layer scales AMPA strength (SCIENCE.md §6.6), and an NMDA "
+                          "': the slow layer scales AMPA strength (docs/science.md §6.6), and an NMDA "
                           "projection's capacity is fixed when the network is built");
         // Excitatory receptors reverse near 0 mV, GABA_A near -70 to -80 mV: -40 mV separates them, so
         // no projection can be in both lists (scaled up as excitatory and down as inhibitory).

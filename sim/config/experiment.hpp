@@ -109,7 +109,7 @@ struct ProjectionSpec {
     bool multapses = false;
     Distribution weight; // nS (conductance receptors) or pA (current receptors)
     Distribution delay_ms;
-    // Tsodyks-Markram short-term plasticity of the projection (SCIENCE.md §5.1): each spike's weight is
+    // Tsodyks-Markram short-term plasticity of the projection (docs/science.md §5.1): each spike's weight is
     // scaled by the released fraction u x of its source (sim/network/presynaptic_state.hpp).
     std::optional<TsodyksMarkramParams> stp;
     // Long-term plasticity of the projection's weights (pair or triplet STDP, models/stdp.hpp; engine side
@@ -133,7 +133,7 @@ struct RecordingSpec {
     // exist (then every 1000 ms). With drugs the drug clock samples them.
     double readout_ms = 0.0;
     double gamma_window_ms = 0.0; // > 0: gamma-band power of each population's rate per window
-    // Inhibition-stabilisation probe (SCIENCE.md §5.4): extra current into one population in a window;
+    // Inhibition-stabilisation probe (docs/science.md §5.4): extra current into one population in a window;
     // a paradoxical fall of its rate marks an inhibition-stabilised network.
     struct IsnProbe {
         std::string population;
@@ -147,13 +147,13 @@ struct RecordingSpec {
 
 // A drug at the NMDA receptors: a constant bath concentration (slice-style experiments), or the free
 // effect-site concentration of a dose schedule through a PK model, updated on a slow clock. It blocks
-// every NMDA receptor at equilibrium with Mg2+ (SCIENCE.md §3.3). A dosed drug also forms its metabolite
-// (norketamine, SCIENCE.md §4.4), a second blocker with its own concentration and potency.
+// every NMDA receptor at equilibrium with Mg2+ (docs/science.md §3.3). A dosed drug also forms its metabolite
+// (norketamine, docs/science.md §4.4), a second blocker with its own concentration and potency.
 struct DrugPk {
     std::string model = "domino";
     double body_weight_kg = 0.0;   // 0: not given (allowed when no dose is in mg/kg and the set is not
                                    // weight-scaled)
-    double fraction_unbound = 0.6; // SCIENCE.md §4.1 default
+    double fraction_unbound = 0.6; // docs/science.md §4.1 default
     std::vector<DoseSpec> doses;   // the whole schedule, repeated sessions expanded
     double step_ms = 1000.0;       // slow clock: concentration held constant between updates
     PkParameters parameters;       // the model's set with the config's overrides
@@ -193,7 +193,7 @@ struct DrugSpecies {
     std::string series_name() const { return std::to_string(drug) + "_" + agent; }
 };
 
-// [protocol]: spiking windows alternating with slow-clock integration (SCIENCE.md §9; sim/app/protocol.cpp).
+// [protocol]: spiking windows alternating with slow-clock integration (science.md §9; sim/app/protocol.cpp).
 // Protocol time 0 is drug time 0; a window of window_ms is simulated at each probe time, its statistics
 // after burn_in_ms drive the slow layer (models/slow_layer.hpp) until the next probe, whose factors are
 // then written back into the projections' weights and active synapses.

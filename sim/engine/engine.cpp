@@ -237,7 +237,7 @@ void Engine::reset_block_rate_sums() {
 void Engine::bridge_drug_block(double to_ms) {
     // Drug time now (protocols run with drug_time_scale 1). Concentrations at each substep's midpoint,
     // held over it: substeps of at most 30 s, short against the PK's minutes (Domino's fastest
-    // distribution half-life ~2 min, SCIENCE.md §4).
+    // distribution half-life ~2 min, docs/science.md §4).
     constexpr double kSubstep_ms = 30000.0;
     const double dt = exp_.simulation.dt_ms;
     const double from_ms = double(step_) * dt + drug_offset_ms_;
@@ -271,7 +271,7 @@ void Engine::bridge_drug_block(double to_ms) {
 void Engine::update_drugs(std::int64_t step) {
     // Advance each drug's PK to this step's time with its dose schedule, then hand the free effect-site
     // concentration of every species (the drug and its metabolite; exp_.species, the one drug -> blocker
-    // mapping) to every NMDA receptor. It is held until the next tick (SCIENCE.md §9: drug concentration
+    // mapping) to every NMDA receptor. It is held until the next tick (docs/science.md §9: drug concentration
     // piecewise constant over ~1 s epochs).
     // Experiment time (network time, plus the protocol's offset over skipped gaps); drug (PK) time runs
     // drug_time_scale times faster than network time.
