@@ -27,13 +27,19 @@ find_path(RANDOM123_INCLUDE_DIR Random123/philox.h REQUIRED)
 add_library(ketaplast_random123 INTERFACE)
 target_include_directories(ketaplast_random123 SYSTEM INTERFACE ${RANDOM123_INCLUDE_DIR})
 
+# libcsv (libcsv-dev): RFC 4180 reading and quoting for the sweep's point lists and tables.
+find_path(CSV_INCLUDE_DIR csv.h REQUIRED)
+find_library(CSV_LIBRARY csv REQUIRED)
+add_library(ketaplast_csv INTERFACE)
+target_include_directories(ketaplast_csv SYSTEM INTERFACE ${CSV_INCLUDE_DIR})
+target_link_libraries(ketaplast_csv INTERFACE ${CSV_LIBRARY})
+
 # ketaplast-viz only (viz/): Debian 12's VTK 9.1 (libvtk9-dev), whose CMake config needs the C language
 # (enabled in the top level), and Xlib to probe for an X server before VTK opens a window.
 if(KETAPLAST_WITH_VTK)
   find_package(VTK 9.1 REQUIRED COMPONENTS
     CommonCore CommonDataModel IOXML IOImage
-    RenderingCore RenderingOpenGL2 RenderingFreeType RenderingContext2D RenderingContextOpenGL2
-    ChartsCore ViewsContext2D InteractionStyle)
+    RenderingCore RenderingOpenGL2 RenderingFreeType InteractionStyle)
   find_package(X11 REQUIRED)
 endif()
 

@@ -244,7 +244,7 @@ TEST_CASE("cli: run single_neuron writes every output, then info summarises it",
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Contains("completed"));
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+    for (const char* f : {"spikes.h5", "report_V_m_mV.h5", "timeseries.h5", "summary.json", "config.toml"}) {
         INFO(f);
         CHECK(fs::is_regular_file(out + "/" + f));
         CHECK(fs::file_size(out + "/" + f) > 0);
@@ -272,7 +272,8 @@ TEST_CASE("cli: run single_neuron writes every output, then info summarises it",
     for (const char* name : {"neuron", "excitatory_input", "inhibitory_input", "lif_cond", "spike_times"})
         CHECK_THAT(info.output, Catch::Contains(name));
     CHECK_THAT(info.output,
-               Catch::Contains("spikes.h5 reports.h5 timeseries.h5 nodes.h5 config.toml summary.json"));
+               Catch::Contains("spikes.h5 timeseries.h5 nodes.h5 config.toml summary.json report_V_m_mV.h5 "
+                               "report_g_AMPA_nS.h5 report_g_GABA_A_nS.h5"));
 }
 
 TEST_CASE("cli: run applies --set, --seed and --threads, and saves the resolved config",
@@ -341,7 +342,7 @@ TEST_CASE("cli: a numerical blow-up stops the run with exit 1 and keeps what was
                              Catch::Contains("V_m_mV = "));
 
     // What was recorded up to the failure is on disk, complete (no temporaries).
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "summary.json", "config.toml"}) {
+    for (const char* f : {"spikes.h5", "report_V_m_mV.h5", "timeseries.h5", "summary.json", "config.toml"}) {
         INFO(f);
         CHECK(fs::is_regular_file(out + "/" + f));
     }
@@ -514,6 +515,18 @@ TEST_CASE("cli: sweep runs a grid, one point by --index, and collects the table"
     const std::string partial = test::read_file(dir.file("array/sweep.csv"));
     CHECK_THAT(partial, Catch::Contains("\n2,500,1,completed,"));
     CHECK_THAT(partial, Catch::Contains("\n1,400,2,missing"));
+    // --collect labels each point from its own config.toml: a grid given in another order than the one the
+    // points ran with is refused (point 2 ran with seed 1; in the reordered grid point 2 has seed 2).
+    const auto reordered = run_ketaplast("sweep " + config +
+                                             " --param populations.neuron.params.C_pF=400,500 --param "
+                                             "simulation.seed=2,1 --collect --out " +
+                                             quoted(dir.file("array")),
+                                         dir.file("log"));
+    CHECK(reordered.exit_code == 2);
+    CHECK_THAT(reordered.output,
+               Catch::Contains("point_2/config.toml: simulation.seed = 1, but point 2 of the "
+                               "sweep has simulation.seed = 2"));
+    CHECK(test::read_file(dir.file("array/sweep.csv")) == partial); // the table is left as it was
     // Bad input: index out of range, an unknown key, a value of the wrong type; nothing is written.
     const auto range = run_ketaplast("sweep " + config + grid + " --index 4 --out " + quoted(dir.file("bad")),
                                      dir.file("log"));

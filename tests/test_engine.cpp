@@ -58,7 +58,7 @@ reports = [ { population = "cell", variables = ["g_AMPA_nS"], interval_ms = 0.1 
 )";
     Experiment exp = load_experiment_from_string(config, "delay.toml");
     run_experiment(exp, {dir.path(), 1, false});
-    h5::File f = h5::File::open_read(dir.file("reports.h5"));
+    h5::File f = h5::File::open_read(dir.file("report_g_AMPA_nS.h5"));
     const auto g = f.open_group("report").open_group("cell").read_doubles("data");
     REQUIRE(g.size() == 200);
     CHECK(g[114] == 0.0);
@@ -121,7 +121,7 @@ reports = [ { population = "cell", variables = ["g_AMPA_nS"], interval_ms = 1.0 
 )";
     Experiment exp = load_experiment_from_string(config, "drive.toml");
     run_experiment(exp, {dir.path(), 2, false});
-    h5::File f = h5::File::open_read(dir.file("reports.h5"));
+    h5::File f = h5::File::open_read(dir.file("report_g_AMPA_nS.h5"));
     const auto g = f.open_group("report").open_group("cell").read_doubles("data");
     double sum = 0;
     std::size_t n = 0;

@@ -146,12 +146,9 @@ TEST_CASE("configs/nmda_synapse.toml: removing Mg2+ unmasks the NMDA current", "
         const Experiment exp = load_experiment(test::source_path("configs/nmda_synapse.toml"),
                                                {{"populations.cell.receptors.NMDA.Mg_mM", mg}});
         run_experiment(exp, {dir.path(), 1, false});
-        h5::File f = h5::File::open_read(dir.file("reports.h5"));
+        h5::File f = h5::File::open_read(dir.file("report_V_m_mV.h5"));
         const auto data = f.open_group("report").open_group("cell").read_doubles("data");
-        double v = -1e9;
-        for (std::size_t i = 0; i < data.size(); i += 3)
-            v = std::max(v, data[i]); // V_m_mV is element 0
-        return v;
+        return *std::max_element(data.begin(), data.end());
     };
     const double with_mg = peak("1.0"), without_mg = peak("0.0");
     CHECK(with_mg < -55.0);

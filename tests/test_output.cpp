@@ -39,8 +39,9 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     Experiment exp = load_experiment(source_path("configs/single_neuron.toml"));
     run_experiment(exp, {dir.path(), 2, false});
 
-    for (const char* name :
-         {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "summary.json", "config.toml"})
+    for (const char* name : {"spikes.h5", "report_V_m_mV.h5", "report_g_AMPA_nS.h5", "report_g_GABA_A_nS.h5",
+                             "timeseries.h5", "nodes.h5", "summary.json", "config.toml", "node_types.csv",
+                             "circuit_config.json", "simulation_config.json", "node_sets.json"})
         CHECK(std::filesystem::exists(dir.file(name)));
     for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
         CHECK(entry.path().extension() != ".tmp");
@@ -58,26 +59,32 @@ TEST_CASE("a run writes SONATA spikes and reports that read back", "[output][int
     CHECK(std::is_sorted(neuron_times.begin(), neuron_times.end()));
     CHECK(!neuron_times.empty()); // the burst makes the neuron fire
 
-    // reports.h5: /report/<population>/data (times x elements) and mapping.
-    h5::File reports = h5::File::open_read(dir.file("reports.h5"));
+    // One SONATA report per recorded variable, report_<variable>.h5: /report/<population>/data (times x
+    // elements, one element per neuron) with the variable's unit, and mapping.
+    h5::File reports = h5::File::open_read(dir.file("report_V_m_mV.h5"));
     h5::Object report = reports.open_group("report").open_group("neuron");
     h5::Object mapping = report.open_group("mapping");
     CHECK(mapping.read_u64("node_ids") == std::vector<std::uint64_t>{0});
-    CHECK(mapping.read_u64("index_pointers") == std::vector<std::uint64_t>{0, 3}); // N + 1 entries
-    CHECK(mapping.read_u64("element_ids") == std::vector<std::uint64_t>{0, 1, 2});
+    CHECK(mapping.read_u64("index_pointers") == std::vector<std::uint64_t>{0, 1}); // N + 1 entries
+    CHECK(mapping.read_u64("element_ids") == std::vector<std::uint64_t>{0});
     const auto time = mapping.read_doubles("time");
     REQUIRE(time.size() == 3);
     CHECK(time[0] == 0.0);
     CHECK(time[1] == Approx(200.0));
     CHECK(time[2] == Approx(0.1));
     CHECK(mapping.read_string_attribute_of("time", "units") == "ms");
-    CHECK_THAT(report.read_string_attribute_of("data", "units"), Catch::Contains("mixed"));
+    CHECK(report.read_string_attribute_of("data", "units") == "mV");
     const auto data = report.read_doubles("data");
-    REQUIRE(data.size() == 2000 * 3);
+    REQUIRE(data.size() == 2000);
     CHECK(data[0] == Approx(-70.0)); // V starts at E_leak
     // The AMPA conductance jumps by 60 nS when the first input spike arrives (20 ms + 1 ms delay).
-    CHECK(data[3 * 210 + 1] == Approx(60.0));
-    CHECK(data[3 * 209 + 1] == 0.0);
+    h5::File ampa_file = h5::File::open_read(dir.file("report_g_AMPA_nS.h5"));
+    h5::Object ampa = ampa_file.open_group("report").open_group("neuron");
+    CHECK(ampa.read_string_attribute_of("data", "units") == "nS");
+    const auto g_ampa = ampa.read_doubles("data");
+    REQUIRE(g_ampa.size() == 2000);
+    CHECK(g_ampa[210] == Approx(60.0));
+    CHECK(g_ampa[209] == 0.0);
 
     // timeseries.h5: population rates in bins.
     h5::File ts = h5::File::open_read(dir.file("timeseries.h5"));

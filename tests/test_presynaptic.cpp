@@ -520,14 +520,14 @@ TEST_CASE("configs/short_term_plasticity.toml: depression, facilitation and reco
     TempDir dir("stp_config");
     run_experiment(load_experiment(source_path("configs/short_term_plasticity.toml")),
                    {dir.path(), 2, false});
-    h5::File f = h5::File::open_read(dir.file("reports.h5"));
-    // Reports hold g_AMPA_nS and V_m_mV per sample (every step): the jumps of g are g[k+1] - d g[k].
+    h5::File f = h5::File::open_read(dir.file("report_g_AMPA_nS.h5"));
+    // The g_AMPA_nS report holds one sample per step: the jumps of g are g[k+1] - d g[k].
     auto jumps = [&](const std::string& population) {
         const auto data = f.open_group("report").open_group(population).read_doubles("data");
         const double d = double(float(std::exp(-kDt / 2.0)));
         std::vector<double> out;
-        for (std::size_t k = 2; k + 2 < data.size(); k += 2) {
-            const double jump = data[k] - d * data[k - 2];
+        for (std::size_t k = 1; k + 1 < data.size(); ++k) {
+            const double jump = data[k] - d * data[k - 1];
             if (jump > 0.01) out.push_back(jump);
         }
         return out;

@@ -3,10 +3,13 @@
 #include "viz/connectivity.hpp"
 
 #include <vtkActor.h>
+#include <vtkActor2D.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
 #include <vtkPointData.h>
+#include <vtkPoints.h>
 #include <vtkPolyDataMapper.h>
+#include <vtkPolyDataMapper2D.h>
 #include <vtkProperty.h>
 #include <vtkRenderWindow.h>
 #include <vtkRenderer.h>
@@ -76,6 +79,35 @@ vtkSmartPointer<vtkActor> lines_actor(vtkPolyData* synapses, const std::vector<s
     actor->GetProperty()->SetLineWidth(float(width));
     actor->GetProperty()->SetOpacity(opacity);
     return actor;
+}
+
+// A horizontal scale bar of `length_px` pixels at (x_px, y_px) of the window, in display coordinates.
+vtkSmartPointer<vtkActor2D> scale_bar(double x_px, double y_px, double length_px) {
+    auto points = vtkSmartPointer<vtkPoints>::New();
+    points->InsertNextPoint(x_px, y_px, 0.0);
+    points->InsertNextPoint(x_px + length_px, y_px, 0.0);
+    auto lines = vtkSmartPointer<vtkCellArray>::New();
+    const vtkIdType ends[2] = {0, 1};
+    lines->InsertNextCell(2, ends);
+    auto data = vtkSmartPointer<vtkPolyData>::New();
+    data->SetPoints(points);
+    data->SetLines(lines);
+    auto mapper = vtkSmartPointer<vtkPolyDataMapper2D>::New();
+    mapper->SetInputData(data);
+    auto actor = vtkSmartPointer<vtkActor2D>::New();
+    actor->SetMapper(mapper);
+    actor->GetProperty()->SetColor(0.1, 0.1, 0.1);
+    actor->GetProperty()->SetLineWidth(4.0f);
+    return actor;
+}
+
+// A round length (1, 2 or 5 x 10^k) near a fifth of `span`.
+double nice_length(double span) {
+    const double target = 0.2 * span;
+    const double power = std::pow(10.0, std::floor(std::log10(target)));
+    for (double step : {5.0, 2.0, 1.0})
+        if (step * power <= target) return step * power;
+    return power;
 }
 
 std::string fmt_double(const char* format, double v) {
@@ -149,9 +181,16 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
                        " and " + run.time_text(run.frames.back().time_ms);
     }
 
-    // Side view of the column: depth (z) vertical, looking along +y, turned a little for depth cues.
-    renderer->ResetCamera();
+    // Side view of the column: depth (z) vertical, looking along +y, turned a little for depth cues. A
+    // parallel projection keeps one scale everywhere, so the scale bar measures any line in the picture's
+    // plane. The network fills the left of the window below the title band; the titles, the population key
+    // and the scale bar stand outside it, on an annotation layer underneath.
+    constexpr double kNetworkRight = 0.74, kNetworkTop = 0.9;
+    renderer->SetViewport(0.0, 0.0, kNetworkRight, kNetworkTop);
+    renderer->SetLayer(1);
     vtkCamera* camera = renderer->GetActiveCamera();
+    camera->ParallelProjectionOn();
+    renderer->ResetCamera();
     double focal[3];
     camera->GetFocalPoint(focal);
     const double distance = camera->GetDistance();
@@ -161,10 +200,13 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
     renderer->ResetCamera();
     camera->Zoom(1.1);
 
-    renderer->AddActor2D(text("Network: " + std::to_string(run.point_count()) + " neurons", 0.02, 0.95, 22,
-                              {0.1, 0.1, 0.1}, true));
-    renderer->AddActor2D(text(subtitle, 0.02, 0.915, 15, {0.25, 0.25, 0.25}));
-    double y = 0.03 + 0.035 * double(run.nodes.size() - 1);
+    auto notes = vtkSmartPointer<vtkRenderer>::New();
+    notes->SetBackground(1.0, 1.0, 1.0);
+    notes->SetLayer(0);
+    notes->AddActor2D(text("Network: " + std::to_string(run.point_count()) + " neurons", 0.02, 0.95, 22,
+                           {0.1, 0.1, 0.1}, true));
+    notes->AddActor2D(text(subtitle, 0.02, 0.915, 15, {0.25, 0.25, 0.25}));
+    double y = kNetworkTop - 0.06;
     for (std::size_t p = 0; p < run.nodes.size(); ++p, y -= 0.035) {
         const NodePopulation& n = run.nodes[p];
         double mean_rate = 0;
@@ -173,18 +215,32 @@ Picture render_network(const RunData& run, const fs::path& out_dir, const Networ
         mean_rate /= double(std::max<std::size_t>(1, n.size()));
         std::string line = n.name + ": " + std::to_string(n.size()) + " neurons";
         if (run.has_spikes) line += fmt_double(", %.2f Hz", mean_rate);
-        renderer->AddActor2D(text(line, 0.02, y, 17, category_colour(p), true));
+        notes->AddActor2D(text(line, kNetworkRight + 0.01, y, 16, category_colour(p), true));
     }
+    // Scale bar: the parallel scale is half the network viewport's height in µm (positions in µm, nodes.h5).
+    const double viewport_height_px = kNetworkTop * double(options.height_px);
+    const double um_per_px = 2.0 * camera->GetParallelScale() / viewport_height_px;
+    const double bar_um = nice_length(um_per_px * (1.0 - kNetworkRight) * double(options.width_px) * 2.5);
+    const double bar_px = bar_um / um_per_px;
+    const double bar_x = (kNetworkRight + 0.02) * double(options.width_px), bar_y = 0.06 * options.height_px;
+    notes->AddActor2D(scale_bar(bar_x, bar_y, bar_px));
+    notes->AddActor2D(
+        text(fmt_double("%g \xC2\xB5m", bar_um), kNetworkRight + 0.02, 0.08, 17, {0.1, 0.1, 0.1}, true));
 
     auto window = vtkSmartPointer<vtkRenderWindow>::New();
     window->SetOffScreenRendering(1);
     window->SetSize(options.width_px, options.height_px);
     window->SetMultiSamples(8);
+    window->SetNumberOfLayers(2);
+    window->AddRenderer(notes);
     window->AddRenderer(renderer);
     save_png(window, out_dir / "network.png");
     return {"network.png", "The network in 3D",
-            "Each dot is a neuron at its position (µm), coloured by population; grey lines are synapses. " +
-                subtitle + "."};
+            "Each dot is a neuron at its position, coloured by population; grey lines are synapses. " +
+                subtitle +
+                ". Side view of the column (cortical depth vertical) in parallel projection: the bar "
+                "measures " +
+                fmt_double("%g", bar_um) + " µm in the picture's plane."};
 }
 
 } // namespace ketaplast::viz

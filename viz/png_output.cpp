@@ -45,10 +45,4 @@ std::array<double, 3> category_colour(std::size_t index) {
     return dark2[index % dark2.size()];
 }
 
-TimeUnit time_unit_for(double duration_ms) {
-    if (duration_ms <= 2000.0) return {1.0, "ms"};
-    if (duration_ms <= 600000.0) return {1000.0, "s"};
-    return {60000.0, "min"};
-}
-
 } // namespace ketaplast::viz

@@ -1,4 +1,4 @@
-// Shared by the network render and the plots: saving a render window as PNG, colours, time axis units.
+// The 3-D picture as PNG: saving a render window, the population colours (as in the 2-D pictures).
 #pragma once
 
 #include <array>
@@ -24,12 +24,5 @@ void save_png(vtkRenderWindow* window, const std::filesystem::path& path);
 std::array<double, 3> category_colour(std::size_t index);
 inline constexpr std::array<double, 3> kStrengthened = {0.84, 0.15, 0.16};
 inline constexpr std::array<double, 3> kWeakened = {0.12, 0.47, 0.71};
-
-// A readable time unit for a run of this length: ms up to 2 s, s up to 10 min, min beyond.
-struct TimeUnit {
-    double ms_per_unit;
-    std::string name;
-};
-TimeUnit time_unit_for(double duration_ms);
 
 } // namespace ketaplast::viz

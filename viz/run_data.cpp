@@ -29,12 +29,6 @@ std::vector<std::string> children(hid_t group) {
     return names;
 }
 
-bool is_group(hid_t loc, const std::string& name) {
-    H5O_info_t info{};
-    if (H5Oget_info_by_name(loc, name.c_str(), &info, H5P_DEFAULT) < 0) return false;
-    return info.type == H5O_TYPE_GROUP;
-}
-
 // Dimensions of a dataset (empty when it cannot be opened).
 std::vector<hsize_t> dims_of(hid_t loc, const std::string& name) {
     h5::Handle d(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), H5Dclose);
@@ -239,47 +233,17 @@ void load_edges(RunData& run, const std::vector<fs::path>& extra_edges) {
     run.frames.push_back(std::move(final_frame));
 }
 
-// Collects every dataset with a sibling time_ms of the same length below `group`.
-void collect_series(const h5::Object& group, const std::string& path, std::vector<Series>& out) {
-    const std::vector<std::string> names = children(group.id());
-    const bool timed = std::find(names.begin(), names.end(), "time_ms") != names.end();
-    std::vector<double> time_ms;
-    if (timed) time_ms = group.read_doubles("time_ms");
-    for (const std::string& name : names) {
-        if (is_group(group.id(), name)) {
-            collect_series(group.open_group(name), path + "/" + name, out);
-            continue;
-        }
-        if (!timed || name == "time_ms") continue;
-        const std::vector<hsize_t> dims = dims_of(group.id(), name);
-        if (dims.size() != 1 || dims[0] != time_ms.size()) continue;
-        Series s;
-        s.group = path;
-        s.name = name;
-        s.units = units_of(group, name);
-        s.time_ms = time_ms;
-        s.values = group.read_doubles(name);
-        out.push_back(std::move(s));
-    }
-}
-
-void load_timeseries(RunData& run) {
-    const fs::path path = run.dir / "timeseries.h5";
-    if (!fs::exists(path)) return;
+// The end of the last rate bin of timeseries.h5: the simulated time of a run without summary.json.
+double rates_end_ms(const fs::path& dir) {
+    const fs::path path = dir / "timeseries.h5";
+    if (!fs::exists(path)) return 0.0;
     h5::File file = h5::File::open_read(path.string());
-    if (file.exists("time_ms")) run.rate_time_ms = file.read_doubles("time_ms");
-    run.rate_bin_ms = double_attribute(file.id(), "bin_ms", 0.0);
-    if (file.exists("population_rate_Hz")) {
-        h5::Object rates = file.open_group("population_rate_Hz");
-        for (const std::string& name : children(rates.id()))
-            run.population_rate_Hz.emplace_back(name, rates.read_doubles(name));
-    }
-    for (const std::string& name : children(file.id()))
-        if (name != "population_rate_Hz" && is_group(file.id(), name))
-            collect_series(file.open_group(name), name, run.series);
+    if (!file.exists("time_ms")) return 0.0;
+    const std::vector<double> t = file.read_doubles("time_ms");
+    return t.empty() ? 0.0 : t.back() + double_attribute(file.id(), "bin_ms", 0.0);
 }
 
-// slow.h5 of a [protocol] run: every 1-D dataset of /slow with one value per probe (t_h).
+// slow.h5 of a [protocol] run: its length in protocol time.
 void load_slow(RunData& run) {
     const fs::path path = run.dir / "slow.h5";
     if (!fs::exists(path)) return;
@@ -287,21 +251,6 @@ void load_slow(RunData& run) {
     if (!file.exists("slow")) throw InputError(path.string() + ": no /slow group (docs/output.md)");
     const h5::Object slow = file.open_group("slow");
     const std::vector<double> t_h = slow.read_doubles("t_h");
-    std::vector<double> time_ms(t_h.size());
-    for (std::size_t k = 0; k < t_h.size(); ++k)
-        time_ms[k] = t_h[k] * 3.6e6;
-    for (const std::string& name : children(slow.id())) {
-        if (name == "t_h" || is_group(slow.id(), name)) continue;
-        const std::vector<hsize_t> dims = dims_of(slow.id(), name);
-        if (dims.size() != 1 || dims[0] != t_h.size()) continue;
-        Series s;
-        s.group = "slow";
-        s.name = name;
-        s.units = units_of(slow, name);
-        s.time_ms = time_ms;
-        s.values = slow.read_doubles(name);
-        run.slow.push_back(std::move(s));
-    }
     const double hours = double_attribute(slow.id(), "duration_h", t_h.empty() ? 0.0 : t_h.back());
     run.protocol_ms = hours * 3.6e6;
 }
@@ -315,12 +264,6 @@ std::string RunData::time_text(double t_ms) const {
     else
         std::snprintf(buffer, sizeof buffer, "%.0f ms", t_ms);
     return buffer;
-}
-
-const Series* RunData::slow_series(const std::string& name) const {
-    for (const Series& s : slow)
-        if (s.name == name) return &s;
-    return nullptr;
 }
 
 std::size_t RunData::node_index(const std::string& population) const {
@@ -353,13 +296,6 @@ std::size_t RunData::edge_count() const {
     return total;
 }
 
-std::vector<const Series*> RunData::find_series(const std::string& prefix, const std::string& name) const {
-    std::vector<const Series*> found;
-    for (const Series& s : series)
-        if (s.group.rfind(prefix, 0) == 0 && (name.empty() || s.name == name)) found.push_back(&s);
-    return found;
-}
-
 RunData load_run(const fs::path& dir, const std::vector<fs::path>& extra_edges) {
     if (!fs::is_directory(dir)) throw InputError("'" + dir.string() + "' is not a directory");
     RunData run;
@@ -375,12 +311,11 @@ RunData load_run(const fs::path& dir, const std::vector<fs::path>& extra_edges) 
     } else {
         run.summary = nlohmann::json::object();
     }
-    load_timeseries(run);
     load_slow(run);
     if (run.summary.contains("simulated_ms") && run.summary["simulated_ms"].is_number())
         run.simulated_ms = run.summary["simulated_ms"].get<double>();
-    else if (!run.rate_time_ms.empty())
-        run.simulated_ms = run.rate_time_ms.back() + run.rate_bin_ms;
+    else
+        run.simulated_ms = rates_end_ms(dir);
     load_nodes(run);
     load_spikes(run);
     load_edges(run, extra_edges);

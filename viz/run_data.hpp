@@ -1,6 +1,7 @@
-// What ketaplast-viz reads from a run directory (docs/output.md): nodes.h5, spikes.h5, edges.h5,
-// snapshots.h5, timeseries.h5 and summary.json, as plain arrays. No VTK here, so the reader can be tested
-// and reused without a display or the rendering libraries; missing optional files give empty members.
+// What the ParaView files and the 3-D picture need from a run directory (docs/output.md): nodes.h5,
+// spikes.h5 (per-neuron rates), edges.h5, snapshots.h5 and summary.json, as plain arrays. No VTK here, so
+// the reader can be tested without a display; missing optional files give empty members. The 2-D pictures
+// and the report read the run themselves (viz/python/run_files.py).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -44,16 +45,6 @@ struct WeightFrame {
     std::vector<std::vector<float>> weights; // [projection index in RunData::edges][edge]
 };
 
-// A 1-D time series of timeseries.h5 outside the population rates: /drugs/<species>/<name>,
-// /nmda/<population>/<receptor>/<name>, or any other group with a time_ms dataset (glutamate, AMPA
-// activation, added by other modules), read generically so new series need no code here.
-struct Series {
-    std::string group; // path of the group holding it, e.g. "nmda/PV/NMDA" (no leading slash)
-    std::string name;  // dataset name, e.g. "drug_blocked_fraction"
-    std::string units; // the dataset's units attribute, "" when absent
-    std::vector<double> time_ms, values;
-};
-
 struct RunData {
     std::filesystem::path dir;
     nlohmann::json summary;    // summary.json ({} when absent)
@@ -62,22 +53,14 @@ struct RunData {
     bool has_spikes = false;
     std::vector<EdgePopulation> edges; // empty without edges.h5
     std::vector<WeightFrame> frames;   // empty without edges.h5
-    std::vector<double> rate_time_ms;  // timeseries.h5 /time_ms (bin starts)
-    double rate_bin_ms = 0.0;
-    std::vector<std::pair<std::string, std::vector<double>>> population_rate_Hz;
-    std::vector<Series> series;
-    // A [protocol] run (slow.h5, docs/slow_layer.md): its length in protocol time and the slow layer's
-    // per-probe series (group "slow", time_ms = protocol time). The drug and NMDA series of timeseries.h5
-    // are in protocol time too; spikes and rates are in engine time (the windows concatenated).
+    // A [protocol] run (slow.h5, docs/slow_layer.md): its length in protocol time. Its snapshots are in
+    // protocol time; spikes are in engine time (the windows concatenated).
     double protocol_ms = 0.0;
-    std::vector<Series> slow;
     bool is_protocol() const { return protocol_ms > 0.0; }
     // The end of the time axis of the run's time series: protocol time for protocols, else simulated_ms.
     double time_axis_end_ms() const { return is_protocol() ? protocol_ms : simulated_ms; }
     // A time of a frame or series as a label: protocol hours ("12 h", "1.5 h") for protocols, else ms.
     std::string time_text(double t_ms) const;
-    // The slow series `name`, or nullptr.
-    const Series* slow_series(const std::string& name) const;
 
     // Index of a node population by name; throws InputError when absent.
     std::size_t node_index(const std::string& population) const;
@@ -85,8 +68,6 @@ struct RunData {
     std::vector<std::size_t> point_offsets() const;
     std::size_t point_count() const;
     std::size_t edge_count() const;
-    // Series whose group starts with `prefix` (e.g. "drugs/") and whose name equals `name` ("" = any).
-    std::vector<const Series*> find_series(const std::string& prefix, const std::string& name = "") const;
 };
 
 // Reads a run directory. nodes.h5 is required (it is always written); everything else is optional.

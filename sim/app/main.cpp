@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,9 +103,16 @@ int command_info(const std::string& dir) {
     }
     fmt::print("run        {}\n", dir);
     fmt::print("config     {}\n", s.value("config", "?"));
+    if (s.contains("description")) fmt::print("about      {}\n", s.value("description", ""));
     fmt::print("status     {}\n", s.value("status", "?"));
     fmt::print("simulated  {} ms at dt = {} ms, seed {}, {} threads\n", s.value("simulated_ms", 0.0),
                s.value("dt_ms", 0.0), s.value("seed", 0), s.value("threads", 0));
+    // Drug time (the experiment's clock) runs drug_time_scale times faster than network time: doses and
+    // the drugs' peak times are given in drug time.
+    const double scale = s.value("drug_time_scale", 1.0);
+    if (scale > 1.0)
+        fmt::print("drug time  {:.4g} min (the drug clock runs {:g}x faster than network time)\n",
+                   s.value("simulated_ms", 0.0) * scale / 60000.0, scale);
     fmt::print("\n{:<16} {:<16} {:>10} {:>12} {:>10} {:>14}\n", "population", "model", "neurons", "spikes",
                "rate Hz", "synapses in");
     for (auto& [name, p] : s["populations"].items())
@@ -112,14 +120,15 @@ int command_info(const std::string& dir) {
                    p.value("size", 0), p.value("spike_count", 0), p.value("mean_rate_Hz", 0.0),
                    p.value("synapses_in", 0));
     if (s.contains("drugs")) {
+        const char* at = scale > 1.0 ? "drug min" : "at min";
         fmt::print("\n{:<16} {:<24} {:<20} {:>11} {:>9} {:>10} {:>12} {:>10}\n", "species", "role", "source",
-                   "max plasma", "ng/mL", "at min", "max free uM", "at min");
+                   "max plasma", "ng/mL", at, "max free uM", at);
         for (const auto& d : s["drugs"])
             fmt::print("{:<16} {:<24} {:<20} {:>11.4f} {:>9.2f} {:>10.2f} {:>12.4f} {:>10.2f}\n",
                        d.value("agent", "?"), d.value("role", "drug"), d.value("source", "?"),
                        d.value("max_plasma_uM", 0.0), d.value("max_plasma_ng_per_mL", 0.0),
-                       d.value("time_of_max_plasma_ms", 0.0) / 60000.0, d.value("max_free_uM", 0.0),
-                       d.value("time_of_max_free_ms", 0.0) / 60000.0);
+                       d.value("time_of_max_plasma_ms", 0.0) * scale / 60000.0, d.value("max_free_uM", 0.0),
+                       d.value("time_of_max_free_ms", 0.0) * scale / 60000.0);
     }
     if (s.contains("nmda_pools")) {
         fmt::print("\n{:<24} {:>10} {:>10} {:>10} {:>14}   (NMDA pools at {:.0f} ms)\n", "pool", "blocked",
@@ -189,9 +198,17 @@ int command_info(const std::string& dir) {
                    m.value("bytes_per_synapse", 0.0));
     }
     fmt::print("\nfiles     ");
-    for (const char* f : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5",
-                          "config.toml", "summary.json", "checkpoint.h5"})
+    for (const char* f : {"spikes.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5", "config.toml",
+                          "summary.json", "checkpoint.h5"})
         if (std::filesystem::exists(dir + "/" + f)) fmt::print(" {}", f);
+    std::vector<std::string> reports; // report_<variable>.h5, one per recorded variable (sorted)
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (const std::string name = entry.path().filename().string();
+            name.rfind("report_", 0) == 0 && entry.path().extension() == ".h5")
+            reports.push_back(name);
+    std::sort(reports.begin(), reports.end());
+    for (const std::string& name : reports)
+        fmt::print(" {}", name);
     fmt::print("\n");
     return 0;
 }

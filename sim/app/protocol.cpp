@@ -7,6 +7,7 @@
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/hdf5_file.hpp"
 #include "sim/io/recorders.hpp"
+#include "sim/io/sonata_circuit.hpp"
 #include "sim/network/weight_scaling.hpp"
 
 #include <fmt/format.h>
@@ -490,6 +491,7 @@ RunResult run_protocol(const Experiment& exp, Network& net, const ProtocolSessio
         snapshots.finish();
     }
     if (!snapshots.empty() || exp.recording.edges) write_edges(exp, net, dir);
+    write_sonata_description(exp, dir, !snapshots.empty() || exp.recording.edges);
     {
         h5::File file = h5::File::create(dir + "/slow.h5.tmp");
         h5::Object g = file.group("slow");

@@ -11,6 +11,7 @@
 #include "sim/engine/engine.hpp"
 #include "sim/io/checkpoint.hpp"
 #include "sim/io/recorders.hpp"
+#include "sim/io/sonata_circuit.hpp"
 #include "sim/network/network.hpp"
 #include "sim/parallel/communicator.hpp"
 
@@ -138,19 +139,36 @@ void prepare_output_dir(const std::string& dir) {
 // remove exactly the files Ketaplast writes (nothing else in the directory is touched).
 void remove_previous_outputs(const std::string& dir) {
     std::error_code ec;
-    for (const char* name : {"spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5",
-                             "snapshots.h5", "summary.json", "config.toml", "checkpoint.h5", "slow.h5"}) {
+    for (const char* name :
+         {"spikes.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5", "summary.json", "config.toml",
+          "checkpoint.h5", "slow.h5", "node_types.csv", "edge_types.csv", "circuit_config.json",
+          "simulation_config.json", "node_sets.json"}) {
         std::filesystem::remove(dir + "/" + name, ec);
         std::filesystem::remove(dir + "/" + std::string(name) + ".tmp", ec);
     }
+    // The state reports: report_<variable>.h5, one per recorded variable.
+    std::vector<std::filesystem::path> reports;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("report_", 0) == 0 &&
+            (name.size() > 3 && (name.substr(name.size() - 3) == ".h5" ||
+                                 (name.size() > 7 && name.substr(name.size() - 7) == ".h5.tmp"))))
+            reports.push_back(entry.path());
+    }
+    for (const auto& path : reports)
+        std::filesystem::remove(path, ec);
 }
 
 void remove_temporaries(const std::string& dir) {
     std::error_code ec;
-    for (const char* name :
-         {"spikes.h5.tmp", "reports.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "edges.h5.tmp",
-          "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp", "slow.h5.tmp"})
+    for (const char* name : {"spikes.h5.tmp", "timeseries.h5.tmp", "nodes.h5.tmp", "edges.h5.tmp",
+                             "snapshots.h5.tmp", "summary.json.tmp", "config.toml.tmp", "slow.h5.tmp"})
         std::filesystem::remove(dir + "/" + name, ec);
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("report_", 0) == 0 && name.size() > 7 && name.substr(name.size() - 7) == ".h5.tmp")
+            std::filesystem::remove(entry.path(), ec);
+    }
 }
 
 } // namespace
@@ -474,6 +492,7 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
             glutamate_names.push_back(pool.name);
         rates.write(dir, steps_done, exp.species, engine.drug_samples(), glutamate_names);
         write_nodes(net, dir);
+        write_sonata_description(exp, dir, exp.recording.edges);
         write_text_atomically(dir, "config.toml", exp.resolved_toml);
         nlohmann::json summary;
         summary["ketaplast_version"] = KETAPLAST_VERSION;
@@ -484,6 +503,8 @@ RunResult execute(const Experiment& exp, Network& net, const Session& session) {
         summary["ranks"] = comm.size();
         summary["dt_ms"] = dt;
         summary["duration_ms"] = exp.simulation.duration_ms;
+        summary["drug_time_scale"] = exp.simulation.drug_time_scale;
+        if (!exp.simulation.description.empty()) summary["description"] = exp.simulation.description;
         summary["simulated_ms"] = double(steps_done) * dt;
         const double simulated_s = double(steps_done) * dt * 1e-3;
         for (const auto& pop : net.populations) {

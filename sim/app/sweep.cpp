@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "sim/app/run.hpp"
 #include "sim/engine/engine.hpp"
+#include "sim/io/csv_table.hpp"
 #include "sim/io/hdf5_file.hpp"
 #include "sim/parallel/communicator.hpp"
 
@@ -31,24 +32,14 @@ SweepParameter parse_sweep_parameter(const std::string& text) {
 }
 
 std::vector<std::vector<Override>> read_sweep_list(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw InputError(path + ": cannot read the sweep list");
-    auto split = [](const std::string& line) {
-        std::vector<std::string> fields;
-        std::stringstream s(line);
-        for (std::string f; std::getline(s, f, ',');)
-            fields.push_back(f);
-        return fields;
-    };
-    std::string line;
-    if (!std::getline(in, line)) throw InputError(path + ": empty sweep list (expected a header of keys)");
-    const auto keys = split(line);
+    const std::vector<std::vector<std::string>> rows = read_csv(path);
+    if (rows.empty()) throw InputError(path + ": empty sweep list (expected a header of keys)");
+    const auto& keys = rows.front();
     std::vector<std::vector<Override>> points;
-    for (int line_no = 2; std::getline(in, line); ++line_no) {
-        if (line.empty()) continue;
-        const auto values = split(line);
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+        const auto& values = rows[r];
         if (values.size() != keys.size())
-            throw InputError(path + ":" + std::to_string(line_no) + ": " + std::to_string(values.size()) +
+            throw InputError(path + ": row " + std::to_string(r + 1) + ": " + std::to_string(values.size()) +
                              " values for " + std::to_string(keys.size()) + " keys");
         std::vector<Override> point;
         for (std::size_t k = 0; k < keys.size(); ++k)
@@ -80,6 +71,31 @@ std::string point_dir(const std::string& out, std::size_t i) {
     return out + "/point_" + std::to_string(i);
 }
 
+// The point's parameter values as its own saved config.toml holds them. A directory whose config differs
+// from the grid's point (a reordered or changed grid at --collect) is an error naming both values; a
+// point without config.toml (never run) keeps the grid's values.
+std::vector<std::string> point_labels(const SweepOptions& o, std::size_t i) {
+    std::vector<std::string> labels;
+    const std::string path = point_dir(o.out_dir, i) + "/config.toml";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        for (const auto& ov : o.points[i])
+            labels.push_back(ov.value);
+        return labels;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const auto& ov : o.points[i]) {
+        std::string found;
+        if (!config_holds(text.str(), path, ov, found))
+            throw InputError(path + ": " + ov.key + " = " + found + ", but point " + std::to_string(i) +
+                             " of the sweep has " + ov.key + " = " + ov.value +
+                             " (the grid or list differs from the one the points were run with)");
+        labels.push_back(found);
+    }
+    return labels;
+}
+
 void write_table(const SweepOptions& o) {
     std::ostringstream csv;
     std::vector<std::string> populations;
@@ -97,26 +113,26 @@ void write_table(const SweepOptions& o) {
         for (auto& [name, _] : s["populations"].items())
             populations.push_back(name);
     }
-    csv << "index";
+    std::vector<std::string> header{"index"};
     for (const auto& ov : o.points.front())
-        csv << "," << ov.key;
-    csv << ",status";
+        header.push_back(ov.key);
+    header.push_back("status");
     for (const auto& p : populations)
-        csv << ",rate_" << p << "_Hz";
-    csv << ",simulate_s\n";
+        header.push_back("rate_" + p + "_Hz");
+    header.push_back("simulate_s");
+    csv << csv_line(header);
     rates.resize(populations.size());
     for (std::size_t i = 0; i < o.points.size(); ++i) {
-        csv << i;
-        for (const auto& ov : o.points[i])
-            csv << "," << ov.value;
-        for (std::size_t k = 0; k < o.points[i].size() && k < key_values.size(); ++k)
-            key_values[k].push_back(o.points[i][k].value);
+        const std::vector<std::string> labels = point_labels(o, i);
+        std::vector<std::string> row{std::to_string(i)};
+        row.insert(row.end(), labels.begin(), labels.end());
+        for (std::size_t k = 0; k < labels.size() && k < key_values.size(); ++k)
+            key_values[k].push_back(labels[k]);
         std::ifstream in(point_dir(o.out_dir, i) + "/summary.json");
         if (!in) {
-            csv << ",missing";
-            for (std::size_t k = 0; k <= populations.size(); ++k)
-                csv << ",";
-            csv << "\n";
+            row.push_back("missing");
+            row.resize(header.size());
+            csv << csv_line(row);
             statuses.push_back("missing");
             for (auto& r : rates)
                 r.push_back(std::nan(""));
@@ -125,17 +141,16 @@ void write_table(const SweepOptions& o) {
         }
         nlohmann::json s;
         in >> s;
-        std::string status = s.value("status", "?");
-        for (char& c : status)
-            if (c == ',' || c == '\n') c = ';';
-        csv << "," << status;
+        const std::string status = s.value("status", "?");
+        row.push_back(status);
         statuses.push_back(status);
         for (std::size_t k = 0; k < populations.size(); ++k) {
             const double rate = s["populations"][populations[k]].value("mean_rate_Hz", 0.0);
-            csv << "," << rate;
+            row.push_back(fmt::format("{}", rate));
             rates[k].push_back(rate);
         }
-        csv << "," << s["timing"].value("simulate_s", 0.0) << "\n";
+        row.push_back(fmt::format("{}", s["timing"].value("simulate_s", 0.0)));
+        csv << csv_line(row);
         simulate_s.push_back(s["timing"].value("simulate_s", 0.0));
     }
     {

@@ -330,6 +330,7 @@ SimulationSpec read_simulation(TomlReader& root) {
     sim.seed = std::uint64_t(r.integer("seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
     sim.threads = int(r.integer("threads", 0, 0, 4096));
     sim.drug_time_scale = r.number("drug_time_scale", range(1.0, 1e4, true, true, 1.0));
+    sim.description = r.string("description", "");
     r.finish();
     return sim;
 }
@@ -539,6 +540,59 @@ Override parse_override(const std::string& text) {
     if (eq == std::string::npos || eq == 0)
         throw InputError("--set '" + text + "': expected key=value, e.g. simulation.duration_ms=500");
     return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+namespace {
+
+// The node at a dotted --set key (array elements by name or index), or nullptr.
+const toml::node* node_at(toml::table& root, const std::string& key) {
+    std::vector<std::string> segments;
+    std::stringstream ss(key);
+    for (std::string s; std::getline(ss, s, '.');)
+        segments.push_back(s);
+    toml::node* node = &root;
+    for (const std::string& segment : segments) {
+        if (auto* table = node->as_table())
+            node = table->get(segment);
+        else if (auto* array = node->as_array())
+            node = find_array_element(*array, segment);
+        else
+            return nullptr;
+        if (!node) return nullptr;
+    }
+    return node;
+}
+
+std::string node_text(const toml::node* node) {
+    if (!node) return "(absent)";
+    std::ostringstream out;
+    node->visit([&](auto&& n) { out << n; });
+    return out.str();
+}
+
+} // namespace
+
+bool config_holds(const std::string& toml_text, const std::string& name, const Override& o,
+                  std::string& found) {
+    toml::table saved;
+    try {
+        saved = toml::parse(toml_text, name);
+    } catch (const toml::parse_error& e) {
+        throw ConfigError(name, int(e.source().begin.line), int(e.source().begin.column), "",
+                          "invalid TOML: " + std::string(e.description()));
+    }
+    found = node_text(node_at(saved, o.key));
+    toml::table expected = saved;
+    try {
+        apply_override(expected, o, name);
+    } catch (const ConfigError&) {
+        return false; // the key cannot exist in this document
+    }
+    if (expected == saved) return true;
+    const toml::node* a = node_at(saved, o.key);
+    const toml::node* b = node_at(expected, o.key);
+    const auto number = [](const toml::node* n) { return n ? n->value<double>() : std::nullopt; };
+    return a && b && a->is_number() && b->is_number() && number(a) == number(b);
 }
 
 Experiment load_experiment_from_string(const std::string& toml_text, const std::string& name,

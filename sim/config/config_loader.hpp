@@ -17,6 +17,12 @@ struct Override {
 
 Override parse_override(const std::string& text); // "key=value"
 
+// Does the TOML document (a run's saved config.toml) hold the override's value at its key? `found` gets the
+// document's value there as TOML text ("(absent)" when the key is not there). Numbers compare as numbers
+// (2 equals 2.0). `sweep --collect` labels each point from its own config with this.
+bool config_holds(const std::string& toml_text, const std::string& name, const Override& o,
+                  std::string& found);
+
 Experiment load_experiment(const std::string& path, const std::vector<Override>& overrides = {});
 
 // Same, from TOML text (tests); `name` stands for the file in messages.

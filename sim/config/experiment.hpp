@@ -28,6 +28,8 @@ struct SimulationSpec {
     // Drug (PK) time runs this many times faster than network time: an 80-min infusion protocol in 4 min of
     // network time at 20. Valid while the PK curve changes slowly against block equilibration (docs).
     double drug_time_scale = 1.0;
+    // What the experiment is about, in a sentence or a paragraph: the report's opening (docs/viz.md).
+    std::string description;
 };
 
 struct PositionSpec {

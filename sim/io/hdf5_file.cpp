@@ -302,6 +302,15 @@ void Object::attribute(const std::string& name, std::int64_t value) {
     check_status(H5Awrite(attr.id(), H5T_NATIVE_INT64, &value), file_, "attribute " + name);
 }
 
+void Object::attribute_u32(const std::string& name, const std::vector<std::uint32_t>& values) {
+    const hsize_t n = values.size();
+    Handle space(values.size() == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+    Handle attr(check(H5Acreate2(id(), name.c_str(), H5T_STD_U32LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                      file_, "attribute " + name),
+                H5Aclose);
+    check_status(H5Awrite(attr.id(), H5T_NATIVE_UINT32, values.data()), file_, "attribute " + name);
+}
+
 void Object::attribute_on(const std::string& dataset, const std::string& name, const std::string& value) {
     Handle d(check(H5Dopen2(id(), dataset.c_str(), H5P_DEFAULT), file_, "open " + dataset), H5Dclose);
     string_attribute(d.id(), file_, name, value);

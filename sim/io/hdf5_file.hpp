@@ -105,6 +105,8 @@ class Object {
     void attribute(const std::string& name, const std::string& value);
     void attribute(const std::string& name, double value);
     void attribute(const std::string& name, std::int64_t value);
+    // A uint32 attribute: a scalar for one value, else a 1-D array (SONATA's `magic` and `version`).
+    void attribute_u32(const std::string& name, const std::vector<std::uint32_t>& values);
     void attribute_on(const std::string& dataset, const std::string& name, const std::string& value);
     // SONATA's `sorting` attribute: an HDF5 enum {none = 0, by_id = 1, by_time = 2} (libsonata).
     void sorting_attribute(int value);

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "models/registry.hpp"
 #include "sim/io/checkpoint.hpp"
+#include "sim/io/sonata_circuit.hpp"
 #include "sim/parallel/communicator.hpp"
 
 #include <algorithm>
@@ -21,22 +22,26 @@ void commit_file(const std::string& dir, const std::string& name) {
 
 void write_nodes(const Network& net, const std::string& dir) {
     h5::File file = h5::File::create(dir + "/nodes.h5.tmp");
+    write_sonata_header(file);
     h5::Object nodes = file.group("nodes");
-    for (const auto& pop : net.populations) {
+    for (std::size_t p = 0; p < net.populations.size(); ++p) {
+        const auto& pop = net.populations[p];
         h5::Object g = nodes.group(pop.spec->name);
         g.attribute("model", pop.spec->model);
-        const std::vector<std::int64_t> type(pop.size, -1), group_id(pop.size, 0);
+        // One node type per population (node_types.csv: model_type, model_template, model_name).
+        const std::vector<std::int64_t> type(pop.size, node_type_id(p)), group_id(pop.size, 0);
         std::vector<std::int64_t> group_index(pop.size);
+        std::vector<std::uint64_t> node_id(pop.size);
         for (std::uint32_t i = 0; i < pop.size; ++i)
-            group_index[i] = i;
+            group_index[i] = node_id[i] = i;
         g.write("node_type_id", type);
+        g.write("node_id", node_id);
         g.write("node_group_id", group_id);
         g.write("node_group_index", group_index);
         h5::Object attributes = g.group("0");
         attributes.write("x", std::vector<float>(pop.x_um.begin(), pop.x_um.end()), "um");
         attributes.write("y", std::vector<float>(pop.y_um.begin(), pop.y_um.end()), "um");
         attributes.write("z", std::vector<float>(pop.z_um.begin(), pop.z_um.end()), "um");
-        attributes.write_strings("model_type", std::vector<std::string>(1, "point_neuron"));
     }
     file.close();
     commit_file(dir, "nodes.h5");
@@ -103,13 +108,14 @@ void write_edges(const Experiment& exp, const Network& net, const std::string& d
     const auto per_projection = collect_edges(exp, net);
     if (net.comm && !net.comm->root()) return; // the root writes the gathered edges
     h5::File file = h5::File::create(dir + "/edges.h5.tmp");
+    write_sonata_header(file);
     h5::Object edges = file.group("edges");
     for (std::size_t p = 0; p < exp.projections.size(); ++p) {
         const auto& list = per_projection[p];
         const ProjectionSpec& proj = exp.projections[p];
         h5::Object g = edges.group(proj.name);
         std::vector<std::uint64_t> source, target, group_index;
-        std::vector<std::int64_t> type(list.size(), -1), group_id(list.size(), 0);
+        std::vector<std::int64_t> type(list.size(), edge_type_id(p)), group_id(list.size(), 0);
         std::vector<float> weight, delay;
         for (std::uint64_t e = 0; e < list.size(); ++e) {
             source.push_back(list[e].source);
@@ -149,6 +155,7 @@ SpikeRecorder::SpikeRecorder(const Network& net, const std::string& dir, double 
       neuron_counts_(net.total_neurons, 0) {
     if (!enabled_ || resume) return;
     file_ = h5::File::create(dir + "/spikes.h5.tmp");
+    write_sonata_header(file_);
     h5::Object spikes = file_.group("spikes");
     for (const auto& pop : net.populations) {
         PerPopulation p;
@@ -240,55 +247,65 @@ StateReporter::StateReporter(const Network& net, const RecordingSpec& spec, cons
     : net_(net), dir_(dir), dt_ms_(dt_ms), writer_(!net.comm || net.comm->root()) {
     if (spec.reports.empty()) return;
     if (!writer_) resume = true; // no file on the other ranks: they only sample their own neurons
-    if (!resume) file_ = h5::File::create(dir + "/reports.h5.tmp");
-    h5::Object root = resume ? h5::Object() : file_.group("report");
     for (const auto& rs : spec.reports) {
         const Population& pop = net.populations[rs.population_index];
-        Report r;
-        r.spec = &rs;
-        r.population = pop.index;
-        r.first_gid = pop.first_gid;
-        r.interval_steps = std::max<std::uint32_t>(1, std::uint32_t(std::lround(rs.interval_ms / dt_ms)));
-        for (const auto& v : rs.variables)
-            r.variables.push_back(pop.group->state(v));
-        r.column_of.assign(pop.size, -1);
-        for (std::size_t c = 0; c < rs.neurons.size(); ++c)
-            r.column_of[rs.neurons[c]] = std::int32_t(c);
-        r.width = rs.neurons.size() * rs.variables.size();
-        // Room for a few exchange intervals' rows, and at least ~8 MB so writes are large.
-        const std::size_t per_interval = steps_per_exchange / r.interval_steps + 2;
-        r.capacity_rows =
-            std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
-        r.buffer.assign(r.capacity_rows * r.width, 0.0f);
-        if (resume) { // the file and its datasets exist: reopen() opens them
+        for (const auto& variable : rs.variables) {
+            Report r;
+            r.spec = &rs;
+            r.variable = variable;
+            r.population = pop.index;
+            r.first_gid = pop.first_gid;
+            r.interval_steps = std::max<std::uint32_t>(1, std::uint32_t(std::lround(rs.interval_ms / dt_ms)));
+            r.variables.push_back(pop.group->state(variable));
+            r.column_of.assign(pop.size, -1);
+            for (std::size_t c = 0; c < rs.neurons.size(); ++c)
+                r.column_of[rs.neurons[c]] = std::int32_t(c);
+            r.width = rs.neurons.size();
+            // Room for a few exchange intervals' rows, and at least ~8 MB so writes are large.
+            const std::size_t per_interval = steps_per_exchange / r.interval_steps + 2;
+            r.capacity_rows =
+                std::max<std::size_t>(2 * per_interval, (8u << 20) / (4 * std::max<std::size_t>(1, r.width)));
+            r.buffer.assign(r.capacity_rows * r.width, 0.0f);
+            const std::string file = report_file_name(variable);
+            const auto known = std::find(file_names_.begin(), file_names_.end(), file);
+            r.file = std::size_t(known - file_names_.begin());
+            if (known == file_names_.end()) {
+                file_names_.push_back(file);
+                files_.emplace_back();
+                if (!resume) {
+                    files_.back() = h5::File::create(dir + "/" + file + ".tmp");
+                    write_sonata_header(files_.back());
+                    files_.back().group("report");
+                }
+            }
+            if (resume) { // the files and their datasets exist: reopen() opens them
+                reports_.push_back(std::move(r));
+                continue;
+            }
+            h5::Object root = files_[r.file].open_group("report");
+            if (root.exists(pop.spec->name))
+                throw InputError("[recording] reports: " + variable + " of population " + pop.spec->name +
+                                 " is recorded twice");
+            r.group = root.group(pop.spec->name);
+            h5::Object mapping = r.group.group("mapping");
+            // One element per neuron: index_pointers has N + 1 entries, node k's column is k (libsonata).
+            std::vector<std::uint64_t> node_ids(rs.neurons.begin(), rs.neurons.end()), index_pointers;
+            for (std::size_t c = 0; c <= rs.neurons.size(); ++c)
+                index_pointers.push_back(c);
+            mapping.write("node_ids", node_ids);
+            mapping.write("index_pointers", index_pointers);
+            mapping.write("element_ids", std::vector<std::uint32_t>(rs.neurons.size(), 0));
+            r.data = r.group.appendable(
+                "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
+                std::max<std::size_t>(1, (1u << 18) / (4 * std::max<std::size_t>(1, r.width))),
+                variable.substr(variable.rfind('_') + 1), /*two_d=*/true);
             reports_.push_back(std::move(r));
-            continue;
         }
-
-        r.group = root.group(pop.spec->name);
-        h5::Object mapping = r.group.group("mapping");
-        std::vector<std::uint64_t> node_ids(rs.neurons.begin(), rs.neurons.end()), index_pointers;
-        std::vector<std::uint32_t> element_ids;
-        for (std::size_t c = 0; c <= rs.neurons.size(); ++c)
-            index_pointers.push_back(c * rs.variables.size());
-        for (std::size_t c = 0; c < rs.neurons.size(); ++c)
-            for (std::size_t v = 0; v < rs.variables.size(); ++v)
-                element_ids.push_back(std::uint32_t(v));
-        mapping.write("node_ids", node_ids);
-        mapping.write("index_pointers", index_pointers);
-        mapping.write("element_ids", element_ids);
-        mapping.write_strings("element_names", rs.variables);
-        std::string units;
-        for (const auto& v : rs.variables) {
-            const std::string unit = v.substr(v.rfind('_') + 1);
-            units = units.empty() || units == unit ? unit : "mixed (see mapping/element_names)";
-        }
-        r.data = r.group.appendable(
-            "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, r.width,
-            std::max<std::size_t>(1, (1u << 18) / (4 * std::max<std::size_t>(1, r.width))), units,
-            /*two_d=*/true);
-        reports_.push_back(std::move(r));
     }
+}
+
+std::string report_file_name(const std::string& variable) {
+    return "report_" + variable + ".h5";
 }
 
 void StateReporter::sample(std::int64_t step, std::uint32_t gid_begin, std::uint32_t gid_end) {
@@ -372,7 +389,9 @@ void StateReporter::checkpoint(StateArchive& a, std::int64_t next_step) {
             write_rows(r, pending_rows(r, next_step));
             rows.push_back(r.first_buffered_row);
         }
-        if (writer_) file_.flush();
+        if (writer_)
+            for (const h5::File& f : files_)
+                f.flush();
     }
     a.vector("recorders/reports/rows", rows);
     if (!a.loading()) return;
@@ -389,10 +408,10 @@ void StateReporter::write_pending(std::int64_t next_step) {
 
 void StateReporter::reopen() {
     if (reports_.empty() || !writer_) return;
-    file_ = h5::File::open_rw(dir_ + "/reports.h5.tmp");
-    h5::Object root = file_.open_group("report");
+    for (std::size_t f = 0; f < files_.size(); ++f)
+        files_[f] = h5::File::open_rw(dir_ + "/" + file_names_[f] + ".tmp");
     for (auto& r : reports_) {
-        r.group = root.open_group(r.spec->population);
+        r.group = files_[r.file].open_group("report").open_group(r.spec->population);
         r.data = r.group.open_appendable("data", H5T_NATIVE_FLOAT);
         r.data.truncate(std::uint64_t(r.first_buffered_row));
     }
@@ -403,7 +422,9 @@ void StateReporter::close_unfinished(std::int64_t next_step) {
     for (auto& r : reports_)
         write_rows(r, pending_rows(r, next_step));
     reports_.clear();
-    if (writer_) file_.close();
+    if (writer_)
+        for (h5::File& f : files_)
+            f.close();
 }
 
 void StateReporter::finish(std::int64_t end_step) {
@@ -418,8 +439,10 @@ void StateReporter::finish(std::int64_t end_step) {
     }
     reports_.clear();
     if (!writer_) return;
-    file_.close();
-    commit_file(dir_, "reports.h5");
+    for (std::size_t f = 0; f < files_.size(); ++f) {
+        files_[f].close();
+        commit_file(dir_, file_names_[f]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

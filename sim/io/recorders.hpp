@@ -2,9 +2,9 @@
 //
 // - SpikeRecorder: every spike, per population, to spikes.h5 in SONATA layout
 //   (/spikes/<population>/{timestamps [ms], node_ids}, `sorting` = by_time).
-// - StateReporter: chosen state variables of chosen neurons every k steps, to reports.h5 in SONATA
-//   report layout (/report/<population>/data, mapping/{node_ids, index_pointers, element_ids, time}).
-//   A neuron's variables are its elements (element_ids 0..V-1, named in mapping/element_names).
+// - StateReporter: chosen state variables of chosen neurons every k steps, one SONATA report per variable
+//   (report_<variable>.h5: /report/<population>/data with its unit, mapping/{node_ids, index_pointers,
+//   element_ids, time}; one element per neuron).
 // - RateRecorder: population rates in bins, to timeseries.h5.
 // Files are written under "<name>.tmp" and renamed when complete, so no reader sees a half file.
 #pragma once
@@ -95,6 +95,8 @@ class StateReporter {
         std::size_t capacity_rows;
         std::int64_t first_buffered_row = 0; // row index (step / interval) of buffer row 0
         std::int64_t rows_sampled = 0;
+        std::string variable; // one variable per report (SONATA: one report file per recorded variable)
+        std::size_t file;     // index into files_
         h5::Object group;
         h5::AppendableDataset data;
     };
@@ -105,9 +107,13 @@ class StateReporter {
     const Network& net_;
     std::string dir_;
     double dt_ms_;
-    bool writer_; // the root rank (MPI) or the only process: the one that writes reports.h5
-    h5::File file_;
+    bool writer_; // the root rank (MPI) or the only process: the one that writes the report files
+    std::vector<std::string> file_names_; // report_<variable>.h5, one per recorded variable
+    std::vector<h5::File> files_;
 };
+
+// The report file of a recorded state variable: report_<variable>.h5 (e.g. report_V_m_mV.h5).
+std::string report_file_name(const std::string& variable);
 
 // Drug concentrations at a slow-clock tick, per species of the experiment (Experiment::species: each
 // drug, and the metabolite of a dosed drug).

@@ -4,7 +4,7 @@
 usage: test_mpi.py KETAPLAST MPIRUN {invariance,resume,errors}
 
 invariance  spikes bit-identical for 1, 2 and 4 ranks x 1 and 2 threads, against the plain (no mpirun)
-            one-thread run; and the merged outputs: every dataset of spikes.h5, reports.h5,
+            one-thread run; and the merged outputs: every dataset of spikes.h5, the report files,
             timeseries.h5 (rates, drug series, NMDA pool means: reductions over ranks), nodes.h5,
             edges.h5 and snapshots.h5 equal to the bit, one summary.json with the same counts.
 resume      a run paused (--until) with 2 ranks x 1 thread resumes with 4 ranks x 2 threads, and one
@@ -25,7 +25,9 @@ import numpy as np
 
 KETAPLAST, MPIRUN, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpi_net.toml")
-FILES = ["spikes.h5", "reports.h5", "timeseries.h5", "nodes.h5", "edges.h5", "snapshots.h5"]
+# mpi_net.toml records V_m_mV, g_NMDA_nS and w_pA: one SONATA report file per variable.
+FILES = ["spikes.h5", "report_V_m_mV.h5", "report_g_NMDA_nS.h5", "report_w_pA.h5", "timeseries.h5", "nodes.h5",
+         "edges.h5", "snapshots.h5"]
 failures = []
 
 
