@@ -118,15 +118,18 @@ def figure_raster(run):
     clock = Clock.of(run)
     total = max(1, sum(p.size for p in run.populations))
     fig, (ax,) = figure(1, height_in=4.0)
+    rows = sum(min(p.size, max(1, int(np.ceil(MAX_RASTER_ROWS * p.size / total)))) for p in run.populations)
+    # A mark as tall as its row (the axes are ~3 in = 216 pt high), between 2 and 12 pt.
+    mark_pt = float(np.clip(216.0 / max(1, rows) * 0.8, 2.0, 12.0))
     row0, shown_total, ticks = 0, 0, []
     for k, pop in enumerate(run.populations):
         # Each population keeps a share of the rows proportional to its size (at least one row).
         shown = min(pop.size, max(1, int(np.ceil(MAX_RASTER_ROWS * pop.size / total))))
         keep = pop.spike_ids < shown
-        ax.scatter(clock.x(pop.spike_times_ms[keep]), row0 + pop.spike_ids[keep].astype(float), s=2.0,
-                   color=colour(k), marker="|" if len(pop.spike_ids) < 20000 else ".", linewidths=1.0,
+        ax.scatter(clock.x(pop.spike_times_ms[keep]), row0 + 0.5 + pop.spike_ids[keep].astype(float),
+                   s=mark_pt ** 2, color=colour(k), marker="|", linewidths=1.0,
                    label=pop.name + (f" ({shown} of {pop.size} neurons)" if shown < pop.size else
-                                     f" ({pop.size} neurons)"))
+                                     f" ({pop.size} neuron{'s' if pop.size > 1 else ''})"))
         ticks.append((row0 + 0.5 * shown, pop.name))
         row0 += shown
         shown_total += shown
@@ -135,10 +138,11 @@ def figure_raster(run):
     ax.set_ylim(0.0, max(1.0, row0))
     ax.set_yticks([y for y, _ in ticks], [n for _, n in ticks])
     ax.set_ylabel("neurons, by population")
-    bar = nice_length(row0)
-    scale_bar_vertical(ax, 0.0, bar, f"{bar:g} neurons")
+    bar = max(1.0, nice_length(row0))
+    scale_bar_vertical(ax, 0.0, bar, f"{bar:g} neuron{'s' if bar > 1 else ''}")
     ax.set_title("Spike raster", loc="left")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, markerscale=4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False,
+              markerscale=10.0 / mark_pt)  # legend marks 10 pt tall
     _finish_time_axes([ax], clock)
     caption = ("Each mark is one spike: its time on the horizontal axis, one row per neuron, populations stacked "
                "and coloured as in the other pictures; the bar on the right measures rows.")
