@@ -569,8 +569,11 @@ TEST_CASE("cli: sweep runaway check stops a point early and marks it in the tabl
                       dir.file("log"));
     CHECK(r.exit_code == 1); // points failed
     const std::string table = test::read_file(dir.file("sw/sweep.csv"));
-    CHECK_THAT(table, Catch::Contains("\n0,100,runaway: population 'stim' fired at 150 Hz over 0-10 ms"));
-    CHECK_THAT(table, Catch::Contains("\n1,200,runaway:"));
+    // The status holds a comma, so the CSV field is quoted (RFC 4180, libcsv).
+    CHECK_THAT(table,
+               Catch::Contains("\n0,100,\"runaway: population 'stim' fired at 150 Hz over 0-10 ms, above "
+                               "the ceiling of 50 Hz\",0,150,"));
+    CHECK_THAT(table, Catch::Contains("\n1,200,\"runaway:"));
     CHECK(fs::exists(dir.file("sw/sweep.h5")));
     const auto summary = nlohmann::json::parse(test::read_file(dir.file("sw/point_1/summary.json")));
     CHECK(summary["simulated_ms"].get<double>() == Approx(10.0).margin(1e-9)); // stopped at the window's end
