@@ -36,7 +36,8 @@ def line_colours(run, series) -> list:
         return [colour(population_index(run, o)) for o in owners]
     if all(s.top == "drugs" for s in series):
         return [colour(len(run.populations) + k) for k in range(len(series))]
-    first = len(run.populations)
+    # Other series take the colours after the populations' and the drugs', so no colour means two things.
+    first = len(run.populations) + len(run.find("drugs", "free_uM"))
     return [colour(first + k) for k in range(len(series))]
 
 

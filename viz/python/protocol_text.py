@@ -13,8 +13,8 @@ def _n(value) -> str:
 
 
 def _duration(ms: float) -> str:
-    for limit, div, unit in ((2000.0, 1.0, "ms"), (600000.0, 1000.0, "s"), (3 * 3.6e6, 60000.0, "min")):
-        if ms <= limit:
+    for limit, div, unit in ((2000.0, 1.0, "ms"), (600001.0, 1000.0, "s"), (3 * 3.6e6 + 1, 60000.0, "min")):
+        if ms < limit:
             return f"{ms / div:g} {unit}"
     return f"{ms / 3.6e6:g} h"
 

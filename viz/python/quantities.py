@@ -90,7 +90,7 @@ def quantity(name: str, units_attribute: str = "") -> Quantity:
     if name in KNOWN:
         q = KNOWN[name]
         # g_mean of a current-based receptor is a current: the file's units attribute wins.
-        if units_attribute and q.unit and unit_text(units_attribute) != q.unit:
+        if name == "g_mean" and units_attribute and unit_text(units_attribute) != q.unit:
             return Quantity(q.label, unit_text(units_attribute), q.kind, "current" if units_attribute == "pA"
                             else q.short)
         return q

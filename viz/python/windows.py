@@ -80,7 +80,8 @@ class Link:
             return "–"
         if self.unit == "fraction" or abs(self.baseline) < 1e-12:
             return f"{self.drug - self.baseline:+.3g}"
-        return f"{100.0 * (self.drug / self.baseline - 1.0):+.0f} %"
+        change = 100.0 * (self.drug / self.baseline - 1.0)
+        return f"{change:+.1f} %" if abs(change) < 10.0 else f"{change:+.0f} %"
 
 
 def chain_links(run, w: Windows) -> list:
@@ -106,7 +107,9 @@ def chain_links(run, w: Windows) -> list:
                           window_mean(t, rate, w.baseline, w.excluded, run.rate_bin_ms),
                           window_mean(t, rate, w.drug, (), run.rate_bin_ms)))
     for s in run.find("gamma", "relative_power"):
-        add("gamma", s, f"gamma power / 1–100 Hz power: {s.owner}")
+        pop = run.population(s.owner)
+        if pop is None or pop.model not in ("poisson_source", "spike_times"):
+            add("gamma", s, f"gamma power / 1–100 Hz power: {s.owner}")
     for s in run.find("glutamate", "level_uM"):
         add("glutamate", s, f"extracellular glutamate: {s.owner}")
     for s in run.find("glutamate", "dialysate_release_per_ms_per_neuron"):
